@@ -1,0 +1,105 @@
+# vecgo — PGXS build of a C++17 extension.
+#
+#   make                 build the extension (vecgo.so)
+#   make install         install into the PostgreSQL found by PG_CONFIG
+#   make NOASM=1         scalar kernels only
+#   make core-tests      build and run the core unit tests (GoogleTest)
+#   make tsan            core concurrency tests under ThreadSanitizer
+#   make bench-kernels   kernel benchmark (ns per distance, every level)
+#   make installcheck    pg_regress against a running server
+#   make format          clang-format every source file
+
+EXTENSION  = vecgo
+MODULE_big = vecgo
+# The install script is assembled from src/sql/*.sql (one file per concern).
+EXT_VERSION = 0.1.0
+EXT_SCRIPT  = sql/vecgo--$(EXT_VERSION).sql
+DATA_built  = $(EXT_SCRIPT)
+PG_CONFIG ?= pg_config
+
+ARCH := $(shell uname -m)
+
+CORE_SRCS := $(wildcard src/core/*.cpp)
+PG_SRCS   := $(wildcard src/pg/*.cpp)
+SIMD_SRCS := src/core/simd/scalar.cpp src/core/simd/dispatch.cpp
+ifndef NOASM
+ifeq ($(ARCH),x86_64)
+SIMD_SRCS += src/core/simd/sse42.cpp src/core/simd/avx2.cpp src/core/simd/avx512.cpp
+endif
+ifeq ($(ARCH),aarch64)
+SIMD_SRCS += src/core/simd/neon.cpp
+endif
+endif
+
+CORE_OBJS := $(CORE_SRCS:.cpp=.o) $(SIMD_SRCS:.cpp=.o)
+OBJS       = $(CORE_OBJS) $(PG_SRCS:.cpp=.o)
+
+REGRESS      = $(patsubst sql/%.sql,%,$(filter-out sql/vecgo--%.sql,$(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=vecgo
+
+# Debian's PGXS would emit LLVM bitcode for every .cpp; the extension has no use for JIT inlining.
+override with_llvm := no
+
+PG_INCLUDEDIR_SERVER := $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(CURDIR)/include -isystem $(PG_INCLUDEDIR_SERVER)
+ifdef NOASM
+PG_CPPFLAGS += -DVECGO_NOASM
+endif
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-missing-field-initializers -fno-math-errno \
+              -fvisibility=hidden -fvisibility-inlines-hidden
+SHLIB_LINK  = -lstdc++ -lpthread
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PGXS's CXXFLAGS carry flags only a C compiler accepts on some builds.
+override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-statement,$(CXXFLAGS))
+
+# Per-instruction-set flags: only these files may contain those instructions.
+SIMD_SSE42_FLAGS  = -msse4.2 -mpopcnt
+SIMD_AVX2_FLAGS   = -mavx2 -mfma -mpopcnt
+SIMD_AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mpopcnt
+src/core/simd/sse42.o:  override CXXFLAGS += $(SIMD_SSE42_FLAGS)
+src/core/simd/avx2.o:   override CXXFLAGS += $(SIMD_AVX2_FLAGS)
+src/core/simd/avx512.o: override CXXFLAGS += $(SIMD_AVX512_FLAGS)
+
+$(EXT_SCRIPT): $(sort $(wildcard src/sql/*.sql))
+	cat $^ > $@
+
+$(OBJS): $(wildcard include/vecgo/*.h) $(wildcard src/pg/*.h) $(wildcard src/core/*.h)
+
+# ---------------------------------------------------------------- core tests
+GTEST_LIBS  = -lgtest -lgtest_main -lpthread
+CORE_TEST_SRCS := $(wildcard test/core/*.cpp)
+CORE_TEST_OBJS := $(CORE_TEST_SRCS:.cpp=.o)
+TEST_CXXFLAGS  = -std=c++17 -O2 -g -Wall -Wextra -I$(CURDIR)/include -fno-math-errno $(if $(NOASM),-DVECGO_NOASM)
+
+test/core/%.o: test/core/%.cpp $(wildcard include/vecgo/*.h) $(wildcard test/core/*.h)
+	$(CXX) $(TEST_CXXFLAGS) -c -o $@ $<
+
+test/core/vecgo_core_tests: $(CORE_TEST_OBJS) $(CORE_OBJS)
+	$(CXX) -o $@ $^ $(GTEST_LIBS)
+
+.PHONY: core-tests tsan bench-kernels format
+core-tests: test/core/vecgo_core_tests
+	./test/core/vecgo_core_tests $(GTEST_ARGS)
+
+# ThreadSanitizer build of the core and its tests, in its own directory.
+TSAN_DIR = build/tsan
+tsan:
+	mkdir -p $(TSAN_DIR)
+	$(CXX) $(TEST_CXXFLAGS) -fsanitize=thread -O1 -o $(TSAN_DIR)/vecgo_core_tests_tsan \
+	  $(CORE_SRCS) src/core/simd/scalar.cpp src/core/simd/dispatch.cpp -DVECGO_NOASM \
+	  $(CORE_TEST_SRCS) $(GTEST_LIBS)
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/vecgo_core_tests_tsan --gtest_filter='*Concurren*:*Thread*'
+
+bench/%: bench/%.cpp $(CORE_OBJS)
+	$(CXX) $(TEST_CXXFLAGS) -o $@ $^ -lpthread
+
+bench-kernels: bench/bench_kernels
+	./bench/bench_kernels
+
+format:
+	clang-format -i $(wildcard include/vecgo/*.h src/core/*.cpp src/core/simd/*.cpp src/pg/*.cpp src/pg/*.h test/core/*.cpp test/core/*.h bench/*.cpp)
+
+EXTRA_CLEAN = test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels results regression.diffs regression.out

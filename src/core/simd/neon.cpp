@@ -1,0 +1,5 @@
+// Placeholder until the xsimd kernels for this level land.
+#include "vecgo/simd.h"
+namespace vecgo::simd {
+const Kernels* kernels_neon() { return nullptr; }
+}  // namespace vecgo::simd

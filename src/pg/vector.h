@@ -1,0 +1,28 @@
+// The `vector` type's in-memory layout, identical to pgvector's so that
+// binary I/O, dumps and client code carry over unchanged.
+#pragma once
+
+#include "pg.h"
+
+namespace vecgo::pg {
+
+constexpr int kVectorMaxDim = 16000;
+
+struct Vector {
+  int32 vl_len_;  // varlena header (do not touch directly)
+  int16 dim;      // number of dimensions
+  int16 unused;   // reserved, always zero
+  float x[FLEXIBLE_ARRAY_MEMBER];
+};
+
+inline std::size_t VectorSize(int dim) { return offsetof(Vector, x) + sizeof(float) * dim; }
+
+inline Vector* DatumGetVector(Datum d) { return reinterpret_cast<Vector*>(PG_DETOAST_DATUM(d)); }
+
+// Allocates a zeroed vector of `dim` dimensions in CurrentMemoryContext.
+Vector* NewVector(int dim);
+
+}  // namespace vecgo::pg
+
+#define PG_GETARG_VECTOR_P(n) (vecgo::pg::DatumGetVector(PG_GETARG_DATUM(n)))
+#define PG_RETURN_VECTOR_P(x) PG_RETURN_POINTER(x)
