@@ -80,6 +80,14 @@ test/core/%.o: test/core/%.cpp $(wildcard include/vecgo/*.h) $(wildcard test/cor
 test/core/vecgo_core_tests: $(CORE_TEST_OBJS) $(CORE_OBJS)
 	$(CXX) -o $@ $^ $(GTEST_LIBS)
 
+# Fuzz-style I/O test: a libpq client feeding random text and binary input.
+test/fuzz/fuzz_io: test/fuzz/fuzz_io.cpp
+	$(CXX) $(TEST_CXXFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+.PHONY: fuzz-io
+fuzz-io: test/fuzz/fuzz_io
+	./test/fuzz/fuzz_io $(FUZZ_ARGS)
+
 .PHONY: core-tests tsan bench-kernels format
 core-tests: test/core/vecgo_core_tests
 	./test/core/vecgo_core_tests $(GTEST_ARGS)
@@ -102,4 +110,4 @@ bench-kernels: bench/bench_kernels
 format:
 	clang-format -i $(wildcard include/vecgo/*.h src/core/*.cpp src/core/simd/*.cpp src/pg/*.cpp src/pg/*.h test/core/*.cpp test/core/*.h bench/*.cpp)
 
-EXTRA_CLEAN = test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels results regression.diffs regression.out
+EXTRA_CLEAN = test/fuzz/fuzz_io test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels results regression.diffs regression.out
