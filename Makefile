@@ -62,6 +62,7 @@ SIMD_AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mpo
 src/core/simd/sse42.o:  override CXXFLAGS += $(SIMD_SSE42_FLAGS)
 src/core/simd/avx2.o:   override CXXFLAGS += $(SIMD_AVX2_FLAGS)
 src/core/simd/avx512.o: override CXXFLAGS += $(SIMD_AVX512_FLAGS)
+src/core/simd/sse42.o src/core/simd/avx2.o src/core/simd/avx512.o src/core/simd/neon.o: src/core/simd/kernels_impl.h
 
 $(EXT_SCRIPT): $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@
@@ -106,6 +107,11 @@ bench/%: bench/%.cpp $(CORE_OBJS)
 
 bench-kernels: bench/bench_kernels
 	./bench/bench_kernels
+
+# The distance operators through SQL, per instruction set (needs `make install`).
+.PHONY: bench-sql-kernels
+bench-sql-kernels:
+	bash bench/bench_sql_kernels.sh
 
 format:
 	clang-format -i $(wildcard include/vecgo/*.h src/core/*.cpp src/core/simd/*.cpp src/pg/*.cpp src/pg/*.h test/core/*.cpp test/core/*.h bench/*.cpp)
