@@ -22,7 +22,29 @@ inline Vector* DatumGetVector(Datum d) { return reinterpret_cast<Vector*>(PG_DET
 // Allocates a zeroed vector of `dim` dimensions in CurrentMemoryContext.
 Vector* NewVector(int dim);
 
+// Validation shared by every function that builds or combines vectors. Each
+// throws (vecgo::pg::Raise) with pgvector's message and SQLSTATE; call them
+// from guarded code only.
+
+// 1 <= dim <= kVectorMaxDim ("vector must have at least 1 dimension",
+// "vector cannot have more than 16000 dimensions").
+void CheckDim(int dim);
+// typmod is -1 (unconstrained) or equal to dim ("expected N dimensions, not M").
+void CheckExpectedDim(int32 typmod, int dim);
+// a and b have the same number of dimensions ("different vector dimensions").
+void CheckSameDims(const Vector* a, const Vector* b);
+// The element is finite ("NaN not allowed in vector", "infinite value ...").
+void CheckElement(float value);
+
 }  // namespace vecgo::pg
+
+// A guarded SQL function whose symbol is exported. PostgreSQL 15's
+// PG_FUNCTION_INFO_V1 declares the function without PGDLLEXPORT, so under
+// -fvisibility=hidden the loader would not find it; declaring it exported
+// first makes the attribute stick.
+#define VECGO_SQL_FUNCTION(name)                   \
+  extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
+  VECGO_FUNCTION(name)
 
 #define PG_GETARG_VECTOR_P(n) (vecgo::pg::DatumGetVector(PG_GETARG_DATUM(n)))
 #define PG_RETURN_VECTOR_P(x) PG_RETURN_POINTER(x)
