@@ -108,6 +108,14 @@ bench/%: bench/%.cpp $(CORE_OBJS)
 bench-kernels: bench/bench_kernels
 	./bench/bench_kernels
 
+# End-to-end benchmark on GloVe-100 against a throwaway cluster (after make install).
+bench/bench_index: bench/bench_index.cpp $(CORE_OBJS)
+	$(CXX) $(TEST_CXXFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread
+
+.PHONY: bench
+bench: bench/bench_index
+	bash bench/run_bench.sh $(BENCH_ARGS)
+
 # The distance operators through SQL, per instruction set (needs `make install`).
 .PHONY: bench-sql-kernels
 bench-sql-kernels:
@@ -116,4 +124,4 @@ bench-sql-kernels:
 format:
 	clang-format -i $(wildcard include/vecgo/*.h src/core/*.cpp src/core/simd/*.cpp src/pg/*.cpp src/pg/*.h test/core/*.cpp test/core/*.h bench/*.cpp)
 
-EXTRA_CLEAN = test/fuzz/fuzz_io test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels results regression.diffs regression.out
+EXTRA_CLEAN = test/fuzz/fuzz_io test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels bench/bench_index bench/bench_core results regression.diffs regression.out
