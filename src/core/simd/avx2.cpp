@@ -1,5 +1,11 @@
-// Placeholder until the xsimd kernels for this level land.
-#include "vecgo/simd.h"
+// AVX2 + FMA kernels (8 floats per register). Compiled with
+// -mavx2 -mfma -mpopcnt; only dispatch.cpp decides to call it.
+#include "kernels_impl.h"
+
 namespace vecgo::simd {
-const Kernels* kernels_avx2() { return nullptr; }
+namespace {
+constexpr Kernels kAvx2 = MakeKernels<xsimd::fma3<xsimd::avx2>>(Level::AVX2, "avx2");
+}  // namespace
+
+const Kernels* kernels_avx2() { return &kAvx2; }
 }  // namespace vecgo::simd

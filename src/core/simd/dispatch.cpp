@@ -20,28 +20,41 @@ std::uint64_t Xgetbv() {
   return (static_cast<std::uint64_t>(edx) << 32) | eax;
 }
 
-bool CpuHas(Level level) {
+struct CpuFeatures {
+  bool sse42 = false, avx2 = false, avx512 = false;
+};
+
+CpuFeatures DetectCpu() {
+  CpuFeatures f;
   unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
   bool sse42 = (c >> 20) & 1;
   bool popcnt = (c >> 23) & 1;
-  if (level == Level::SSE42) return sse42 && popcnt;
+  f.sse42 = sse42 && popcnt;
   bool osxsave = (c >> 27) & 1;
   bool avx = (c >> 28) & 1;
   bool fma = (c >> 12) & 1;
-  if (!osxsave || !avx) return false;
+  if (!f.sse42 || !osxsave || !avx || !fma) return f;
   std::uint64_t xcr0 = Xgetbv();
-  if ((xcr0 & 0x6) != 0x6) return false;  // XMM and YMM state
+  if ((xcr0 & 0x6) != 0x6) return f;  // XMM and YMM state saved by the OS
   unsigned a7, b7, c7, d7;
-  if (!__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7)) return false;
-  bool avx2 = (b7 >> 5) & 1;
-  if (level == Level::AVX2) return avx2 && fma && sse42 && popcnt;
-  if (level == Level::AVX512) {
-    if ((xcr0 & 0xE6) != 0xE6) return false;  // opmask, ZMM state
-    bool f = (b7 >> 16) & 1, dq = (b7 >> 17) & 1, bw = (b7 >> 30) & 1, vl = (b7 >> 31) & 1;
-    return avx2 && fma && f && dq && bw && vl;
+  if (!__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7)) return f;
+  f.avx2 = (b7 >> 5) & 1;
+  if (!f.avx2 || (xcr0 & 0xE6) != 0xE6) return f;  // opmask and ZMM state
+  bool f512 = (b7 >> 16) & 1, dq = (b7 >> 17) & 1, bw = (b7 >> 30) & 1, vl = (b7 >> 31) & 1;
+  f.avx512 = f512 && dq && bw && vl;
+  return f;
+}
+
+// Each level implies the ones below it (the ISA files are built that way).
+bool CpuHas(Level level) {
+  static const CpuFeatures f = DetectCpu();  // once; plain integer code
+  switch (level) {
+    case Level::SSE42: return f.sse42;
+    case Level::AVX2: return f.avx2;
+    case Level::AVX512: return f.avx512;
+    default: return false;
   }
-  return false;
 }
 #endif
 

@@ -1,0 +1,476 @@
+// Kernel bodies shared by every SIMD level, written once as templates on an
+// xsimd architecture tag and instantiated by exactly one per-ISA translation
+// unit (sse42.cpp, avx2.cpp, avx512.cpp, neon.cpp), compiled with that
+// level's flags. Never include this header anywhere else.
+//
+// Linkage rule, the reason this file looks the way it does: an inline
+// function that does not depend on the architecture would be emitted as a
+// weak symbol in every ISA object, and the linker keeps one copy, possibly
+// the AVX-512 one, for callers on every level. So everything here lives in
+// an anonymous namespace (internal linkage, one private copy per object) and
+// is a template on the architecture. Nothing here has a static initialiser:
+// the tables are constant-initialised aggregates of function pointers.
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#include <cstring>
+
+#include "vecgo/simd.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+namespace vecgo::simd {
+namespace {
+
+template <class A>
+using FloatBatch = xsimd::batch<float, A>;
+
+// Elements per accumulation block. Partial sums are folded into a running
+// total every block, so no accumulator lane ever adds more than a few dozen
+// terms at 16000 dimensions: that keeps float rounding error far below 1e-5
+// relative at a cost of a few adds per block.
+constexpr std::size_t kBlock = 1024;
+
+// Loops over the accumulator arrays have tiny constant trip counts; they must
+// be unrolled completely so that the arrays live in registers (-O2 alone
+// keeps them in memory).
+#define VECGO_PRAGMA(x) _Pragma(#x)
+#define VECGO_UNROLL VECGO_PRAGMA(GCC unroll 16)
+// The loop drivers are inlined into each kernel: no extra call per distance.
+#define VECGO_INLINE inline __attribute__((always_inline))
+
+// ---------------------------------------------------------------- loads
+
+// First r (< batch size) floats of p, zeros after; reads nothing past p + r.
+template <class A>
+FloatBatch<A> LoadPartial(const float* p, std::size_t r, xsimd::generic) {
+  alignas(A::alignment()) float buf[FloatBatch<A>::size] = {};
+  for (std::size_t k = 0; k < r; k++) buf[k] = p[k];
+  return FloatBatch<A>::load_aligned(buf);
+}
+
+#if XSIMD_WITH_AVX2
+template <class A>
+FloatBatch<A> LoadPartial(const float* p, std::size_t r, xsimd::avx2) {
+  __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)),
+                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_maskload_ps(p, mask);  // masked-off lanes never fault
+}
+#endif
+
+#if XSIMD_WITH_AVX512F
+template <class A>
+FloatBatch<A> LoadPartial(const float* p, std::size_t r, xsimd::avx512f) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << r) - 1u), p);
+}
+#endif
+
+// Batch-size bytes at p, widened to float.
+#if XSIMD_WITH_SSE4_1
+template <class A>
+FloatBatch<A> U8ToFloat(const std::uint8_t* p, xsimd::sse4_1) {
+  int w;
+  std::memcpy(&w, p, sizeof w);
+  return _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(w)));
+}
+#endif
+
+#if XSIMD_WITH_AVX2
+template <class A>
+FloatBatch<A> U8ToFloat(const std::uint8_t* p, xsimd::avx2) {
+  __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+}
+#endif
+
+#if XSIMD_WITH_AVX512F
+// The all-ones zero-masking forms compile to the plain instructions; the
+// unmasked intrinsics trip GCC 12's -Wmaybe-uninitialized on their
+// _mm512_undefined_* operand (GCC PR 105593).
+template <class A>
+__m512 Avx512U8x16ToFloat(__m128i v) {
+  const __mmask16 all = 0xFFFF;
+  return _mm512_maskz_cvtepi32_ps(all, _mm512_maskz_cvtepu8_epi32(all, v));
+}
+
+template <class A>
+FloatBatch<A> U8ToFloat(const std::uint8_t* p, xsimd::avx512f) {
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return Avx512U8x16ToFloat<A>(v);
+}
+#endif
+
+#if XSIMD_WITH_NEON64
+template <class A>
+FloatBatch<A> U8ToFloat(const std::uint8_t* p, xsimd::neon64) {
+  std::uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  uint16x8_t h = vmovl_u8(vreinterpret_u8_u32(vdup_n_u32(w)));
+  return vcvtq_f32_u32(vmovl_u16(vget_low_u16(h)));
+}
+#endif
+
+// INT4: 8 bytes at p hold 16 dimensions (dim 2j low nibble, 2j+1 high
+// nibble). Writes them, in dimension order, as 16 / batch-size float batches.
+#if XSIMD_WITH_SSE4_1
+template <class A>
+__m128i Nibbles16(const std::uint8_t* p) {
+  __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  __m128i m = _mm_set1_epi8(0x0F);
+  __m128i lo = _mm_and_si128(x, m);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), m);
+  return _mm_unpacklo_epi8(lo, hi);  // byte k = dimension k
+}
+
+template <class A>
+void Int4ToFloat16(const std::uint8_t* p, FloatBatch<A>* out, xsimd::sse4_1) {
+  __m128i d = Nibbles16<A>(p);
+  out[0] = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(d));
+  out[1] = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_srli_si128(d, 4)));
+  out[2] = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_srli_si128(d, 8)));
+  out[3] = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_srli_si128(d, 12)));
+}
+#endif
+
+#if XSIMD_WITH_AVX2
+template <class A>
+void Int4ToFloat16(const std::uint8_t* p, FloatBatch<A>* out, xsimd::avx2) {
+  __m128i d = Nibbles16<A>(p);
+  out[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(d));
+  out[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(d, 8)));
+}
+#endif
+
+#if XSIMD_WITH_AVX512F
+template <class A>
+void Int4ToFloat16(const std::uint8_t* p, FloatBatch<A>* out, xsimd::avx512f) {
+  out[0] = Avx512U8x16ToFloat<A>(Nibbles16<A>(p));
+}
+#endif
+
+#if XSIMD_WITH_NEON64
+template <class A>
+void Int4ToFloat16(const std::uint8_t* p, FloatBatch<A>* out, xsimd::neon64) {
+  uint8x8_t x = vld1_u8(p);
+  uint8x8x2_t z = vzip_u8(vand_u8(x, vdup_n_u8(0x0F)), vshr_n_u8(x, 4));
+  uint16x8_t h0 = vmovl_u8(z.val[0]);  // dimensions 0..7
+  uint16x8_t h1 = vmovl_u8(z.val[1]);  // dimensions 8..15
+  out[0] = vcvtq_f32_u32(vmovl_u16(vget_low_u16(h0)));
+  out[1] = vcvtq_f32_u32(vmovl_u16(vget_high_u16(h0)));
+  out[2] = vcvtq_f32_u32(vmovl_u16(vget_low_u16(h1)));
+  out[3] = vcvtq_f32_u32(vmovl_u16(vget_high_u16(h1)));
+}
+#endif
+
+template <class A>
+float Nibble(const std::uint8_t* code, std::size_t i) {
+  std::uint8_t b = code[i >> 1];
+  return static_cast<float>((i & 1) ? (b >> 4) : (b & 0x0F));
+}
+
+// ---------------------------------------------------------------- ops
+// Each op folds one batch pair (x, y) into kSums accumulators. kUnroll
+// independent accumulator sets hide the FMA latency. Scalar() is the same
+// step for one element, used by the quantized kernels' tails.
+
+struct L2Op {
+  static constexpr std::size_t kSums = 1, kUnroll = 4;
+  template <class B>
+  static void Step(B* acc, const B& x, const B& y) {
+    B d = x - y;
+    acc[0] = xsimd::fma(d, d, acc[0]);
+  }
+  template <class A>
+  static float Scalar(float x, float y) {
+    float d = x - y;
+    return d * d;
+  }
+};
+
+struct DotOp {
+  static constexpr std::size_t kSums = 1, kUnroll = 4;
+  template <class B>
+  static void Step(B* acc, const B& x, const B& y) {
+    acc[0] = xsimd::fma(x, y, acc[0]);
+  }
+  template <class A>
+  static float Scalar(float x, float y) {
+    return x * y;
+  }
+};
+
+struct L1Op {
+  static constexpr std::size_t kSums = 1, kUnroll = 4;
+  template <class B>
+  static void Step(B* acc, const B& x, const B& y) {
+    acc[0] += xsimd::abs(x - y);
+  }
+  template <class A>
+  static float Scalar(float x, float y) {
+    float d = x - y;
+    return d < 0 ? -d : d;
+  }
+};
+
+struct DotNormsOp {
+  static constexpr std::size_t kSums = 3, kUnroll = 2;
+  template <class B>
+  static void Step(B* acc, const B& x, const B& y) {
+    acc[0] = xsimd::fma(x, y, acc[0]);
+    acc[1] = xsimd::fma(x, x, acc[1]);
+    acc[2] = xsimd::fma(y, y, acc[2]);
+  }
+};
+
+// ---------------------------------------------------------------- float
+
+// Runs Op over two float arrays of n elements; out[k] receives sum k.
+template <class A, class Op>
+VECGO_INLINE void FloatLoop(const float* a, const float* b, std::size_t n, float* out) {
+  using B = FloatBatch<A>;
+  constexpr std::size_t W = B::size, K = Op::kSums, U = Op::kUnroll;
+  static_assert(kBlock % (U * W) == 0, "blocks must hold whole steps");
+  B total[K];
+  VECGO_UNROLL
+  for (std::size_t k = 0; k < K; k++) total[k] = B(0.0f);
+  std::size_t i = 0;
+  while (i < n) {
+    std::size_t end = (n - i > kBlock) ? i + kBlock : n;
+    B acc[U][K];
+    VECGO_UNROLL
+    for (std::size_t u = 0; u < U; u++)
+      VECGO_UNROLL
+      for (std::size_t k = 0; k < K; k++) acc[u][k] = B(0.0f);
+    for (; i + U * W <= end; i += U * W)
+      VECGO_UNROLL
+      for (std::size_t u = 0; u < U; u++)
+        Op::Step(acc[u], B::load_unaligned(a + i + u * W), B::load_unaligned(b + i + u * W));
+    for (; i + W <= end; i += W) Op::Step(acc[0], B::load_unaligned(a + i), B::load_unaligned(b + i));
+    if (i < end) {  // only in the last block: fewer than W elements left
+      Op::Step(acc[U - 1], LoadPartial<A>(a + i, end - i, A{}), LoadPartial<A>(b + i, end - i, A{}));
+      i = end;
+    }
+    VECGO_UNROLL
+    for (std::size_t u = 1; u < U; u++)
+      VECGO_UNROLL
+      for (std::size_t k = 0; k < K; k++) acc[0][k] += acc[u][k];
+    VECGO_UNROLL
+    for (std::size_t k = 0; k < K; k++) total[k] += acc[0][k];
+  }
+  VECGO_UNROLL
+  for (std::size_t k = 0; k < K; k++) out[k] = xsimd::hadd(total[k]);
+}
+
+template <class A>
+float L2sq(const float* a, const float* b, std::size_t n) {
+  float s;
+  FloatLoop<A, L2Op>(a, b, n, &s);
+  return s;
+}
+
+template <class A>
+float Dot(const float* a, const float* b, std::size_t n) {
+  float s;
+  FloatLoop<A, DotOp>(a, b, n, &s);
+  return s;
+}
+
+template <class A>
+float L1(const float* a, const float* b, std::size_t n) {
+  float s;
+  FloatLoop<A, L1Op>(a, b, n, &s);
+  return s;
+}
+
+template <class A>
+void DotNorms(const float* a, const float* b, std::size_t n, float out[3]) {
+  FloatLoop<A, DotNormsOp>(a, b, n, out);
+}
+
+// ---------------------------------------------------------------- SQ8
+
+// Decodes base + step * code and runs Op against q.
+template <class A, class Op>
+VECGO_INLINE float Sq8Loop(const std::uint8_t* code, const float* q, const float* base, const float* step,
+                     std::size_t n) {
+  using B = FloatBatch<A>;
+  constexpr std::size_t W = B::size, U = Op::kUnroll;
+  static_assert(kBlock % (U * W) == 0, "blocks must hold whole steps");
+  B total(0.0f);
+  std::size_t i = 0;
+  std::size_t vec_end = n - n % W;
+  while (i < vec_end) {
+    std::size_t end = (vec_end - i > kBlock) ? i + kBlock : vec_end;
+    B acc[U];
+    VECGO_UNROLL
+    for (std::size_t u = 0; u < U; u++) acc[u] = B(0.0f);
+    for (; i + U * W <= end; i += U * W) {
+      VECGO_UNROLL
+      for (std::size_t u = 0; u < U; u++) {
+        std::size_t j = i + u * W;
+        B x = xsimd::fma(B::load_unaligned(step + j), U8ToFloat<A>(code + j, A{}),
+                         B::load_unaligned(base + j));
+        Op::Step(&acc[u], x, B::load_unaligned(q + j));
+      }
+    }
+    for (; i < end; i += W) {
+      B x = xsimd::fma(B::load_unaligned(step + i), U8ToFloat<A>(code + i, A{}),
+                       B::load_unaligned(base + i));
+      Op::Step(&acc[0], x, B::load_unaligned(q + i));
+    }
+    VECGO_UNROLL
+    for (std::size_t u = 1; u < U; u++) acc[0] += acc[u];
+    total += acc[0];
+  }
+  float s = xsimd::hadd(total);
+  for (; i < n; i++) s += Op::template Scalar<A>(base[i] + step[i] * static_cast<float>(code[i]), q[i]);
+  return s;
+}
+
+template <class A>
+float Sq8L2sq(const std::uint8_t* code, const float* q, const float* base, const float* step,
+              std::size_t n) {
+  return Sq8Loop<A, L2Op>(code, q, base, step, n);
+}
+
+template <class A>
+float Sq8Dot(const std::uint8_t* code, const float* q, const float* base, const float* step,
+             std::size_t n) {
+  return Sq8Loop<A, DotOp>(code, q, base, step, n);
+}
+
+template <class A>
+float Sq8L1(const std::uint8_t* code, const float* q, const float* base, const float* step,
+            std::size_t n) {
+  return Sq8Loop<A, L1Op>(code, q, base, step, n);
+}
+
+// ---------------------------------------------------------------- INT4
+
+template <class A, class Op>
+VECGO_INLINE float Int4Loop(const std::uint8_t* code, const float* q, const float* base, const float* step,
+                      std::size_t n) {
+  using B = FloatBatch<A>;
+  constexpr std::size_t W = B::size;
+  constexpr std::size_t PerUnit = 16 / W;             // batches per 16 dimensions
+  constexpr std::size_t G = PerUnit >= 2 ? 1 : 2;     // units per step: >= 2 accumulators
+  constexpr std::size_t S = 16 * G, U = PerUnit * G;  // dimensions, accumulators per step
+  static_assert(kBlock % S == 0, "blocks must hold whole steps");
+  B total(0.0f);
+  std::size_t i = 0;
+  const std::size_t vec_end = n - n % 16;
+  while (i < vec_end) {
+    std::size_t end = (vec_end - i > kBlock) ? i + kBlock : vec_end;
+    B acc[U];
+    VECGO_UNROLL
+    for (std::size_t u = 0; u < U; u++) acc[u] = B(0.0f);
+    for (; i + S <= end; i += S) {
+      VECGO_UNROLL
+      for (std::size_t g = 0; g < G; g++) {
+        B v[PerUnit];
+        Int4ToFloat16<A>(code + (i + 16 * g) / 2, v, A{});
+        VECGO_UNROLL
+        for (std::size_t k = 0; k < PerUnit; k++) {
+          std::size_t j = i + 16 * g + k * W;
+          B x = xsimd::fma(B::load_unaligned(step + j), v[k], B::load_unaligned(base + j));
+          Op::Step(&acc[g * PerUnit + k], x, B::load_unaligned(q + j));
+        }
+      }
+    }
+    for (; i < end; i += 16) {  // last block only: one unit left
+      B v[PerUnit];
+      Int4ToFloat16<A>(code + i / 2, v, A{});
+      VECGO_UNROLL
+      for (std::size_t k = 0; k < PerUnit; k++) {
+        std::size_t j = i + k * W;
+        B x = xsimd::fma(B::load_unaligned(step + j), v[k], B::load_unaligned(base + j));
+        Op::Step(&acc[k], x, B::load_unaligned(q + j));
+      }
+    }
+    VECGO_UNROLL
+    for (std::size_t u = 1; u < U; u++) acc[0] += acc[u];
+    total += acc[0];
+  }
+  float s = xsimd::hadd(total);
+  for (; i < n; i++) s += Op::template Scalar<A>(base[i] + step[i] * Nibble<A>(code, i), q[i]);
+  return s;
+}
+
+template <class A>
+float Int4L2sq(const std::uint8_t* code, const float* q, const float* base, const float* step,
+               std::size_t n) {
+  return Int4Loop<A, L2Op>(code, q, base, step, n);
+}
+
+template <class A>
+float Int4Dot(const std::uint8_t* code, const float* q, const float* base, const float* step,
+              std::size_t n) {
+  return Int4Loop<A, DotOp>(code, q, base, step, n);
+}
+
+template <class A>
+float Int4L1(const std::uint8_t* code, const float* q, const float* base, const float* step,
+             std::size_t n) {
+  return Int4Loop<A, L1Op>(code, q, base, step, n);
+}
+
+// ---------------------------------------------------------------- PQ ADC
+
+// Four independent table lookups per step: the loads, not the adds, are
+// the limit, and a chain of dependent adds would hide nothing.
+template <class A>
+float PqAdcUnrolled(const std::uint8_t* code, const float* lut, std::size_t m) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+  std::size_t j = 0;
+  for (; j + 4 <= m; j += 4) {
+    s0 += lut[(j + 0) * 256 + code[j + 0]];
+    s1 += lut[(j + 1) * 256 + code[j + 1]];
+    s2 += lut[(j + 2) * 256 + code[j + 2]];
+    s3 += lut[(j + 3) * 256 + code[j + 3]];
+  }
+  for (; j < m; j++) s0 += lut[j * 256 + code[j]];
+  return (s0 + s1) + (s2 + s3);
+}
+
+template <class A>
+float PqAdc(const std::uint8_t* code, const float* lut, std::size_t m) {
+  return PqAdcUnrolled<A>(code, lut, m);
+}
+
+// ---------------------------------------------------------------- hamming
+
+template <class A>
+std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) {
+  std::uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+  std::size_t i = 0;
+  for (; i + 4 <= words; i += 4) {
+    c0 += static_cast<std::uint64_t>(__builtin_popcountll(a[i + 0] ^ b[i + 0]));
+    c1 += static_cast<std::uint64_t>(__builtin_popcountll(a[i + 1] ^ b[i + 1]));
+    c2 += static_cast<std::uint64_t>(__builtin_popcountll(a[i + 2] ^ b[i + 2]));
+    c3 += static_cast<std::uint64_t>(__builtin_popcountll(a[i + 3] ^ b[i + 3]));
+  }
+  for (; i < words; i++) c0 += static_cast<std::uint64_t>(__builtin_popcountll(a[i] ^ b[i]));
+  return static_cast<std::uint32_t>(c0 + c1 + c2 + c3);
+}
+
+// ---------------------------------------------------------------- table
+
+template <class A>
+constexpr Kernels MakeKernels(Level level, const char* name) {
+  return Kernels{level,          name,          &L2sq<A>,     &Dot<A>,     &L1<A>,
+                 &DotNorms<A>,   &Sq8L2sq<A>,   &Sq8Dot<A>,   &Sq8L1<A>,   &Int4L2sq<A>,
+                 &Int4Dot<A>,    &Int4L1<A>,    &PqAdc<A>,    &Hamming<A>};
+}
+
+}  // namespace
+}  // namespace vecgo::simd
+
+#undef VECGO_INLINE
+#undef VECGO_UNROLL
+#undef VECGO_PRAGMA
