@@ -1,0 +1,485 @@
+// Every distance kernel, at every SIMD level this CPU and build support,
+// held against a double-precision reference; plus the dispatch rules.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "vecgo/simd.h"
+
+namespace vecgo::simd {
+namespace {
+
+constexpr double kRelTol = 1e-5;
+
+const Level kAllLevels[] = {Level::Scalar, Level::SSE42, Level::AVX2, Level::AVX512, Level::NEON};
+
+std::vector<const Kernels*> AvailableTables() {
+  std::vector<const Kernels*> out;
+  for (Level l : kAllLevels)
+    if (const Kernels* k = for_level(l)) out.push_back(k);
+  return out;
+}
+
+// Dimensions for the float kernels: all of 1..1100 (every tail length at every
+// unroll depth, several accumulation blocks) and a few large ones.
+std::vector<std::size_t> FloatDims() {
+  std::vector<std::size_t> dims;
+  for (std::size_t n = 1; n <= 1100; n++) dims.push_back(n);
+  for (std::size_t n : {2048, 4096, 16000}) dims.push_back(n);
+  return dims;
+}
+
+// A representative set for the quantized kernels: every small size (all
+// tails), the usual embedding sizes and block boundaries.
+std::vector<std::size_t> QuantDims() {
+  std::vector<std::size_t> dims;
+  for (std::size_t n = 1; n <= 160; n++) dims.push_back(n);
+  for (std::size_t n : {255, 256, 257, 383, 384, 385, 767, 768, 769, 1023, 1024, 1025, 1536, 2047,
+                        2048, 3071, 4096, 16000})
+    dims.push_back(n);
+  return dims;
+}
+
+// 64-byte aligned storage; at(1) is the same memory one float off.
+template <class T>
+class AlignedBuf {
+ public:
+  explicit AlignedBuf(std::size_t n) : storage_(n + 64 / sizeof(T) + 1) {
+    auto p = reinterpret_cast<std::uintptr_t>(storage_.data());
+    base_ = reinterpret_cast<T*>((p + 63) & ~std::uintptr_t{63});
+  }
+  T* at(std::size_t offset) { return base_ + offset; }
+
+ private:
+  std::vector<T> storage_;
+  T* base_;
+};
+
+std::vector<float> RandomFloats(std::size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Reports at most a few failures per test, so a broken kernel cannot flood
+// the log with thousands of lines.
+class Checker {
+ public:
+  // |got - ref| <= kRelTol * scale, where scale is the magnitude the result is
+  // judged against.
+  void Close(double got, double ref, double scale, const char* kernel, const Kernels& k,
+             std::size_t n, std::size_t offset) {
+    checks_++;
+    double err = std::fabs(got - ref);
+    if (err <= kRelTol * scale || (scale == 0.0 && got == 0.0)) return;
+    if (++failures_ <= 10)
+      ADD_FAILURE() << kernel << " at " << k.name << ", n=" << n << ", offset=" << offset
+                    << ": got " << got << ", want " << ref << ", relative error " << err / scale;
+  }
+  std::size_t checks() const { return checks_; }
+
+ private:
+  std::size_t checks_ = 0;
+  std::size_t failures_ = 0;
+};
+
+// ---------------------------------------------------------------- float
+
+struct FloatRef {
+  double l2 = 0, dot = 0, abs_dot = 0, l1 = 0, na = 0, nb = 0;
+};
+
+FloatRef ReferenceFloat(const float* a, const float* b, std::size_t n) {
+  FloatRef r;
+  for (std::size_t i = 0; i < n; i++) {
+    double x = a[i], y = b[i];
+    r.l2 += (x - y) * (x - y);
+    r.dot += x * y;
+    r.abs_dot += std::fabs(x * y);
+    r.l1 += std::fabs(x - y);
+    r.na += x * x;
+    r.nb += y * y;
+  }
+  return r;
+}
+
+void CheckFloatKernels(const Kernels& k, const float* a, const float* b, std::size_t n,
+                       std::size_t offset, const FloatRef& r, Checker& c) {
+  c.Close(k.l2sq(a, b, n), r.l2, r.l2, "l2sq", k, n, offset);
+  // A dot product can cancel to near zero; its error is judged relative to
+  // sum |a_i * b_i|, the magnitude the rounding errors scale with.
+  c.Close(k.dot(a, b, n), r.dot, r.abs_dot, "dot", k, n, offset);
+  c.Close(k.l1(a, b, n), r.l1, r.l1, "l1", k, n, offset);
+  float out[3] = {-1, -1, -1};
+  k.dot_norms(a, b, n, out);
+  c.Close(out[0], r.dot, r.abs_dot, "dot_norms.dot", k, n, offset);
+  c.Close(out[1], r.na, r.na, "dot_norms.a", k, n, offset);
+  c.Close(out[2], r.nb, r.nb, "dot_norms.b", k, n, offset);
+}
+
+TEST(KernelFloat, AllLevelsAllDimsAlignedAndUnaligned) {
+  std::mt19937 rng(20240501);
+  const std::size_t max_n = 16000;
+  AlignedBuf<float> a(max_n + 1), b(max_n + 1);
+  std::vector<float> va = RandomFloats(max_n + 1, rng), vb = RandomFloats(max_n + 1, rng);
+  // Offsets: both aligned; both one float off; one of each.
+  const std::size_t offsets[][2] = {{0, 0}, {1, 1}, {0, 1}};
+  auto tables = AvailableTables();
+  Checker c;
+  for (const auto& off : offsets) {
+    float* pa = a.at(off[0]);
+    float* pb = b.at(off[1]);
+    std::memcpy(pa, va.data(), max_n * sizeof(float));
+    std::memcpy(pb, vb.data(), max_n * sizeof(float));
+    for (std::size_t n : FloatDims()) {
+      FloatRef r = ReferenceFloat(pa, pb, n);
+      for (const Kernels* k : tables) CheckFloatKernels(*k, pa, pb, n, off[0] * 10 + off[1], r, c);
+    }
+  }
+  EXPECT_GT(c.checks(), 0u);
+}
+
+// Magnitudes spread over many orders, and sign patterns that make the dot
+// product cancel: the relative-error contract must still hold.
+TEST(KernelFloat, WideDynamicRangeAndCancellation) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> mant(0.5f, 1.0f);
+  std::uniform_int_distribution<int> expo(-20, 20);
+  const std::size_t max_n = 4096;
+  AlignedBuf<float> a(max_n + 1), b(max_n + 1);
+  Checker c;
+  for (std::size_t n : {1, 3, 17, 100, 333, 768, 1024, 1031, 4096}) {
+    for (std::size_t i = 0; i < n; i++) {
+      a.at(1)[i] = std::ldexp(mant(rng), expo(rng)) * ((i & 1) ? -1.0f : 1.0f);
+      b.at(1)[i] = std::ldexp(mant(rng), expo(rng));
+    }
+    FloatRef r = ReferenceFloat(a.at(1), b.at(1), n);
+    for (const Kernels* k : AvailableTables()) CheckFloatKernels(*k, a.at(1), b.at(1), n, 1, r, c);
+  }
+}
+
+TEST(KernelFloat, EmptyAndIdenticalVectors) {
+  std::mt19937 rng(3);
+  std::vector<float> v = RandomFloats(1000, rng);
+  for (const Kernels* k : AvailableTables()) {
+    SCOPED_TRACE(k->name);
+    float out[3] = {-1, -1, -1};
+    EXPECT_EQ(k->l2sq(v.data(), v.data(), 0), 0.0f);
+    EXPECT_EQ(k->dot(v.data(), v.data(), 0), 0.0f);
+    EXPECT_EQ(k->l1(v.data(), v.data(), 0), 0.0f);
+    k->dot_norms(v.data(), v.data(), 0, out);
+    EXPECT_EQ(out[0], 0.0f);
+    EXPECT_EQ(out[1], 0.0f);
+    EXPECT_EQ(out[2], 0.0f);
+    for (std::size_t n : {1, 7, 16, 33, 1000}) {
+      EXPECT_EQ(k->l2sq(v.data(), v.data(), n), 0.0f) << n;
+      EXPECT_EQ(k->l1(v.data(), v.data(), n), 0.0f) << n;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- quantized
+
+struct QuantData {
+  std::vector<std::uint8_t> sq8, int4;
+  std::vector<float> q, base, step;
+};
+
+QuantData RandomQuant(std::size_t n, std::mt19937& rng) {
+  QuantData d;
+  std::uniform_int_distribution<int> byte(0, 255);
+  d.sq8.resize(n);
+  for (auto& x : d.sq8) x = static_cast<std::uint8_t>(byte(rng));
+  // Unused high nibble of an odd-length code is random too: kernels must
+  // ignore it.
+  d.int4.resize((n + 1) / 2);
+  for (auto& x : d.int4) x = static_cast<std::uint8_t>(byte(rng));
+  d.q = RandomFloats(n, rng);
+  d.base = RandomFloats(n, rng, -1.0f, 0.0f);
+  d.step = RandomFloats(n, rng, 0.001f, 0.01f);
+  return d;
+}
+
+struct QuantRef {
+  double l2 = 0, dot = 0, abs_dot = 0, l1 = 0;
+};
+
+template <class Decode>
+QuantRef ReferenceQuant(const QuantData& d, std::size_t n, Decode value) {
+  QuantRef r;
+  for (std::size_t i = 0; i < n; i++) {
+    double x = value(i), y = d.q[i];
+    r.l2 += (x - y) * (x - y);
+    r.dot += x * y;
+    r.abs_dot += std::fabs(x * y);
+    r.l1 += std::fabs(x - y);
+  }
+  return r;
+}
+
+TEST(KernelQuantized, Sq8AndInt4AllLevels) {
+  std::mt19937 rng(11);
+  const std::size_t max_n = 16000;
+  QuantData d = RandomQuant(max_n, rng);
+  auto tables = AvailableTables();
+  Checker c;
+  for (std::size_t n : QuantDims()) {
+    const float* q = d.q.data();
+    const float* base = d.base.data();
+    const float* step = d.step.data();
+    QuantRef rs = ReferenceQuant(d, n, [&](std::size_t i) {
+      return double(base[i]) + double(step[i]) * d.sq8[i];
+    });
+    QuantRef ri = ReferenceQuant(d, n, [&](std::size_t i) {
+      std::uint8_t b = d.int4[i / 2];
+      return double(base[i]) + double(step[i]) * ((i & 1) ? (b >> 4) : (b & 15));
+    });
+    for (const Kernels* k : tables) {
+      const std::uint8_t* s8 = d.sq8.data();
+      const std::uint8_t* i4 = d.int4.data();
+      c.Close(k->sq8_l2sq(s8, q, base, step, n), rs.l2, rs.l2, "sq8_l2sq", *k, n, 0);
+      c.Close(k->sq8_dot(s8, q, base, step, n), rs.dot, rs.abs_dot, "sq8_dot", *k, n, 0);
+      c.Close(k->sq8_l1(s8, q, base, step, n), rs.l1, rs.l1, "sq8_l1", *k, n, 0);
+      c.Close(k->int4_l2sq(i4, q, base, step, n), ri.l2, ri.l2, "int4_l2sq", *k, n, 0);
+      c.Close(k->int4_dot(i4, q, base, step, n), ri.dot, ri.abs_dot, "int4_dot", *k, n, 0);
+      c.Close(k->int4_l1(i4, q, base, step, n), ri.l1, ri.l1, "int4_l1", *k, n, 0);
+    }
+  }
+  EXPECT_GT(c.checks(), 0u);
+}
+
+TEST(KernelQuantized, PqAdcAllLevels) {
+  std::mt19937 rng(13);
+  const std::size_t max_m = 256;
+  std::vector<float> lut = RandomFloats(max_m * 256, rng, 0.0f, 4.0f);
+  std::vector<std::uint8_t> code(max_m);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (auto& x : code) x = static_cast<std::uint8_t>(byte(rng));
+  Checker c;
+  for (std::size_t m = 0; m <= max_m; m++) {
+    double ref = 0, scale = 0;
+    for (std::size_t j = 0; j < m; j++) {
+      ref += lut[j * 256 + code[j]];
+      scale += std::fabs(lut[j * 256 + code[j]]);
+    }
+    for (const Kernels* k : AvailableTables())
+      c.Close(k->pq_adc(code.data(), lut.data(), m), ref, scale, "pq_adc", *k, m, 0);
+  }
+}
+
+TEST(KernelQuantized, HammingAllLevels) {
+  std::mt19937_64 rng(17);
+  const std::size_t max_words = 300;
+  std::vector<std::uint64_t> a(max_words), b(max_words);
+  for (auto& x : a) x = rng();
+  for (auto& x : b) x = rng();
+  b[5] = ~a[5];  // a word with all 64 bits different
+  b[6] = a[6];   // and one with none
+  for (std::size_t words = 0; words <= max_words; words++) {
+    std::uint32_t ref = 0;
+    for (std::size_t i = 0; i < words; i++)
+      for (int bit = 0; bit < 64; bit++) ref += ((a[i] ^ b[i]) >> bit) & 1;
+    for (const Kernels* k : AvailableTables())
+      ASSERT_EQ(k->hamming(a.data(), b.data(), words), ref) << k->name << ", words=" << words;
+  }
+}
+
+// ---------------------------------------------------------------- bounds
+
+// Memory whose last byte is followed by an inaccessible page: a kernel that
+// reads one byte past its input faults here instead of passing silently.
+class GuardedPage {
+ public:
+  explicit GuardedPage(std::size_t bytes = 64 * 1024) {
+    page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    size_ = (bytes + page_ - 1) / page_ * page_;
+    void* p = mmap(nullptr, size_ + page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) std::abort();
+    mem_ = static_cast<char*>(p);
+    if (mprotect(mem_ + size_, page_, PROT_NONE) != 0) std::abort();
+  }
+  ~GuardedPage() { munmap(mem_, size_ + page_); }
+  GuardedPage(const GuardedPage&) = delete;
+  GuardedPage& operator=(const GuardedPage&) = delete;
+
+  // A copy of src placed so that its last element ends at the guard page.
+  template <class T>
+  T* AtEnd(const T* src, std::size_t count) {
+    if (count * sizeof(T) > size_) std::abort();
+    T* dst = reinterpret_cast<T*>(mem_ + size_) - count;
+    std::memcpy(dst, src, count * sizeof(T));
+    return dst;
+  }
+
+ private:
+  std::size_t page_, size_;
+  char* mem_;
+};
+
+TEST(KernelBounds, NoReadPastTheEnd) {
+  std::mt19937 rng(19);
+  const std::size_t max_n = 200;
+  std::vector<float> va = RandomFloats(max_n, rng), vb = RandomFloats(max_n, rng);
+  QuantData d = RandomQuant(max_n, rng);
+  std::vector<float> lut = RandomFloats(max_n * 256, rng, 0.0f, 1.0f);
+  std::vector<std::uint64_t> words(max_n, 0x0123456789ABCDEFULL);
+  // One guarded region per input, so every input ends at a guard page.
+  GuardedPage ga, gb, gq, gbase, gstep, gcode, gw1, gw2, glut(max_n * 256 * sizeof(float));
+  volatile float sink = 0;
+  for (const Kernels* k : AvailableTables()) {
+    SCOPED_TRACE(k->name);
+    for (std::size_t n = 1; n <= max_n; n++) {
+      const float* a = ga.AtEnd(va.data(), n);
+      const float* b = gb.AtEnd(vb.data(), n);
+      const float* q = gq.AtEnd(d.q.data(), n);
+      const float* base = gbase.AtEnd(d.base.data(), n);
+      const float* step = gstep.AtEnd(d.step.data(), n);
+      float out[3];
+      sink = sink + k->l2sq(a, b, n) + k->dot(a, b, n) + k->l1(a, b, n);
+      k->dot_norms(a, b, n, out);
+      const std::uint8_t* s8 = gcode.AtEnd(d.sq8.data(), n);
+      sink = sink + k->sq8_l2sq(s8, q, base, step, n) + k->sq8_dot(s8, q, base, step, n) +
+             k->sq8_l1(s8, q, base, step, n);
+      const std::uint8_t* i4 = gcode.AtEnd(d.int4.data(), (n + 1) / 2);
+      sink = sink + k->int4_l2sq(i4, q, base, step, n) + k->int4_dot(i4, q, base, step, n) +
+             k->int4_l1(i4, q, base, step, n);
+      const std::uint8_t* pq = gcode.AtEnd(d.sq8.data(), n);
+      const float* pl = glut.AtEnd(lut.data(), n * 256);
+      sink = sink + k->pq_adc(pq, pl, n);
+      sink = sink + static_cast<float>(
+                        k->hamming(gw1.AtEnd(words.data(), n), gw2.AtEnd(words.data(), n), n));
+    }
+  }
+  SUCCEED();
+}
+
+// ---------------------------------------------------------------- dispatch
+
+TEST(SimdDispatch, ParseAndNameLevels) {
+  for (Level l : kAllLevels) {
+    Level parsed;
+    ASSERT_TRUE(parse_level(level_name(l), &parsed)) << level_name(l);
+    EXPECT_EQ(parsed, l);
+  }
+  Level l = Level::Scalar;
+  EXPECT_TRUE(parse_level("sse42", &l));
+  EXPECT_EQ(l, Level::SSE42);
+  EXPECT_STREQ(level_name(Level::SSE42), "sse4.2");
+  for (const char* bad : {"", "AVX2", "avx", "avx1024", "sse4", "scalar ", "native"}) {
+    Level untouched = Level::AVX2;
+    EXPECT_FALSE(parse_level(bad, &untouched)) << '"' << bad << '"';
+    EXPECT_EQ(untouched, Level::AVX2);
+  }
+}
+
+TEST(SimdDispatch, TablesAreCompleteAndSelfDescribing) {
+  const Kernels* scalar = for_level(Level::Scalar);
+  ASSERT_NE(scalar, nullptr);
+  EXPECT_EQ(scalar->level, Level::Scalar);
+  for (Level l : kAllLevels) {
+    const Kernels* k = for_level(l);
+    if (k == nullptr) continue;
+    SCOPED_TRACE(level_name(l));
+    EXPECT_EQ(k->level, l);
+    EXPECT_STREQ(k->name, level_name(l));
+    EXPECT_TRUE(k->l2sq && k->dot && k->l1 && k->dot_norms);
+    EXPECT_TRUE(k->sq8_l2sq && k->sq8_dot && k->sq8_l1);
+    EXPECT_TRUE(k->int4_l2sq && k->int4_dot && k->int4_l1);
+    EXPECT_TRUE(k->pq_adc && k->hamming);
+  }
+}
+
+TEST(SimdDispatch, BestSupportedIsTheHighestAvailable) {
+  Level best = best_supported();
+  ASSERT_NE(for_level(best), nullptr);
+#if defined(__x86_64__) && !defined(VECGO_NOASM)
+  EXPECT_EQ(for_level(Level::NEON), nullptr);
+  // Levels nest on x86-64: everything at or below the best is available.
+  const Level chain[] = {Level::Scalar, Level::SSE42, Level::AVX2, Level::AVX512};
+  bool above = false;
+  for (Level l : chain) {
+    if (above) EXPECT_EQ(for_level(l), nullptr) << level_name(l);
+    else EXPECT_NE(for_level(l), nullptr) << level_name(l);
+    if (l == best) above = true;
+  }
+  EXPECT_NE(best, Level::Scalar) << "every x86-64 CPU this runs on has at least SSE4.2";
+#elif defined(__aarch64__) && !defined(VECGO_NOASM)
+  EXPECT_EQ(best, Level::NEON);
+  EXPECT_EQ(for_level(Level::AVX2), nullptr);
+#else
+  EXPECT_EQ(best, Level::Scalar);
+  for (Level l : kAllLevels)
+    if (l != Level::Scalar) EXPECT_EQ(for_level(l), nullptr) << level_name(l);
+#endif
+}
+
+TEST(SimdDispatch, ForceSupportedAndRefuseUnsupported) {
+  const Level before = active().level;
+  for (Level l : kAllLevels) {
+    if (for_level(l) != nullptr) {
+      EXPECT_TRUE(force(l)) << level_name(l);
+      EXPECT_EQ(active().level, l);
+      EXPECT_EQ(&active(), for_level(l));
+    } else {
+      const Level current = active().level;
+      EXPECT_FALSE(force(l)) << level_name(l);
+      EXPECT_EQ(active().level, current) << "a refused force must leave the table alone";
+    }
+  }
+  EXPECT_TRUE(force(before));
+}
+
+// VECGO_SIMD is read once, at the first use of the active table, so it is
+// checked in a fresh copy of this test binary. The child runs only the test
+// below, which compares the level it got with VECGO_TEST_EXPECT_LEVEL.
+TEST(SimdDispatchChild, ReportsActiveLevel) {
+  const char* expect = std::getenv("VECGO_TEST_EXPECT_LEVEL");
+  if (expect == nullptr) GTEST_SKIP() << "runs only as SimdDispatch.EnvironmentVariable's child";
+  EXPECT_STREQ(active().name, expect);
+}
+
+int RunChild(const char* simd, const char* expect) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (simd) setenv("VECGO_SIMD", simd, 1);
+    else unsetenv("VECGO_SIMD");
+    setenv("VECGO_TEST_EXPECT_LEVEL", expect, 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) {
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+    }
+    execl("/proc/self/exe", "vecgo_core_tests", "--gtest_filter=SimdDispatchChild.*",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(SimdDispatch, EnvironmentVariable) {
+  const char* best = level_name(best_supported());
+  EXPECT_EQ(RunChild(nullptr, best), 0) << "no VECGO_SIMD: the best level";
+  for (Level l : kAllLevels) {
+    // A supported level is honoured; an unsupported one cannot be and falls
+    // back to the best.
+    const char* expect = for_level(l) ? level_name(l) : best;
+    EXPECT_EQ(RunChild(level_name(l), expect), 0) << "VECGO_SIMD=" << level_name(l);
+  }
+  EXPECT_EQ(RunChild("bogus", best), 0) << "an unknown name falls back to the best level";
+}
+
+}  // namespace
+}  // namespace vecgo::simd
