@@ -1,0 +1,803 @@
+// HNSW graph (see include/vecgo/hnsw.h for the design).
+#include "vecgo/hnsw.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+#include "vecgo/simd.h"
+
+namespace vecgo {
+
+namespace {
+
+using Item = std::pair<float, std::uint32_t>;
+constexpr int kMaxLevel = 16;
+
+// Offsets inside a node record.
+constexpr std::size_t kLockOff = 0, kLevelOff = 4, kLabelOff = 8, kUpperOff = 16, kDeletedOff = 24;
+
+inline std::atomic<std::uint32_t>* AtomicU32(char* p) { return reinterpret_cast<std::atomic<std::uint32_t>*>(p); }
+
+inline std::uint64_t SplitMix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+// Prefetches the first cache lines of a vector (the hardware prefetcher
+// follows the rest).
+inline void PrefetchVector(const void* p, std::size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  std::size_t lines = std::min<std::size_t>((bytes + 63) / 64, 4);
+  for (std::size_t i = 0; i < lines; i++) __builtin_prefetch(c + 64 * i);
+}
+
+struct MinFirst {
+  bool operator()(const Item& a, const Item& b) const { return a.first > b.first; }
+};
+struct MaxFirst {
+  bool operator()(const Item& a, const Item& b) const { return a.first < b.first; }
+};
+
+}  // namespace
+
+// Distance under the graph's metric over stored (for cosine: normalised)
+// vectors. The kernel is picked once per operation, never per call site.
+struct HnswGraph::Dist {
+  float (*fn)(const float*, const float*, std::size_t);
+  float scale, bias;
+  std::size_t dim;
+  explicit Dist(const HnswParams& p) : dim(p.dim) {
+    const simd::Kernels& k = simd::active();
+    switch (p.metric) {
+      case Metric::L2: fn = k.l2sq, scale = 1, bias = 0; break;
+      case Metric::IP: fn = k.dot, scale = -1, bias = 0; break;
+      case Metric::Cosine: fn = k.dot, scale = -1, bias = 1; break;
+      case Metric::L1: default: fn = k.l1, scale = 1, bias = 0; break;
+    }
+  }
+  float operator()(const float* a, const float* b) const { return bias + scale * fn(a, b, dim); }
+};
+
+// Per-thread reusable buffers: no heap allocation per search in steady state.
+struct HnswGraph::Scratch {
+  VisitedSet visited;
+  std::vector<Item> cand;  // min-heap
+  std::vector<Item> top;   // max-heap
+  std::vector<Item> sorted, selected, prune, prune_out;
+  std::vector<std::uint32_t> nbuf;
+  std::vector<float> q;
+};
+
+namespace {
+HnswGraph::Scratch& ThreadScratch() {
+  thread_local HnswGraph::Scratch s;
+  return s;
+}
+}  // namespace
+
+// ------------------------------------------------------------------ setup
+
+HnswGraph::HnswGraph(const HnswParams& params, std::unique_ptr<ChunkSource> chunks)
+    : params_(params), arena_(params.memory_limit, std::move(chunks)) {
+  if (params_.dim == 0 || params_.dim > kMaxDim)
+    throw Error(Error::Kind::InvalidArgument,
+                "hnsw: dimensions must be between 1 and " + std::to_string(kMaxDim));
+  if (params_.m < 2 || params_.m > 256)
+    throw Error(Error::Kind::InvalidArgument, "hnsw: m must be between 2 and 256");
+  if (params_.ef_construction < 1 || params_.ef_construction > 10000)
+    throw Error(Error::Kind::InvalidArgument, "hnsw: ef_construction must be between 1 and 10000");
+  if (static_cast<unsigned>(params_.metric) > 3) throw Error(Error::Kind::InvalidArgument, "hnsw: unknown metric");
+  list0_off_ = kVecOff + params_.dim * sizeof(float);
+  rec_size_ = (list0_off_ + (1 + 2 * params_.m) * sizeof(std::uint32_t) + 63) & ~std::size_t{63};
+  upper_bytes_ = (1 + params_.m) * sizeof(std::uint32_t);
+  // The first 64 bytes of a node chunk are kept free so no record is at ref 0.
+  per_block_ = (kArenaChunkBytes - 64) / rec_size_;
+  div_magic_ = ~std::uint64_t{0} / per_block_ + 1;
+  level_mult_ = 1.0 / std::log(static_cast<double>(params_.m));
+  blocks_.reset(new std::atomic<char*>[kArenaMaxChunks]);
+  for (std::uint32_t i = 0; i < kArenaMaxChunks; i++) blocks_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+HnswGraph::~HnswGraph() = default;
+
+std::atomic<std::uint32_t>* HnswGraph::List(std::uint32_t id, int level) const {
+  char* r = Record(id);
+  if (level == 0) return AtomicU32(r + list0_off_);
+  ArenaRef upper;
+  std::memcpy(&upper, r + kUpperOff, sizeof(upper));
+  return AtomicU32(arena_.Resolve(upper) + (level - 1) * upper_bytes_);
+}
+
+int HnswGraph::RandomLevel(std::uint32_t id) const {
+  std::uint64_t x = SplitMix64(params_.seed ^ SplitMix64(id));
+  double u = (static_cast<double>(x >> 11) + 1.0) * (1.0 / 9007199254740992.0);  // (0, 1]
+  int level = static_cast<int>(-std::log(u) * level_mult_);
+  return std::min(level, kMaxLevel);
+}
+
+void HnswGraph::Lock(std::uint32_t id) const {
+  std::atomic<std::uint32_t>* l = AtomicU32(Record(id) + kLockOff);
+  for (;;) {
+    if (l->exchange(1, std::memory_order_acquire) == 0) return;
+    while (l->load(std::memory_order_relaxed) != 0) CpuRelax();
+  }
+}
+
+void HnswGraph::Unlock(std::uint32_t id) const { AtomicU32(Record(id) + kLockOff)->store(0, std::memory_order_release); }
+
+std::uint32_t HnswGraph::Allocate(int level, std::uint64_t label, const float* vec) {
+  std::lock_guard<std::mutex> g(alloc_mu_);
+  std::uint32_t id = count_.load(std::memory_order_relaxed);
+  if (id == std::numeric_limits<std::uint32_t>::max())
+    throw Error(Error::Kind::OutOfMemory, "hnsw: too many nodes");
+  if (level < 0) level = RandomLevel(id);
+  std::uint32_t block = static_cast<std::uint32_t>(id / per_block_);
+  bool new_block = block >= block_count_;
+  std::size_t upper = static_cast<std::size_t>(level) * upper_bytes_;
+  // Check the whole insert fits before taking anything, so a failed insert
+  // leaves the graph as it was.
+  if (!arena_.CanAllocate(&upper, upper ? 1 : 0, new_block))
+    throw Error(Error::Kind::OutOfMemory,
+                "hnsw: memory limit of " + std::to_string(arena_.limit()) + " bytes reached (" +
+                    std::to_string(arena_.bytes_reserved()) + " bytes in use, " + std::to_string(id) +
+                    " vectors)");
+  if (new_block) {
+    if (block >= kArenaMaxChunks) throw Error(Error::Kind::OutOfMemory, "hnsw: too many nodes");
+    std::uint32_t chunk = arena_.AllocateChunk();
+    blocks_[block].store(arena_.ChunkBase(chunk) + 64, std::memory_order_release);
+    block_count_++;
+  }
+  ArenaRef upper_ref = kNullRef;
+  if (upper) upper_ref = arena_.Allocate(upper, 4);
+  char* r = Record(id);
+  new (r + kLockOff) std::atomic<std::uint32_t>(0);
+  std::uint32_t lv = static_cast<std::uint32_t>(level);
+  std::memcpy(r + kLevelOff, &lv, sizeof(lv));
+  std::memcpy(r + kLabelOff, &label, sizeof(label));
+  std::memcpy(r + kUpperOff, &upper_ref, sizeof(upper_ref));
+  new (r + kDeletedOff) std::atomic<std::uint32_t>(0);
+  std::memcpy(r + kVecOff, vec, params_.dim * sizeof(float));
+  new (r + list0_off_) std::atomic<std::uint32_t>(0);
+  if (upper) {
+    char* u = arena_.Resolve(upper_ref);
+    for (int l = 0; l < level; l++) new (u + l * upper_bytes_) std::atomic<std::uint32_t>(0);
+  }
+  count_.store(id + 1, std::memory_order_release);
+  return id;
+}
+
+void HnswGraph::PrepareQuery(const float* in, float* out) const {
+  std::memcpy(out, in, params_.dim * sizeof(float));
+  if (params_.metric != Metric::Cosine) return;
+  double ss = 0;
+  for (std::size_t i = 0; i < params_.dim; i++) ss += static_cast<double>(in[i]) * in[i];
+  if (!(ss > 0) || !std::isfinite(ss)) return;  // zero vector stays zero: distance 1 to all
+  float inv = static_cast<float>(1.0 / std::sqrt(ss));
+  for (std::size_t i = 0; i < params_.dim; i++) out[i] *= inv;
+}
+
+std::uint64_t HnswGraph::Label(std::uint32_t id) const {
+  if (id >= size()) throw Error(Error::Kind::InvalidArgument, "hnsw: no such node");
+  std::uint64_t label;
+  std::memcpy(&label, Record(id) + kLabelOff, sizeof(label));
+  return label;
+}
+
+int HnswGraph::Level(std::uint32_t id) const {
+  if (id >= size()) throw Error(Error::Kind::InvalidArgument, "hnsw: no such node");
+  std::uint32_t lv;
+  std::memcpy(&lv, Record(id) + kLevelOff, sizeof(lv));
+  return static_cast<int>(lv);
+}
+
+const float* HnswGraph::Vector(std::uint32_t id) const {
+  if (id >= size()) throw Error(Error::Kind::InvalidArgument, "hnsw: no such node");
+  return Vec(id);
+}
+
+bool HnswGraph::MarkDeleted(std::uint32_t id) {
+  if (id >= size()) return false;
+  if (AtomicU32(Record(id) + kDeletedOff)->exchange(1, std::memory_order_acq_rel) == 0)
+    deleted_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool HnswGraph::IsDeleted(std::uint32_t id) const {
+  return id < size() && AtomicU32(Record(id) + kDeletedOff)->load(std::memory_order_acquire) != 0;
+}
+
+// ------------------------------------------------------------------ search
+
+std::uint32_t HnswGraph::Greedy(const Dist& dist, const float* q, std::uint32_t ep, float* ep_dist,
+                                int from_level, int to_level) const {
+  std::uint32_t cur = ep;
+  float cur_d = *ep_dist;
+  for (int level = from_level; level > to_level; level--) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      std::atomic<std::uint32_t>* list = List(cur, level);
+      std::uint32_t n = std::min<std::uint32_t>(list[0].load(std::memory_order_acquire),
+                                                static_cast<std::uint32_t>(params_.m));
+      for (std::uint32_t i = 0; i < n; i++) {
+        std::uint32_t nb = list[1 + i].load(std::memory_order_acquire);
+        if (i + 1 < n) PrefetchVector(Vec(list[2 + i].load(std::memory_order_relaxed)), params_.dim * 4);
+        float d = dist(q, Vec(nb));
+        if (d < cur_d) {
+          cur_d = d;
+          cur = nb;
+          changed = true;
+        }
+      }
+    }
+  }
+  *ep_dist = cur_d;
+  return cur;
+}
+
+bool HnswGraph::Admit(std::uint32_t id, HnswFilter filter) const {
+  char* r = Record(id);
+  if (AtomicU32(r + kDeletedOff)->load(std::memory_order_acquire) != 0) return false;
+  if (!filter) return true;
+  std::uint64_t label;
+  std::memcpy(&label, r + kLabelOff, sizeof(label));
+  return filter(id, label);
+}
+
+// Best-first search of one layer from one entry point. Leaves the (at most)
+// ef best admitted nodes in s.top as a max-heap. With kAll every node is
+// admitted (construction); otherwise deleted and filtered-out nodes are still
+// traversed, only not admitted.
+template <bool kAll>
+void HnswGraph::SearchLayer(const Dist& dist, const float* q, std::uint32_t ep, float ep_dist,
+                            std::size_t ef, int level, HnswFilter filter, Scratch& s) const {
+  s.top.clear();
+  s.cand.clear();
+  s.visited.Begin(size());
+  s.visited.TestAndSet(ep);
+  float bound = std::numeric_limits<float>::infinity();
+  if (kAll || Admit(ep, filter)) {
+    s.top.emplace_back(ep_dist, ep);
+    bound = ep_dist;
+  }
+  s.cand.emplace_back(ep_dist, ep);
+  const std::uint32_t cap = static_cast<std::uint32_t>(Cap(level));
+  const std::size_t vbytes = params_.dim * sizeof(float);
+  while (!s.cand.empty()) {
+    Item c = s.cand.front();
+    if (c.first > bound && s.top.size() >= ef) break;
+    std::pop_heap(s.cand.begin(), s.cand.end(), MinFirst());
+    s.cand.pop_back();
+
+    // Copy the unvisited neighbours out of the (possibly changing) list.
+    std::atomic<std::uint32_t>* list = List(c.second, level);
+    std::uint32_t n = std::min(list[0].load(std::memory_order_acquire), cap);
+    s.nbuf.clear();
+    for (std::uint32_t i = 0; i < n; i++) {
+      std::uint32_t nb = list[1 + i].load(std::memory_order_acquire);
+      if (s.visited.TestAndSet(nb)) continue;
+      s.nbuf.push_back(nb);
+    }
+    const std::size_t nn = s.nbuf.size();
+    for (std::size_t i = 0; i < std::min<std::size_t>(nn, 2); i++) PrefetchVector(Vec(s.nbuf[i]), vbytes);
+    for (std::size_t i = 0; i < nn; i++) {
+      if (i + 2 < nn) PrefetchVector(Vec(s.nbuf[i + 2]), vbytes);
+      std::uint32_t nb = s.nbuf[i];
+      float d = dist(q, Vec(nb));
+      if (s.top.size() < ef || d < bound) {
+        s.cand.emplace_back(d, nb);
+        std::push_heap(s.cand.begin(), s.cand.end(), MinFirst());
+        if (kAll || Admit(nb, filter)) {
+          s.top.emplace_back(d, nb);
+          std::push_heap(s.top.begin(), s.top.end(), MaxFirst());
+          if (s.top.size() > ef) {
+            std::pop_heap(s.top.begin(), s.top.end(), MaxFirst());
+            s.top.pop_back();
+          }
+          bound = s.top.front().first;
+        }
+      }
+    }
+  }
+}
+
+// The neighbour-selection heuristic: walking candidates from the closest, keep
+// one only if it is closer to the base point than to every neighbour kept so
+// far, so links spread in different directions instead of crowding into one
+// cluster. `cand` must be sorted by distance, closest first.
+void HnswGraph::SelectNeighbours(const Dist& dist, std::vector<Item>& cand, std::size_t m,
+                                 std::vector<Item>& out) const {
+  out.clear();
+  if (cand.size() <= m) {
+    out = cand;
+    return;
+  }
+  for (const Item& c : cand) {
+    if (out.size() >= m) break;
+    const float* cv = Vec(c.second);
+    bool keep = true;
+    for (const Item& r : out) {
+      if (dist(cv, Vec(r.second)) < c.first) {
+        keep = false;
+        break;
+      }
+    }
+    if (keep) out.push_back(c);
+  }
+}
+
+// Sets the new node's list on `level` to s.selected and adds back links,
+// shrinking a full neighbour list with the same heuristic.
+void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) {
+  const std::size_t cap = Cap(level);
+  {
+    Lock(id);
+    std::atomic<std::uint32_t>* list = List(id, level);
+    std::uint32_t n = 0;
+    for (const Item& it : s.selected) {
+      if (n >= cap) break;
+      list[1 + n++].store(it.second, std::memory_order_release);
+    }
+    list[0].store(n, std::memory_order_release);
+    Unlock(id);
+  }
+  const float* v = Vec(id);
+  for (const Item& it : s.selected) {
+    std::uint32_t nb = it.second;
+    if (nb == id) continue;
+    Lock(nb);
+    std::atomic<std::uint32_t>* list = List(nb, level);
+    std::uint32_t n = std::min<std::uint32_t>(list[0].load(std::memory_order_relaxed), cap);
+    bool present = false;
+    for (std::uint32_t i = 0; i < n && !present; i++) present = list[1 + i].load(std::memory_order_relaxed) == id;
+    if (!present) {
+      if (n < cap) {
+        list[1 + n].store(id, std::memory_order_release);
+        list[0].store(n + 1, std::memory_order_release);
+      } else {
+        const float* nv = Vec(nb);
+        s.prune.clear();
+        s.prune.emplace_back(dist(nv, v), id);
+        for (std::uint32_t i = 0; i < n; i++) {
+          std::uint32_t x = list[1 + i].load(std::memory_order_relaxed);
+          s.prune.emplace_back(dist(nv, Vec(x)), x);
+        }
+        std::sort(s.prune.begin(), s.prune.end());
+        SelectNeighbours(dist, s.prune, cap, s.prune_out);
+        std::uint32_t k = 0;
+        for (const Item& p : s.prune_out) list[1 + k++].store(p.second, std::memory_order_release);
+        list[0].store(k, std::memory_order_release);
+      }
+    }
+    Unlock(nb);
+  }
+}
+
+std::uint32_t HnswGraph::Insert(const float* vec, std::uint64_t label) {
+  for (std::size_t i = 0; i < params_.dim; i++)
+    if (!std::isfinite(vec[i])) throw Error(Error::Kind::InvalidArgument, "hnsw: vector has NaN or Inf components");
+  Scratch& s = ThreadScratch();
+  s.q.resize(params_.dim);
+  PrepareQuery(vec, s.q.data());
+  const std::uint32_t id = Allocate(-1, label, s.q.data());
+  const int level = Level(id);
+  const float* q = Vec(id);
+
+  std::uint64_t e = entry_.load(std::memory_order_acquire);
+  if (e == 0) {
+    std::lock_guard<std::mutex> g(entry_mu_);
+    e = entry_.load(std::memory_order_acquire);
+    if (e == 0) {
+      entry_.store((static_cast<std::uint64_t>(level + 1) << 32) | id, std::memory_order_release);
+      return id;
+    }
+  }
+  Dist dist(params_);
+  std::uint32_t ep = static_cast<std::uint32_t>(e);
+  int max_level = static_cast<int>(e >> 32) - 1;
+  float ep_d = dist(q, Vec(ep));
+  if (level < max_level) ep = Greedy(dist, q, ep, &ep_d, max_level, level);
+  for (int l = std::min(level, max_level); l >= 0; l--) {
+    SearchLayer<true>(dist, q, ep, ep_d, params_.ef_construction, l, HnswFilter{}, s);
+    s.sorted.assign(s.top.begin(), s.top.end());
+    std::sort(s.sorted.begin(), s.sorted.end());
+    SelectNeighbours(dist, s.sorted, params_.m, s.selected);
+    Link(dist, id, l, s);
+    ep = s.sorted.front().second;
+    ep_d = s.sorted.front().first;
+  }
+  if (level > max_level) {
+    std::lock_guard<std::mutex> g(entry_mu_);
+    std::uint64_t cur = entry_.load(std::memory_order_acquire);
+    if (level > static_cast<int>(cur >> 32) - 1)
+      entry_.store((static_cast<std::uint64_t>(level + 1) << 32) | id, std::memory_order_release);
+  }
+  return id;
+}
+
+std::size_t HnswGraph::Search(const float* query, std::size_t k, std::size_t ef, HnswResult* out,
+                              HnswFilter filter) const {
+  std::uint64_t e = entry_.load(std::memory_order_acquire);
+  if (e == 0 || k == 0) return 0;
+  Scratch& s = ThreadScratch();
+  s.q.resize(params_.dim);
+  PrepareQuery(query, s.q.data());
+  const float* q = s.q.data();
+  Dist dist(params_);
+  std::uint32_t ep = static_cast<std::uint32_t>(e);
+  float ep_d = dist(q, Vec(ep));
+  ep = Greedy(dist, q, ep, &ep_d, static_cast<int>(e >> 32) - 1, 0);
+  SearchLayer<false>(dist, q, ep, ep_d, std::max(ef, k), 0, filter, s);
+  while (s.top.size() > k) {
+    std::pop_heap(s.top.begin(), s.top.end(), MaxFirst());
+    s.top.pop_back();
+  }
+  std::size_t n = s.top.size();
+  for (std::size_t i = n; i-- > 0;) {
+    const Item& it = s.top.front();
+    std::uint64_t label;
+    std::memcpy(&label, Record(it.second) + kLabelOff, sizeof(label));
+    out[i] = HnswResult{it.first, it.second, label};
+    std::pop_heap(s.top.begin(), s.top.end(), MaxFirst());
+    s.top.pop_back();
+  }
+  return n;
+}
+
+std::vector<HnswResult> HnswGraph::Search(const float* query, std::size_t k, std::size_t ef,
+                                          HnswFilter filter) const {
+  std::vector<HnswResult> out(k);
+  out.resize(Search(query, k, ef, out.data(), filter));
+  return out;
+}
+
+// ------------------------------------------------------------ continuation
+
+void HnswSearch::Start(const float* query, std::size_t ef, HnswFilter filter) {
+  filter_ = filter;
+  ef_ = std::max<std::size_t>(ef, 1);
+  consumed_ = returned_ = visited_count_ = 0;
+  frontier_.clear();
+  pending_.clear();
+  window_.clear();
+  query_.resize(g_->params_.dim);
+  g_->PrepareQuery(query, query_.data());
+  std::uint64_t e = g_->entry_.load(std::memory_order_acquire);
+  if (e == 0) return;
+  HnswGraph::Dist dist(g_->params_);
+  std::uint32_t ep = static_cast<std::uint32_t>(e);
+  float ep_d = dist(query_.data(), g_->Vec(ep));
+  ep = g_->Greedy(dist, query_.data(), ep, &ep_d, static_cast<int>(e >> 32) - 1, 0);
+  visited_.Begin(g_->size());
+  visited_.TestAndSet(ep);
+  visited_count_ = 1;
+  frontier_.emplace_back(ep_d, ep);
+  pending_.emplace_back(ep_d, ep);
+  window_.push_back(ep_d);
+}
+
+void HnswSearch::Expand(std::uint32_t id) {
+  HnswGraph::Dist dist(g_->params_);
+  std::atomic<std::uint32_t>* list = g_->List(id, 0);
+  std::uint32_t n = std::min(list[0].load(std::memory_order_acquire), static_cast<std::uint32_t>(g_->Cap(0)));
+  nbuf_.clear();
+  for (std::uint32_t i = 0; i < n; i++) {
+    std::uint32_t nb = list[1 + i].load(std::memory_order_acquire);
+    if (!visited_.TestAndSet(nb)) nbuf_.push_back(nb);
+  }
+  const std::size_t vbytes = g_->params_.dim * sizeof(float);
+  const std::size_t cap = ef_ + consumed_;
+  for (std::size_t i = 0; i < nbuf_.size(); i++) {
+    if (i + 2 < nbuf_.size()) PrefetchVector(g_->Vec(nbuf_[i + 2]), vbytes);
+    std::uint32_t nb = nbuf_[i];
+    float d = dist(query_.data(), g_->Vec(nb));
+    visited_count_++;
+    frontier_.emplace_back(d, nb);
+    std::push_heap(frontier_.begin(), frontier_.end(), MinFirst());
+    pending_.emplace_back(d, nb);
+    std::push_heap(pending_.begin(), pending_.end(), MinFirst());
+    if (window_.size() < cap || d < window_.front()) {
+      window_.push_back(d);
+      std::push_heap(window_.begin(), window_.end());
+      while (window_.size() > cap) {
+        std::pop_heap(window_.begin(), window_.end());
+        window_.pop_back();
+      }
+    }
+  }
+}
+
+std::size_t HnswSearch::Next(std::size_t n, HnswResult* out) {
+  std::size_t got = 0;
+  while (got < n) {
+    // Expand while the closest unexpanded node could still improve the
+    // window of the (ef + consumed) best distances seen.
+    while (!frontier_.empty() &&
+           (window_.size() < ef_ + consumed_ || frontier_.front().first <= window_.front())) {
+      std::uint32_t id = frontier_.front().second;
+      std::pop_heap(frontier_.begin(), frontier_.end(), MinFirst());
+      frontier_.pop_back();
+      Expand(id);
+    }
+    if (pending_.empty()) break;
+    Item it = pending_.front();
+    std::pop_heap(pending_.begin(), pending_.end(), MinFirst());
+    pending_.pop_back();
+    consumed_++;
+    if (!g_->Admit(it.second, filter_)) continue;
+    std::uint64_t label;
+    std::memcpy(&label, g_->Record(it.second) + kLabelOff, sizeof(label));
+    out[got++] = HnswResult{it.first, it.second, label};
+    returned_++;
+  }
+  return got;
+}
+
+std::vector<HnswResult> HnswSearch::Next(std::size_t n) {
+  std::vector<HnswResult> out(n);
+  out.resize(Next(n, out.data()));
+  return out;
+}
+
+}  // namespace vecgo
+
+// ------------------------------------------------------------ serialization
+//
+// Page: [0] magic u32 'VGHP', [4] sequence u32, [8] payload bytes u32, [12]
+// CRC-32C of the page with this field zero, [16..8192) payload. The payload
+// stream: header (magic, format version, parameters, counts, entry point),
+// then per node: label u64, level u32, deleted u32, vector, layer-0 list
+// (count + ids), each upper list (count + ids); then an end marker.
+
+namespace vecgo {
+namespace {
+
+constexpr std::uint32_t kPageMagic = 0x50484756;  // "VGHP"
+constexpr std::uint64_t kStreamMagic = 0x31574e5348474756ULL;  // "VGGHSNW1"
+constexpr std::uint64_t kEndMagic = 0x444e4557534e4847ULL;
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::size_t kPageHeader = 16;
+constexpr std::size_t kPagePayload = kHnswPageSize - kPageHeader;
+
+std::uint32_t Crc32c(const std::uint8_t* p, std::size_t n) {
+  static const auto table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; i++) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  std::uint32_t c = ~0u;
+  for (std::size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return ~c;
+}
+
+std::uint32_t PageCrc(const std::uint8_t* page) {
+  std::uint8_t head[kPageHeader];
+  std::memcpy(head, page, kPageHeader);
+  std::memset(head + 12, 0, 4);
+  std::uint32_t len;
+  std::memcpy(&len, page + 8, 4);
+  std::uint32_t c1 = Crc32c(head, kPageHeader);
+  std::uint32_t c2 = Crc32c(page + kPageHeader, std::min<std::size_t>(len, kPagePayload));
+  return c1 ^ (c2 * 0x9e3779b1u);
+}
+
+class PageWriter {
+ public:
+  explicit PageWriter(HnswPageSink* sink) : sink_(sink), page_(kHnswPageSize, 0) {}
+  void Put(const void* data, std::size_t n) {
+    const std::uint8_t* p = static_cast<const std::uint8_t*>(data);
+    while (n > 0) {
+      std::size_t take = std::min(n, kPagePayload - fill_);
+      std::memcpy(page_.data() + kPageHeader + fill_, p, take);
+      fill_ += take;
+      p += take;
+      n -= take;
+      if (fill_ == kPagePayload) Flush();
+    }
+  }
+  template <typename T>
+  void Put(T v) {
+    Put(&v, sizeof(v));
+  }
+  void Finish() {
+    if (fill_ > 0) Flush();
+  }
+
+ private:
+  void Flush() {
+    std::uint32_t len = static_cast<std::uint32_t>(fill_);
+    std::memset(page_.data() + kPageHeader + fill_, 0, kPagePayload - fill_);
+    std::memcpy(page_.data(), &kPageMagic, 4);
+    std::memcpy(page_.data() + 4, &seq_, 4);
+    std::memcpy(page_.data() + 8, &len, 4);
+    std::uint32_t crc = PageCrc(page_.data());
+    std::memcpy(page_.data() + 12, &crc, 4);
+    sink_->WritePage(page_.data());
+    seq_++;
+    fill_ = 0;
+  }
+  HnswPageSink* sink_;
+  std::vector<std::uint8_t> page_;
+  std::size_t fill_ = 0;
+  std::uint32_t seq_ = 0;
+};
+
+[[noreturn]] void Corrupt(const std::string& what) {
+  throw Error(Error::Kind::DataCorrupted, "hnsw: corrupted graph pages: " + what);
+}
+
+class PageReader {
+ public:
+  explicit PageReader(HnswPageSource* src) : src_(src), page_(kHnswPageSize, 0) {}
+  void Get(void* data, std::size_t n) {
+    std::uint8_t* p = static_cast<std::uint8_t*>(data);
+    while (n > 0) {
+      if (pos_ == len_) Load();
+      std::size_t take = std::min(n, len_ - pos_);
+      std::memcpy(p, page_.data() + kPageHeader + pos_, take);
+      pos_ += take;
+      p += take;
+      n -= take;
+    }
+  }
+  template <typename T>
+  T Get() {
+    T v;
+    Get(&v, sizeof(v));
+    return v;
+  }
+
+ private:
+  void Load() {
+    if (!src_->ReadPage(page_.data())) Corrupt("truncated (page " + std::to_string(seq_) + " missing)");
+    std::uint32_t magic, seq, len, crc;
+    std::memcpy(&magic, page_.data(), 4);
+    std::memcpy(&seq, page_.data() + 4, 4);
+    std::memcpy(&len, page_.data() + 8, 4);
+    std::memcpy(&crc, page_.data() + 12, 4);
+    if (magic != kPageMagic) Corrupt("bad page magic on page " + std::to_string(seq_));
+    if (seq != seq_) Corrupt("page " + std::to_string(seq_) + " out of sequence");
+    if (len == 0 || len > kPagePayload) Corrupt("bad payload length on page " + std::to_string(seq_));
+    if (crc != PageCrc(page_.data())) Corrupt("checksum mismatch on page " + std::to_string(seq_));
+    seq_++;
+    len_ = len;
+    pos_ = 0;
+  }
+  HnswPageSource* src_;
+  std::vector<std::uint8_t> page_;
+  std::size_t len_ = 0, pos_ = 0;
+  std::uint32_t seq_ = 0;
+};
+
+}  // namespace
+
+bool HnswMemoryPages::ReadPage(std::uint8_t* page) {
+  if (next >= pages.size()) return false;
+  const std::vector<std::uint8_t>& p = pages[next++];
+  std::memset(page, 0, kHnswPageSize);
+  std::memcpy(page, p.data(), std::min(p.size(), kHnswPageSize));
+  return true;
+}
+
+void HnswGraph::Save(HnswPageSink* sink) const {
+  PageWriter w(sink);
+  const std::uint32_t n = static_cast<std::uint32_t>(size());
+  w.Put(kStreamMagic);
+  w.Put(kFormatVersion);
+  w.Put(static_cast<std::uint32_t>(params_.dim));
+  w.Put(static_cast<std::uint32_t>(params_.metric));
+  w.Put(static_cast<std::uint32_t>(params_.m));
+  w.Put(static_cast<std::uint32_t>(params_.ef_construction));
+  w.Put(params_.seed);
+  w.Put(n);
+  w.Put(entry_.load(std::memory_order_acquire));
+  for (std::uint32_t id = 0; id < n; id++) {
+    const char* r = Record(id);
+    w.Put(r + kLabelOff, 8);
+    std::uint32_t level = static_cast<std::uint32_t>(Level(id));
+    w.Put(level);
+    w.Put(static_cast<std::uint32_t>(IsDeleted(id) ? 1 : 0));
+    w.Put(r + kVecOff, params_.dim * sizeof(float));
+    for (int l = 0; l <= static_cast<int>(level); l++) {
+      std::atomic<std::uint32_t>* list = List(id, l);
+      std::uint32_t c = std::min<std::uint32_t>(list[0].load(std::memory_order_acquire),
+                                                static_cast<std::uint32_t>(Cap(l)));
+      w.Put(c);
+      for (std::uint32_t i = 0; i < c; i++) w.Put(list[1 + i].load(std::memory_order_acquire));
+    }
+  }
+  w.Put(kEndMagic);
+  w.Put(n);
+  w.Finish();
+}
+
+std::unique_ptr<HnswGraph> HnswGraph::Load(HnswPageSource* source, std::size_t memory_limit) {
+  PageReader r(source);
+  if (r.Get<std::uint64_t>() != kStreamMagic) Corrupt("not an HNSW graph (bad magic)");
+  std::uint32_t version = r.Get<std::uint32_t>();
+  if (version != kFormatVersion)
+    throw Error(Error::Kind::DataCorrupted, "hnsw: unsupported graph format version " + std::to_string(version) +
+                                                " (this build reads version " + std::to_string(kFormatVersion) +
+                                                "); rebuild the index");
+  HnswParams p;
+  p.dim = r.Get<std::uint32_t>();
+  std::uint32_t metric = r.Get<std::uint32_t>();
+  p.m = r.Get<std::uint32_t>();
+  p.ef_construction = r.Get<std::uint32_t>();
+  p.seed = r.Get<std::uint64_t>();
+  p.memory_limit = memory_limit;
+  const std::uint32_t n = r.Get<std::uint32_t>();
+  const std::uint64_t entry = r.Get<std::uint64_t>();
+  if (p.dim == 0 || p.dim > kMaxDim || metric > 3 || p.m < 2 || p.m > 256 || p.ef_construction < 1 ||
+      p.ef_construction > 10000)
+    Corrupt("bad parameters in header");
+  p.metric = static_cast<Metric>(metric);
+  const int max_level = static_cast<int>(entry >> 32) - 1;
+  const std::uint32_t entry_id = static_cast<std::uint32_t>(entry);
+  if ((n == 0) != (entry == 0) || (n > 0 && (entry_id >= n || max_level < 0 || max_level > kMaxLevel)))
+    Corrupt("bad entry point");
+  auto g = std::make_unique<HnswGraph>(p);
+  std::vector<float> vec(p.dim);
+  std::uint32_t deleted = 0;
+  for (std::uint32_t id = 0; id < n; id++) {
+    std::uint64_t label = r.Get<std::uint64_t>();
+    std::uint32_t level = r.Get<std::uint32_t>();
+    std::uint32_t del = r.Get<std::uint32_t>();
+    if (level > static_cast<std::uint32_t>(max_level) || del > 1) Corrupt("bad node header");
+    r.Get(vec.data(), p.dim * sizeof(float));
+    for (float f : vec)
+      if (!std::isfinite(f)) Corrupt("non-finite vector component");
+    std::uint32_t got = g->Allocate(static_cast<int>(level), label, vec.data());
+    if (got != id) throw Error(Error::Kind::Internal, "hnsw: load out of order");
+    if (del) {
+      AtomicU32(g->Record(id) + kDeletedOff)->store(1, std::memory_order_relaxed);
+      deleted++;
+    }
+    for (int l = 0; l <= static_cast<int>(level); l++) {
+      std::uint32_t c = r.Get<std::uint32_t>();
+      if (c > g->Cap(l)) Corrupt("neighbour list too long");
+      std::atomic<std::uint32_t>* list = g->List(id, l);
+      for (std::uint32_t i = 0; i < c; i++) {
+        std::uint32_t nb = r.Get<std::uint32_t>();
+        if (nb >= n) Corrupt("neighbour id out of range");
+        list[1 + i].store(nb, std::memory_order_relaxed);
+      }
+      list[0].store(c, std::memory_order_relaxed);
+    }
+  }
+  if (r.Get<std::uint64_t>() != kEndMagic || r.Get<std::uint32_t>() != n) Corrupt("bad end marker");
+  // A neighbour on layer l must itself reach layer l.
+  for (std::uint32_t id = 0; id < n; id++) {
+    int level = g->Level(id);
+    for (int l = 1; l <= level; l++) {
+      std::atomic<std::uint32_t>* list = g->List(id, l);
+      std::uint32_t c = list[0].load(std::memory_order_relaxed);
+      for (std::uint32_t i = 0; i < c; i++)
+        if (g->Level(list[1 + i].load(std::memory_order_relaxed)) < l) Corrupt("link to a node below its layer");
+    }
+  }
+  if (n > 0 && g->Level(entry_id) != max_level) Corrupt("entry point level mismatch");
+  g->deleted_.store(deleted, std::memory_order_relaxed);
+  g->entry_.store(entry, std::memory_order_release);
+  return g;
+}
+
+}  // namespace vecgo
