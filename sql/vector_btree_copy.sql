@@ -31,7 +31,12 @@ RESET enable_hashjoin;
 RESET enable_nestloop;
 DROP TABLE bt;
 
--- COPY text round trip
+-- COPY text round trip (server-side files are named after the port, so that
+-- clusters running this suite at the same time do not share them)
+\set txtfile '/tmp/vecgo_regress_' :PORT '.txt'
+\set binfile '/tmp/vecgo_regress_' :PORT '.bin'
+\set bigtxtfile '/tmp/vecgo_regress_large_' :PORT '.txt'
+\set bigbinfile '/tmp/vecgo_regress_large_' :PORT '.bin'
 CREATE TABLE ct (id int, v vector(3));
 COPY ct FROM STDIN;
 1	[1,2,3]
@@ -50,28 +55,28 @@ COPY ct FROM STDIN;
 7	[1,2,3
 \.
 CREATE TABLE ct2 (LIKE ct);
-COPY ct TO '/tmp/vecgo_regress.txt';
-COPY ct2 FROM '/tmp/vecgo_regress.txt';
+COPY ct TO :'txtfile';
+COPY ct2 FROM :'txtfile';
 SELECT count(*) AS text_round_trip FROM ct JOIN ct2 USING (id) WHERE ct.v = ct2.v OR (ct.v IS NULL AND ct2.v IS NULL);
 
 -- COPY binary round trip (vector_send / vector_recv)
 CREATE TABLE cb (LIKE ct);
-COPY ct TO '/tmp/vecgo_regress.bin' (FORMAT binary);
-COPY cb FROM '/tmp/vecgo_regress.bin' (FORMAT binary);
+COPY ct TO :'binfile' (FORMAT binary);
+COPY cb FROM :'binfile' (FORMAT binary);
 SELECT * FROM cb ORDER BY id;
 SELECT count(*) AS binary_round_trip FROM ct JOIN cb USING (id)
 WHERE vector_send(ct.v) = vector_send(cb.v) OR (ct.v IS NULL AND cb.v IS NULL);
 -- binary input is checked against the column's typmod
 CREATE TABLE cb2 (id int, v vector(2));
-COPY cb2 FROM '/tmp/vecgo_regress.bin' (FORMAT binary);
+COPY cb2 FROM :'binfile' (FORMAT binary);
 -- a large vector survives both formats (stored out of line: STORAGE external)
 CREATE TABLE cl (v vector);
 INSERT INTO cl SELECT array_agg(i * 0.5)::vector FROM generate_series(1, 16000) AS i;
 SELECT attstorage FROM pg_attribute WHERE attrelid = 'cl'::regclass AND attname = 'v';
 SELECT typstorage, typlen, typalign FROM pg_type WHERE typname = 'vector';
-COPY cl TO '/tmp/vecgo_regress_large.bin' (FORMAT binary);
-COPY cl FROM '/tmp/vecgo_regress_large.bin' (FORMAT binary);
-COPY cl TO '/tmp/vecgo_regress_large.txt';
-COPY cl FROM '/tmp/vecgo_regress_large.txt';
+COPY cl TO :'bigbinfile' (FORMAT binary);
+COPY cl FROM :'bigbinfile' (FORMAT binary);
+COPY cl TO :'bigtxtfile';
+COPY cl FROM :'bigtxtfile';
 SELECT count(*), count(DISTINCT v), min(vector_dims(v)), min(vector_norm(v)) = max(vector_norm(v)) AS all_equal FROM cl;
 DROP TABLE ct, ct2, cb, cb2, cl;
