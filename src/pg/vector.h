@@ -42,7 +42,7 @@ void CheckElement(float value);
 // PG_FUNCTION_INFO_V1 declares the function without PGDLLEXPORT, so under
 // -fvisibility=hidden the loader would not find it; declaring it exported
 // first makes the attribute stick.
-#define VECGO_SQL_FUNCTION(name)                   \
+#define VECGO_SQL_FUNCTION(name)                       \
   extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
   VECGO_FUNCTION(name)
 

@@ -39,9 +39,9 @@ inline const char* SkipSpace(const char* p) {
 // must be reported whole. Nothing with a destructor is alive at these points.
 [[noreturn]] void InvalidSyntax(const char* lit, const char* detail) {
   if (detail != nullptr)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                    errmsg("invalid input syntax for type vector: \"%s\"", lit),
-                    errdetail("%s", detail)));
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+             errmsg("invalid input syntax for type vector: \"%s\"", lit), errdetail("%s", detail)));
   ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
                   errmsg("invalid input syntax for type vector: \"%s\"", lit)));
   pg_unreachable();
@@ -131,8 +131,7 @@ VECGO_SQL_FUNCTION(vector_out) {
   int dim = v->dim;
   // Each element needs at most FLOAT_SHORTEST_DECIMAL_LEN - 1 characters plus
   // a separator; then '[', ']' and the terminator.
-  char* buf = static_cast<char*>(
-      palloc(static_cast<Size>(dim) * FLOAT_SHORTEST_DECIMAL_LEN + 3));
+  char* buf = static_cast<char*>(palloc(static_cast<Size>(dim) * FLOAT_SHORTEST_DECIMAL_LEN + 3));
   char* out = buf;
   *out++ = '[';
   for (int i = 0; i < dim; i++) {
@@ -228,9 +227,15 @@ VECGO_SQL_FUNCTION(array_to_vector) {
   Vector* result = NewVector(n);
   for (int i = 0; i < n; i++) {
     switch (elemtype) {
-      case INT4OID: result->x[i] = static_cast<float>(DatumGetInt32(elems[i])); break;
-      case FLOAT4OID: result->x[i] = DatumGetFloat4(elems[i]); break;
-      case FLOAT8OID: result->x[i] = static_cast<float>(DatumGetFloat8(elems[i])); break;
+      case INT4OID:
+        result->x[i] = static_cast<float>(DatumGetInt32(elems[i]));
+        break;
+      case FLOAT4OID:
+        result->x[i] = DatumGetFloat4(elems[i]);
+        break;
+      case FLOAT8OID:
+        result->x[i] = static_cast<float>(DatumGetFloat8(elems[i]));
+        break;
       default:  // NUMERICOID; out-of-range values raise float4's own error
         result->x[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
         break;
@@ -246,7 +251,8 @@ VECGO_SQL_FUNCTION(vector_to_float4) {
   Vector* v = PG_GETARG_VECTOR_P(0);
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * static_cast<Size>(v->dim)));
   for (int i = 0; i < v->dim; i++) datums[i] = Float4GetDatum(v->x[i]);
-  ArrayType* result = construct_array(datums, v->dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+  ArrayType* result =
+      construct_array(datums, v->dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
   pfree(datums);
   PG_RETURN_ARRAYTYPE_P(result);
 }
@@ -257,8 +263,8 @@ VECGO_SQL_FUNCTION(vector_to_float8) {
   Vector* v = PG_GETARG_VECTOR_P(0);
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * static_cast<Size>(v->dim)));
   for (int i = 0; i < v->dim; i++) datums[i] = Float8GetDatum(static_cast<double>(v->x[i]));
-  ArrayType* result = construct_array(datums, v->dim, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
-                                      TYPALIGN_DOUBLE);
+  ArrayType* result =
+      construct_array(datums, v->dim, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
   pfree(datums);
   PG_RETURN_ARRAYTYPE_P(result);
 }

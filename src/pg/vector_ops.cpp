@@ -34,8 +34,8 @@ inline std::size_t Dim(const Vector* v) { return static_cast<std::size_t>(v->dim
 double CosineSimilarity(const Vector* a, const Vector* b) {
   float s[3];
   K().dot_norms(a->x, b->x, Dim(a), s);
-  double similarity = static_cast<double>(s[0]) /
-                      std::sqrt(static_cast<double>(s[1]) * static_cast<double>(s[2]));
+  double similarity =
+      static_cast<double>(s[0]) / std::sqrt(static_cast<double>(s[1]) * static_cast<double>(s[2]));
   if (similarity > 1.0) similarity = 1.0;
   if (similarity < -1.0) similarity = -1.0;
   return similarity;

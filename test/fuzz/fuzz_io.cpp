@@ -65,7 +65,8 @@ class Fuzzer {
   void TextCase(const std::string& input, Expect expect) {
     stats.cases++;
     const char* values[1] = {input.c_str()};
-    PGresult* res = PQexecParams(conn_, "SELECT $1::vector", 1, nullptr, values, nullptr, nullptr, 0);
+    PGresult* res =
+        PQexecParams(conn_, "SELECT $1::vector", 1, nullptr, values, nullptr, nullptr, 0);
     if (!CheckResult(res, "text", input, expect)) return;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       PQclear(res);
@@ -77,9 +78,8 @@ class Fuzzer {
     const char* check_values[2] = {input.c_str(), out.c_str()};
     const Oid text_types[2] = {kTextOid, kTextOid};
     PGresult* chk = PQexecParams(
-        conn_,
-        "SELECT vector_send($1::vector) = vector_send($2::vector), $2::vector::text = $2",
-        2, text_types, check_values, nullptr, nullptr, 0);
+        conn_, "SELECT vector_send($1::vector) = vector_send($2::vector), $2::vector::text = $2", 2,
+        text_types, check_values, nullptr, nullptr, 0);
     if (PQresultStatus(chk) != PGRES_TUPLES_OK || std::strcmp(PQgetvalue(chk, 0, 0), "t") != 0 ||
         std::strcmp(PQgetvalue(chk, 0, 1), "t") != 0) {
       Fail("text", input, "value does not round-trip through its text output: " + out);
@@ -113,8 +113,8 @@ class Fuzzer {
     }
     const char* tv[1] = {text.c_str()};
     const Oid text_type[1] = {kTextOid};
-    PGresult* chk = PQexecParams(conn_, "SELECT vector_send($1::vector)", 1, text_type, tv,
-                                 nullptr, nullptr, 1);
+    PGresult* chk = PQexecParams(conn_, "SELECT vector_send($1::vector)", 1, text_type, tv, nullptr,
+                                 nullptr, 1);
     if (PQresultStatus(chk) != PGRES_TUPLES_OK ||
         std::string(PQgetvalue(chk, 0, 0), PQgetlength(chk, 0, 0)) != bytes) {
       Fail("binary", Hex(bytes), "text output does not reparse to the same bits: " + text);
@@ -139,9 +139,12 @@ class Fuzzer {
           if (std::isfinite(f)) return f;
         }
       }
-      case 1: return static_cast<float>(Int(-1000, 1000));
-      case 2: return std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng_);
-      default: return std::ldexp(static_cast<float>(Int(1, 1 << 20)), Int(-149, 100));
+      case 1:
+        return static_cast<float>(Int(-1000, 1000));
+      case 2:
+        return std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng_);
+      default:
+        return std::ldexp(static_cast<float>(Int(1, 1 << 20)), Int(-149, 100));
     }
   }
 
@@ -149,10 +152,18 @@ class Fuzzer {
   std::string FormatFloat(float f) {
     char buf[64];
     switch (Int(0, 3)) {
-      case 0: std::snprintf(buf, sizeof buf, "%.9g", f); break;
-      case 1: std::snprintf(buf, sizeof buf, "%.8e", f); break;
-      case 2: std::snprintf(buf, sizeof buf, "%a", f); break;
-      default: std::snprintf(buf, sizeof buf, "%.9G", f); break;
+      case 0:
+        std::snprintf(buf, sizeof buf, "%.9g", f);
+        break;
+      case 1:
+        std::snprintf(buf, sizeof buf, "%.8e", f);
+        break;
+      case 2:
+        std::snprintf(buf, sizeof buf, "%a", f);
+        break;
+      default:
+        std::snprintf(buf, sizeof buf, "%.9G", f);
+        break;
     }
     return buf;
   }
@@ -184,14 +195,25 @@ class Fuzzer {
     static const char kAlphabet[] = "[],.-+eE0123456789 naifxNAIFX\t\n;{}()'\"\\";
     int edits = Int(1, 3);
     for (int e = 0; e < edits; e++) {
-      std::size_t pos = s.empty() ? 0 : static_cast<std::size_t>(Int(0, static_cast<int>(s.size())));
+      std::size_t pos =
+          s.empty() ? 0 : static_cast<std::size_t>(Int(0, static_cast<int>(s.size())));
       char c = kAlphabet[Int(0, static_cast<int>(sizeof kAlphabet) - 2)];
       switch (Int(0, 4)) {
-        case 0: s.insert(pos, 1, c); break;
-        case 1: if (pos < s.size()) s.erase(pos, 1); break;
-        case 2: if (pos < s.size()) s[pos] = c; break;
-        case 3: s.resize(pos); break;  // truncate
-        default: if (pos < s.size()) s.insert(pos, s.substr(pos, Int(1, 6))); break;
+        case 0:
+          s.insert(pos, 1, c);
+          break;
+        case 1:
+          if (pos < s.size()) s.erase(pos, 1);
+          break;
+        case 2:
+          if (pos < s.size()) s[pos] = c;
+          break;
+        case 3:
+          s.resize(pos);
+          break;  // truncate
+        default:
+          if (pos < s.size()) s.insert(pos, s.substr(pos, Int(1, 6)));
+          break;
       }
     }
     return s;
@@ -219,7 +241,8 @@ class Fuzzer {
     s->push_back(static_cast<char>(v & 0xff));
   }
   static void PutU32(std::string* s, std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) s->push_back(static_cast<char>((v >> shift) & 0xff));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      s->push_back(static_cast<char>((v >> shift) & 0xff));
   }
   static std::uint32_t Bits(float f) {
     std::uint32_t b;
@@ -327,8 +350,9 @@ class Fuzzer {
     if (st == PGRES_TUPLES_OK) {
       stats.accepted++;
       if (expect == Expect::Error) {
-        Fail(kind, shown, std::string("accepted, expected an error; value ") +
-                              (PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "?"));
+        Fail(kind, shown,
+             std::string("accepted, expected an error; value ") +
+                 (PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "?"));
         PQclear(res);
         return false;
       }
@@ -343,16 +367,18 @@ class Fuzzer {
       Fail(kind, shown, "connection lost: " + msg);
       return false;
     }
-    if (state == nullptr || (std::strncmp(state, "22", 2) != 0 && std::strncmp(state, "54", 2) != 0)) {
-      Fail(kind, shown, std::string("error outside classes 22/54: ") + (state ? state : "none") +
-                            " " + msg);
+    if (state == nullptr ||
+        (std::strncmp(state, "22", 2) != 0 && std::strncmp(state, "54", 2) != 0)) {
+      Fail(kind, shown,
+           std::string("error outside classes 22/54: ") + (state ? state : "none") + " " + msg);
       return false;
     }
     if (expect == Expect::Value) {
       Fail(kind, shown, std::string("rejected a well-formed input: ") + state + " " + msg);
       return false;
     }
-    if (verbose_) std::printf("ok %s %s -> %s %s\n", kind, Short(shown).c_str(), state, msg.c_str());
+    if (verbose_)
+      std::printf("ok %s %s -> %s %s\n", kind, Short(shown).c_str(), state, msg.c_str());
     return false;
   }
 
@@ -382,17 +408,28 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     const char* v = nullptr;
-    if (a == "--verbose") { o->verbose = true; continue; }
+    if (a == "--verbose") {
+      o->verbose = true;
+      continue;
+    }
     if (a == "--help" || a == "-h") return false;
     if ((v = next()) == nullptr) return false;
-    if (a == "--host" || a == "-H") o->host = v;
-    else if (a == "--port" || a == "-p") o->port = v;
-    else if (a == "--dbname" || a == "-d") o->dbname = v;
-    else if (a == "--user" || a == "-U") o->user = v;
-    else if (a == "--seed") o->seed = std::strtoull(v, nullptr, 10);
-    else if (a == "--text-cases") o->text_cases = std::atoi(v);
-    else if (a == "--binary-cases") o->binary_cases = std::atoi(v);
-    else return false;
+    if (a == "--host" || a == "-H")
+      o->host = v;
+    else if (a == "--port" || a == "-p")
+      o->port = v;
+    else if (a == "--dbname" || a == "-d")
+      o->dbname = v;
+    else if (a == "--user" || a == "-U")
+      o->user = v;
+    else if (a == "--seed")
+      o->seed = std::strtoull(v, nullptr, 10);
+    else if (a == "--text-cases")
+      o->text_cases = std::atoi(v);
+    else if (a == "--binary-cases")
+      o->binary_cases = std::atoi(v);
+    else
+      return false;
   }
   return true;
 }
@@ -435,9 +472,10 @@ int main(int argc, char** argv) {
   PQclear(PQexec(conn, "SET client_min_messages = warning"));
   PGresult* r = PQexec(conn, "CREATE EXTENSION IF NOT EXISTS vecgo");
   PQclear(r);
-  r = PQexec(conn, "SELECT t.oid FROM pg_type t JOIN pg_depend d ON d.classid = 'pg_type'::regclass "
-                   "AND d.objid = t.oid JOIN pg_extension e ON e.oid = d.refobjid "
-                   "WHERE t.typname = 'vector' AND e.extname = 'vecgo'");
+  r = PQexec(conn,
+             "SELECT t.oid FROM pg_type t JOIN pg_depend d ON d.classid = 'pg_type'::regclass "
+             "AND d.objid = t.oid JOIN pg_extension e ON e.oid = d.refobjid "
+             "WHERE t.typname = 'vector' AND e.extname = 'vecgo'");
   if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
     std::fprintf(stderr, "fuzz_io: the vecgo vector type is not installed: %s",
                  PQresultErrorMessage(r));
@@ -456,27 +494,43 @@ int main(int argc, char** argv) {
     std::string input;
     Expect expect;
   } text_edges[] = {
-      {"[1,2,3]", Expect::Value},           {" [ 1 , 2 ] ", Expect::Value},
-      {"[1e-46]", Expect::Value},           {"[-0]", Expect::Value},
-      {"[0x1p-149]", Expect::Value},        {"[3.4028235e38]", Expect::Value},
-      {"[1.17549435e-38]", Expect::Value},  {ones16000, Expect::Value},
-      {ones16001, Expect::Error},           {"", Expect::Error},
-      {"[", Expect::Error},                 {"]", Expect::Error},
-      {"[]", Expect::Error},                {"[ ]", Expect::Error},
-      {"[,]", Expect::Error},               {"[1,]", Expect::Error},
-      {"[,1]", Expect::Error},              {"[1,,2]", Expect::Error},
-      {"[1 2]", Expect::Error},             {"[1]x", Expect::Error},
-      {"[[1]]", Expect::Error},             {"[nan]", Expect::Error},
-      {"[NaN]", Expect::Error},             {"[inf]", Expect::Error},
-      {"[-Infinity]", Expect::Error},       {"[3.5e38]", Expect::Error},
-      {"[-1e39]", Expect::Error},           {"[1e999999999]", Expect::Error},
+      {"[1,2,3]", Expect::Value},
+      {" [ 1 , 2 ] ", Expect::Value},
+      {"[1e-46]", Expect::Value},
+      {"[-0]", Expect::Value},
+      {"[0x1p-149]", Expect::Value},
+      {"[3.4028235e38]", Expect::Value},
+      {"[1.17549435e-38]", Expect::Value},
+      {ones16000, Expect::Value},
+      {ones16001, Expect::Error},
+      {"", Expect::Error},
+      {"[", Expect::Error},
+      {"]", Expect::Error},
+      {"[]", Expect::Error},
+      {"[ ]", Expect::Error},
+      {"[,]", Expect::Error},
+      {"[1,]", Expect::Error},
+      {"[,1]", Expect::Error},
+      {"[1,,2]", Expect::Error},
+      {"[1 2]", Expect::Error},
+      {"[1]x", Expect::Error},
+      {"[[1]]", Expect::Error},
+      {"[nan]", Expect::Error},
+      {"[NaN]", Expect::Error},
+      {"[inf]", Expect::Error},
+      {"[-Infinity]", Expect::Error},
+      {"[3.5e38]", Expect::Error},
+      {"[-1e39]", Expect::Error},
+      {"[1e999999999]", Expect::Error},
       {"[" + std::string(100000, '9') + "]", Expect::Error},
       {"[" + std::string(20000, ' ') + "]", Expect::Error},
       {"[" + Repeat("", 20000, ",") + "]", Expect::Error},
       {"[1" + std::string(50000, '0') + "e-50000]", Expect::Either},
       {"[0." + std::string(5000, '0') + "1]", Expect::Value},
-      {"{1,2}", Expect::Error},             {"(1,2)", Expect::Error},
-      {"[\xff\xfe]", Expect::Error},        {"[1,2]\xc3", Expect::Error},
+      {"{1,2}", Expect::Error},
+      {"(1,2)", Expect::Error},
+      {"[\xff\xfe]", Expect::Error},
+      {"[1,2]\xc3", Expect::Error},
   };
   for (const auto& e : text_edges) f.TextCase(e.input, e.expect);
 
@@ -496,17 +550,18 @@ int main(int argc, char** argv) {
   bin_edges.push_back({std::string(), Expect::Error});
   bin_edges.push_back({std::string("\x00", 1), Expect::Error});
   bin_edges.push_back({std::string("\x00\x01\x00", 3), Expect::Error});
-  bin_edges.push_back({std::string("\x00\x00\x00\x00", 4), Expect::Error});          // dim 0
-  bin_edges.push_back({std::string("\x00\x01\x00\x00", 4), Expect::Error});          // no payload
-  bin_edges.push_back({std::string("\xff\xff\x00\x00", 4), Expect::Error});          // dim -1
-  bin_edges.push_back({std::string("\x80\x00\x00\x00", 4), Expect::Error});          // dim -32768
-  bin_edges.push_back({std::string("\x3e\x81\x00\x00", 4), Expect::Error});          // 16001
+  bin_edges.push_back({std::string("\x00\x00\x00\x00", 4), Expect::Error});  // dim 0
+  bin_edges.push_back({std::string("\x00\x01\x00\x00", 4), Expect::Error});  // no payload
+  bin_edges.push_back({std::string("\xff\xff\x00\x00", 4), Expect::Error});  // dim -1
+  bin_edges.push_back({std::string("\x80\x00\x00\x00", 4), Expect::Error});  // dim -32768
+  bin_edges.push_back({std::string("\x3e\x81\x00\x00", 4), Expect::Error});  // 16001
   bin_edges.push_back({std::string("\x00\x01\x00\x01\x3f\x80\x00\x00", 8), Expect::Error});
   bin_edges.push_back({std::string("\x00\x01\x80\x00\x3f\x80\x00\x00", 8), Expect::Error});
   bin_edges.push_back({std::string("\x00\x01\x00\x00\x7f\xc0\x00\x00", 8), Expect::Error});  // NaN
   bin_edges.push_back({std::string("\x00\x01\x00\x00\x7f\x80\x00\x00", 8), Expect::Error});  // +Inf
   bin_edges.push_back({std::string("\x00\x01\x00\x00\xff\x80\x00\x00", 8), Expect::Error});  // -Inf
-  bin_edges.push_back({std::string("\x00\x01\x00\x00\x00\x00\x00\x01", 8), Expect::Value});  // denormal
+  bin_edges.push_back(
+      {std::string("\x00\x01\x00\x00\x00\x00\x00\x01", 8), Expect::Value});  // denormal
   bin_edges.push_back({std::string("\x00\x01\x00\x00\x80\x00\x00\x00", 8), Expect::Value});  // -0
   bin_edges.push_back({std::string("\x00\x01\x00\x00\x3f\x80\x00\x00\x00", 9), Expect::Error});
   bin_edges.push_back({std::string("\x00\x02\x00\x00\x3f\x80\x00\x00", 8), Expect::Error});
