@@ -1,6 +1,7 @@
 // Module load: kernel selection and the extension's GUCs.
 #include "vecgo/simd.h"
 #include "guard.h"
+#include "am.h"
 
 extern "C" {
 #include "utils/guc.h"
@@ -20,5 +21,6 @@ extern "C" void _PG_init(void) {
                              "avx2, avx512, neon) before the server starts to force a lower set.",
                              &g_simd_name, k.name, PGC_INTERNAL, GUC_NOT_IN_SAMPLE, nullptr,
                              nullptr, nullptr);
+  vecgo::pg::InitIndexAm();
   MarkGUCPrefixReserved("vecgo");
 }

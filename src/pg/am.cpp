@@ -1,0 +1,277 @@
+// The `vecgo` access method's handler, options, settings, cost estimate and
+// the distance conventions shared by build, scan and maintenance.
+#include <cmath>
+#include <cstring>
+
+#include "vecgo/distance.h"
+#include "guard.h"
+#include "am.h"
+
+extern "C" {
+#include "access/relscan.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/selfuncs.h"
+}
+
+namespace vecgo::pg {
+
+int g_ef_search = 200;
+int g_iterative_scan = kIterRelaxed;
+int g_max_scan_tuples = 20000;
+
+namespace {
+
+relopt_kind g_relopt_kind;
+
+const config_enum_entry kIterativeScanOptions[] = {
+    {"off", kIterOff, false},
+    {"relaxed_order", kIterRelaxed, false},
+    {"strict_order", kIterStrict, false},
+    {nullptr, 0, false},
+};
+
+// Defaults and ranges of the reloptions (DESIGN.md, Settings).
+constexpr int kDefaultM = 32;
+constexpr int kDefaultEfConstruction = 300;
+constexpr int kDefaultMemtableMB = 64;
+constexpr int kDefaultCompactionThreshold = 8;
+constexpr int kDefaultDiskannThreshold = 100000;
+constexpr int kDefaultGraphDegree = 64;
+constexpr int kDefaultBuildListSize = 100;
+constexpr double kDefaultAlpha = 1.2;
+
+void ValidateQuantization(const char* value) {
+  if (value != nullptr && ParseQuantization(value) == 0xFF)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("invalid value for vecgo option \"quantization\": \"%s\"", value),
+                    errdetail("Valid values are \"none\", \"sq8\", \"int4\" and \"pq\".")));
+}
+
+}  // namespace
+
+uint8 ParseQuantization(const char* s) {
+  if (pg_strcasecmp(s, "none") == 0) return kQuantNone;
+  if (pg_strcasecmp(s, "sq8") == 0) return kQuantSQ8;
+  if (pg_strcasecmp(s, "pq") == 0) return kQuantPQ;
+  if (pg_strcasecmp(s, "int4") == 0) return kQuantInt4;
+  return 0xFF;
+}
+
+const char* QuantizationName(uint8 q) {
+  switch (q) {
+    case kQuantNone: return "none";
+    case kQuantSQ8: return "sq8";
+    case kQuantPQ: return "pq";
+    case kQuantInt4: return "int4";
+  }
+  return "unknown";
+}
+
+void InitIndexAm() {
+  g_relopt_kind = add_reloption_kind();
+  add_int_reloption(g_relopt_kind, "m", "HNSW MemTable: links per node", kDefaultM, 2, 100,
+                    AccessExclusiveLock);
+  add_int_reloption(g_relopt_kind, "ef_construction", "HNSW MemTable: build candidate list size",
+                    kDefaultEfConstruction, 4, 1000, AccessExclusiveLock);
+  add_int_reloption(g_relopt_kind, "memtable_size",
+                    "Size in megabytes at which the L0 log is sealed into a segment",
+                    kDefaultMemtableMB, 1, 1024 * 1024, AccessExclusiveLock);
+  add_int_reloption(g_relopt_kind, "compaction_threshold",
+                    "Segments of one size tier merged by compaction", kDefaultCompactionThreshold,
+                    2, 64, AccessExclusiveLock);
+  add_int_reloption(g_relopt_kind, "diskann_threshold",
+                    "Rows from which a segment is written as DiskANN instead of Flat",
+                    kDefaultDiskannThreshold, 1000, INT_MAX, AccessExclusiveLock);
+  add_int_reloption(g_relopt_kind, "graph_degree", "DiskANN: maximum out-degree (R)",
+                    kDefaultGraphDegree, 4, 256, AccessExclusiveLock);
+  add_int_reloption(g_relopt_kind, "build_list_size", "DiskANN: build search list size (L)",
+                    kDefaultBuildListSize, 10, 1000, AccessExclusiveLock);
+  add_real_reloption(g_relopt_kind, "alpha", "DiskANN: pruning factor", kDefaultAlpha, 1.0, 2.0,
+                     AccessExclusiveLock);
+  add_string_reloption(g_relopt_kind, "quantization",
+                       "Vector compression of segments: none, sq8, int4, pq", "none",
+                       ValidateQuantization, AccessExclusiveLock);
+
+  DefineCustomIntVariable("vecgo.ef_search", "Candidates a vecgo scan gathers before returning rows.",
+                          "The first batch of an index scan; later batches grow from it.",
+                          &g_ef_search, 200, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomEnumVariable(
+      "vecgo.iterative_scan", "Whether a vecgo scan continues past ef_search rows.",
+      "off stops after vecgo.ef_search rows; relaxed_order and strict_order keep returning "
+      "further neighbours (in exact distance order) up to vecgo.max_scan_tuples.",
+      &g_iterative_scan, kIterRelaxed, kIterativeScanOptions, PGC_USERSET, 0, nullptr, nullptr,
+      nullptr);
+  DefineCustomIntVariable("vecgo.max_scan_tuples",
+                          "Most rows one iterative vecgo scan returns.", nullptr,
+                          &g_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+                          nullptr);
+}
+
+namespace {
+
+bytea* vecgooptions(Datum reloptions, bool validate) {
+  static const relopt_parse_elt tab[] = {
+      {"m", RELOPT_TYPE_INT, offsetof(Options, m)},
+      {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
+      {"memtable_size", RELOPT_TYPE_INT, offsetof(Options, memtable_size)},
+      {"compaction_threshold", RELOPT_TYPE_INT, offsetof(Options, compaction_threshold)},
+      {"diskann_threshold", RELOPT_TYPE_INT, offsetof(Options, diskann_threshold)},
+      {"graph_degree", RELOPT_TYPE_INT, offsetof(Options, graph_degree)},
+      {"build_list_size", RELOPT_TYPE_INT, offsetof(Options, build_list_size)},
+      {"alpha", RELOPT_TYPE_REAL, offsetof(Options, alpha)},
+      {"quantization", RELOPT_TYPE_STRING, offsetof(Options, quantization_offset)},
+  };
+  return static_cast<bytea*>(build_reloptions(reloptions, validate, g_relopt_kind, sizeof(Options),
+                                              tab, lengthof(tab)));
+}
+
+void vecgocostestimate(PlannerInfo* root, IndexPath* path, double loop_count,
+                       Cost* startup_cost, Cost* total_cost, Selectivity* selectivity,
+                       double* correlation, double* pages) {
+  (void)root;
+  (void)loop_count;
+  // The index only answers ORDER BY distance: never use it otherwise.
+  if (path->indexorderbys == NIL) {
+    *startup_cost = get_float8_infinity();
+    *total_cost = get_float8_infinity();
+    *selectivity = 0;
+    *correlation = 0;
+    *pages = 0;
+    return;
+  }
+  IndexOptInfo* index = path->indexinfo;
+  double tuples = std::max(index->tuples, 1.0);
+  double npages = std::max(static_cast<double>(index->pages), 1.0);
+  // Segments are read sequentially, every live row gets one distance, before
+  // the first row comes out; each further row is a step of a k-way merge.
+  *startup_cost = npages * seq_page_cost + tuples * (cpu_index_tuple_cost + cpu_operator_cost);
+  *total_cost = *startup_cost + tuples * cpu_index_tuple_cost;
+  *selectivity = 1.0;
+  *correlation = 0;
+  *pages = npages;
+}
+
+bool vecgovalidate(Oid opclassoid) {
+  (void)opclassoid;
+  return true;
+}
+
+char* vecgobuildphasename(int64 phase) {
+  switch (phase) {
+    case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE: return const_cast<char*>("initializing");
+    case 2: return const_cast<char*>("loading tuples");
+    case 3: return const_cast<char*>("writing segments");
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+StoredOptions OptionsFromRelation(Relation index) {
+  StoredOptions o;
+  std::memset(&o, 0, sizeof(o));
+  const Options* opts = reinterpret_cast<const Options*>(index->rd_options);
+  o.m = opts ? opts->m : kDefaultM;
+  o.ef_construction = opts ? opts->ef_construction : kDefaultEfConstruction;
+  o.memtable_size_mb = opts ? opts->memtable_size : kDefaultMemtableMB;
+  o.compaction_threshold = opts ? opts->compaction_threshold : kDefaultCompactionThreshold;
+  o.diskann_threshold = opts ? opts->diskann_threshold : kDefaultDiskannThreshold;
+  o.graph_degree = opts ? opts->graph_degree : kDefaultGraphDegree;
+  o.build_list_size = opts ? opts->build_list_size : kDefaultBuildListSize;
+  o.alpha = static_cast<float4>(opts ? opts->alpha : kDefaultAlpha);
+  o.quantization = kQuantNone;
+  if (opts && opts->quantization_offset != 0)
+    o.quantization =
+        ParseQuantization(reinterpret_cast<const char*>(opts) + opts->quantization_offset);
+  return o;
+}
+
+float IndexDistance(uint8 metric, const float* a, const float* b, int dims, float qnorm) {
+  (void)qnorm;
+  const simd::Kernels& k = simd::active();
+  std::size_t n = static_cast<std::size_t>(dims);
+  switch (static_cast<Metric>(metric)) {
+    case Metric::L2: return k.l2sq(a, b, n);
+    case Metric::IP: return -k.dot(a, b, n);
+    case Metric::L1: return k.l1(a, b, n);
+    case Metric::Cosine: {
+      float p[3];
+      k.dot_norms(a, b, n, p);
+      if (!(p[1] > 0.0f) || !(p[2] > 0.0f)) return INFINITY;
+      double sim = static_cast<double>(p[0]) / std::sqrt(static_cast<double>(p[1]) * p[2]);
+      if (sim > 1.0) sim = 1.0;
+      if (sim < -1.0) sim = -1.0;
+      return static_cast<float>(1.0 - sim);
+    }
+  }
+  return 0.0f;
+}
+
+double OperatorValue(uint8 metric, float dist) {
+  switch (static_cast<Metric>(metric)) {
+    case Metric::L2: return std::sqrt(static_cast<double>(dist));
+    case Metric::Cosine: return std::isinf(dist) ? get_float8_nan() : dist;
+    default: return dist;
+  }
+}
+
+}  // namespace vecgo::pg
+
+extern "C" {
+PG_FUNCTION_INFO_V1(vecgohandler);
+PGDLLEXPORT Datum vecgohandler(PG_FUNCTION_ARGS);
+}
+
+Datum vecgohandler(PG_FUNCTION_ARGS) {
+  (void)fcinfo;
+  using namespace vecgo::pg;
+  IndexAmRoutine* am = makeNode(IndexAmRoutine);
+  am->amstrategies = 0;
+  am->amsupport = 1;
+  am->amoptsprocnum = 0;
+  am->amcanorder = false;
+  am->amcanorderbyop = true;
+  am->amcanbackward = false;
+  am->amcanunique = false;
+  am->amcanmulticol = false;
+  am->amoptionalkey = true;
+  am->amsearcharray = false;
+  am->amsearchnulls = false;
+  am->amstorage = false;
+  am->amclusterable = false;
+  am->ampredlocks = false;
+  am->amcanparallel = false;
+  am->amcaninclude = false;
+  am->amusemaintenanceworkmem = false;
+  am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+  am->amkeytype = InvalidOid;
+
+  am->ambuild = vecgobuild;
+  am->ambuildempty = vecgobuildempty;
+  am->aminsert = vecgoinsert;
+  am->ambulkdelete = vecgobulkdelete;
+  am->amvacuumcleanup = vecgovacuumcleanup;
+  am->amcanreturn = nullptr;
+  am->amcostestimate = vecgocostestimate;
+  am->amoptions = vecgooptions;
+  am->amproperty = nullptr;
+  am->ambuildphasename = vecgobuildphasename;
+  am->amvalidate = vecgovalidate;
+  am->amadjustmembers = nullptr;
+  am->ambeginscan = vecgobeginscan;
+  am->amrescan = vecgorescan;
+  am->amgettuple = vecgogettuple;
+  am->amgetbitmap = nullptr;
+  am->amendscan = vecgoendscan;
+  am->ammarkpos = nullptr;
+  am->amrestrpos = nullptr;
+  am->amestimateparallelscan = nullptr;
+  am->aminitparallelscan = nullptr;
+  am->amparallelrescan = nullptr;
+  PG_RETURN_POINTER(am);
+}

@@ -1,0 +1,271 @@
+// The `vecgo` index access method: on-disk layout and the glue's internal API.
+//
+// Layout of the index relation (every page WAL-logged; see am_pages.cpp):
+//
+//   block 0         metapage: magic, format version, dimensions, metric,
+//                   options, and the manifest (the L0 log, the list of
+//                   segments, the list of replaced page chains waiting to be
+//                   recycled).
+//   every other     a page of one *chain*: an append-only byte stream of
+//                   fixed-size records, spread over a linked list of pages.
+//                   Each chain page carries the id of the segment it belongs
+//                   to, so a reader can tell a page of its manifest version
+//                   from a recycled one.
+//
+// A record is (heap TID, flags, float[dims]) padded to 8 bytes. Every page of
+// a chain holds exactly kStreamBytes bytes of the stream except the last, so
+// record i starts at stream offset i * record_size, and the 8-byte record
+// header never straddles a page (both sizes are multiples of 8): the deletion
+// flag of a record is always on one page. A vector may be longer than a page
+// (up to 16000 dimensions); its floats then continue on the next page.
+//
+// The L0 log is such a chain, appended by aminsert. Sealing it (vecgo_flush,
+// or automatically when it passes memtable_size) turns it into an immutable
+// Flat segment by a manifest change alone. Compaction writes new chains and
+// switches the manifest in one WAL record; the replaced chains are freed to
+// the free space map only when GlobalVisCheckRemovableFullXid says no
+// snapshot that could have read the old manifest is left (nbtree's safexid
+// rule).
+//
+// Locking: the metapage's content lock protects the manifest. aminsert holds
+// it in share mode for the whole append (so a seal, which takes it
+// exclusively, never races an append); the L0 head page's lock serialises
+// appenders and holds the tail hint. Readers copy the manifest under a share
+// lock and then read chain pages one at a time under share locks.
+#pragma once
+
+#include "pg.h"
+
+extern "C" {
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "access/transam.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+}
+
+namespace vecgo::pg {
+
+// ------------------------------------------------------------------ format
+constexpr uint32 kMagic = 0x56454347;  // "VECG"
+constexpr uint32 kFormatVersion = 1;
+constexpr BlockNumber kMetaBlock = 0;
+constexpr uint16 kPageId = 0xFF8A;  // last two bytes of every vecgo page
+
+// Page flags (opaque.flags).
+constexpr uint16 kPageMeta = 1 << 0;
+constexpr uint16 kPageChain = 1 << 1;
+constexpr uint16 kPageDeleted = 1 << 2;  // free; may be reused
+
+struct PageOpaque {
+  uint32 segment_id;    // chain pages: the chain's id
+  BlockNumber next;     // next page of the chain, InvalidBlockNumber at the end
+  BlockNumber tail;     // first page of an L0 chain only: the last page (hint)
+  uint32 npages;        // first page of an L0 chain only: pages in the chain
+  uint32 used;          // stream bytes on this page
+  uint16 flags;
+  uint16 page_id;       // kPageId
+};
+
+constexpr Size kPageDataOffset = MAXALIGN(SizeOfPageHeaderData);
+// Stream bytes per chain page: a multiple of 8.
+constexpr Size kStreamBytes =
+    ((BLCKSZ - kPageDataOffset - MAXALIGN(sizeof(PageOpaque))) / 8) * 8;
+
+inline PageOpaque* GetOpaque(Page page) {
+  return reinterpret_cast<PageOpaque*>(PageGetSpecialPointer(page));
+}
+inline char* PageStream(Page page) { return reinterpret_cast<char*>(page) + kPageDataOffset; }
+
+// Record header; the vector's floats follow.
+struct RecordHeader {
+  ItemPointerData tid;  // 6 bytes
+  uint16 flags;
+};
+static_assert(sizeof(RecordHeader) == 8, "record header must be 8 bytes");
+constexpr uint16 kRecordDeleted = 1;
+
+inline Size RecordSize(int dims) { return ((sizeof(RecordHeader) + 4 * (Size)dims) + 7) & ~(Size)7; }
+
+// Segment kinds.
+enum SegmentKind : uint8 { kSegmentFlat = 1, kSegmentDiskANN = 2 };
+
+// Quantization settings (reloption `quantization`).
+enum Quantization : uint8 { kQuantNone = 0, kQuantSQ8 = 1, kQuantPQ = 2, kQuantInt4 = 3 };
+const char* QuantizationName(uint8 q);
+
+struct SegmentEntry {
+  uint32 id;
+  uint8 kind;
+  uint8 quantization;
+  uint16 reserved;
+  BlockNumber head;
+  BlockNumber tail;
+  uint32 npages;
+  uint64 rows;     // records in the chain (deleted included)
+  uint64 deleted;  // records flagged deleted
+};
+
+struct PendingFree {  // a replaced chain waiting until no scan can read it
+  BlockNumber head;
+  uint32 npages;
+  uint32 segment_id;
+  uint32 reserved;
+  FullTransactionId safexid;
+};
+
+constexpr int kMaxSegments = 96;
+constexpr int kMaxPending = 64;
+
+// Options as stored in the metapage (a copy of the reloptions at build).
+struct StoredOptions {
+  int32 m;
+  int32 ef_construction;
+  int32 memtable_size_mb;
+  int32 compaction_threshold;
+  int32 diskann_threshold;
+  int32 graph_degree;
+  int32 build_list_size;
+  float4 alpha;
+  uint8 quantization;
+  uint8 reserved[3];
+};
+
+struct MetaData {
+  uint32 magic;
+  uint32 version;
+  int32 dims;          // 0 until the first vector arrives (unconstrained column)
+  uint8 metric;        // vecgo::Metric
+  uint8 reserved[3];
+  StoredOptions options;
+  uint32 next_segment_id;
+  uint32 l0_id;        // the current L0 log's chain id
+  BlockNumber l0_head; // its first page (always exists)
+  uint32 nsegments;
+  uint32 npending;
+  uint32 reserved2;
+  uint64 l0_deleted;   // L0 records flagged deleted by VACUUM
+  SegmentEntry segments[kMaxSegments];
+  PendingFree pending[kMaxPending];
+};
+static_assert(sizeof(MetaData) + kPageDataOffset + MAXALIGN(sizeof(PageOpaque)) <= BLCKSZ,
+              "metapage overflow");
+
+inline MetaData* PageGetMeta(Page page) { return reinterpret_cast<MetaData*>(PageStream(page)); }
+
+// ------------------------------------------------------------------ options
+struct Options {
+  int32 vl_len_;
+  int m;
+  int ef_construction;
+  int memtable_size;  // MB
+  int compaction_threshold;
+  int diskann_threshold;
+  int graph_degree;
+  int build_list_size;
+  double alpha;
+  int quantization_offset;  // string option
+};
+
+// Registers reloptions and GUCs; called from _PG_init.
+void InitIndexAm();
+
+extern int g_ef_search;
+extern int g_iterative_scan;  // IterativeScan
+extern int g_max_scan_tuples;
+enum IterativeScan { kIterOff = 0, kIterRelaxed = 1, kIterStrict = 2 };
+
+StoredOptions OptionsFromRelation(Relation index);
+uint8 ParseQuantization(const char* s);
+
+// ------------------------------------------------------------------ pages (am_pages.cpp)
+// Returns a new or recycled page, exclusively locked, not yet initialised.
+Buffer NewBuffer(Relation index);
+void InitChainPage(Page page, uint32 segment_id);
+void InitMetaPage(Page page, const MetaData& meta);
+
+// Reads the metapage under a share lock and copies it; checks magic and version.
+void ReadMeta(Relation index, MetaData* out);
+// Checks a metapage's magic and version, raising (with a REINDEX hint) if unknown.
+void CheckMeta(Relation index, const MetaData* meta);
+
+// Writes a chain of records into new pages (each page WAL-logged as a full
+// image). Used by build, seal of a new L0, and compaction.
+struct ChainWriter {
+  Relation index;
+  uint32 segment_id;
+  BlockNumber head;
+  BlockNumber tail;
+  uint32 npages;
+  uint64 bytes;
+  Buffer buf;  // current page, exclusively locked (InvalidBuffer when none)
+};
+// Allocates a writer (with room for the page it fills).
+ChainWriter* NewChainWriter();
+void ChainWriterBegin(ChainWriter* w, Relation index, uint32 segment_id);
+void ChainWriterAppend(ChainWriter* w, const char* data, Size len);
+// Flushes the last page. Leaves at least one page (an empty chain has one).
+void ChainWriterFinish(ChainWriter* w);
+
+// Reads a chain record by record. Pages are copied under a share lock and
+// checked to belong to the expected chain.
+struct ChainReader {
+  Relation index;
+  uint32 segment_id;
+  Size record_size;
+  BlockNumber next;
+  char* page_copy;  // BLCKSZ
+  Size page_used;
+  Size page_pos;
+  char* record;     // record_size bytes, reassembled when it spans pages
+  Size have;        // bytes of the current record gathered so far
+  uint64 pages_read;
+};
+// `r` must be zeroed before the first Begin.
+void ChainReaderBegin(ChainReader* r, Relation index, uint32 segment_id, BlockNumber head,
+                      Size record_size);
+// Next complete record, or nullptr at the end of the chain.
+const RecordHeader* ChainReaderNext(ChainReader* r);
+void ChainReaderEnd(ChainReader* r);
+
+// Raises the error for a chain page that is not what the manifest promised.
+[[noreturn]] void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id);
+
+// Appends one record to the L0 log (aminsert's path).
+void AppendToL0(Relation index, const char* record, Size len, uint32* l0_pages);
+
+// Frees replaced chains whose safexid is old enough. Returns pages freed.
+uint64 RecyclePending(Relation index);
+
+// Writes the metapage (exclusively locked buffer) with `meta` as one WAL record.
+void WriteMeta(Relation index, Buffer metabuf, const MetaData& meta);
+
+// ------------------------------------------------------------------ vectors
+// The distance the index orders by, from the kernels. Zero vectors under
+// cosine give +inf (they sort last, like the NaN the operator returns).
+float IndexDistance(uint8 metric, const float* a, const float* b, int dims, float qnorm);
+// The value the ORDER BY operator returns for a given index distance.
+double OperatorValue(uint8 metric, float dist);
+
+// ------------------------------------------------------------------ AM callbacks
+IndexBuildResult* vecgobuild(Relation heap, Relation index, IndexInfo* info);
+void vecgobuildempty(Relation index);
+bool vecgoinsert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid,
+                 Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+                 IndexInfo* info);
+IndexBulkDeleteResult* vecgobulkdelete(IndexVacuumInfo* info, IndexBulkDeleteResult* stats,
+                                       IndexBulkDeleteCallback callback, void* state);
+IndexBulkDeleteResult* vecgovacuumcleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats);
+IndexScanDesc vecgobeginscan(Relation index, int nkeys, int norderbys);
+void vecgorescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool vecgogettuple(IndexScanDesc scan, ScanDirection dir);
+void vecgoendscan(IndexScanDesc scan);
+
+// Seals the L0 log into a Flat segment. When `only_if_full`, does nothing
+// unless the L0 log has reached memtable_size. Returns rows sealed.
+int64 SealL0(Relation index, bool only_if_full);
+// Size-tiered compaction. Returns segments replaced.
+int64 CompactSegments(Relation index);
+
+}  // namespace vecgo::pg

@@ -1,0 +1,373 @@
+// Build, insert and seal.
+//
+// CREATE INDEX reads the heap once, gathering (TID, vector) records in memory
+// up to maintenance_work_mem; each full buffer becomes one Flat segment (an
+// exact SIMD scan serves it). The index then gets an empty L0 log. Pages are
+// written through generic WAL as full images, so the build is crash-safe and
+// replicated like any later change.
+//
+// aminsert appends the record to the L0 log in the inserting transaction: it
+// is durable exactly when that transaction commits. When the log passes
+// memtable_size it is sealed: the chain becomes a Flat segment by a manifest
+// change and a fresh, empty L0 log starts.
+#include <algorithm>
+#include <cstring>
+
+#include "vecgo/core.h"
+#include "guard.h"
+#include "am.h"
+#include "vector.h"
+
+extern "C" {
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/lsyscache.h"
+}
+
+namespace vecgo::pg {
+
+namespace {
+
+uint8 MetricOfIndex(Relation index) {
+  Oid proc = index_getprocid(index, 1, 1);
+  char* name = get_func_name(proc);
+  if (name == nullptr)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                    errmsg("vecgo operator class has no distance function")));
+  uint8 metric;
+  if (strcmp(name, "vector_l2_squared_distance") == 0 || strcmp(name, "l2_distance") == 0)
+    metric = static_cast<uint8>(Metric::L2);
+  else if (strcmp(name, "vector_negative_inner_product") == 0)
+    metric = static_cast<uint8>(Metric::IP);
+  else if (strcmp(name, "cosine_distance") == 0 || strcmp(name, "vector_spherical_distance") == 0)
+    metric = static_cast<uint8>(Metric::Cosine);
+  else if (strcmp(name, "l1_distance") == 0)
+    metric = static_cast<uint8>(Metric::L1);
+  else
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("vecgo does not support distance function %s", name)));
+  return metric;
+}
+
+int DimsOfIndex(Relation index) {
+  int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+  return typmod > 0 ? typmod : 0;
+}
+
+void CheckRowDims(Relation index, int index_dims, int dims) {
+  if (index_dims != 0 && dims != index_dims)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %d dimensions, not %d", index_dims, dims),
+                    errdetail("Index \"%s\" holds %d-dimensional vectors.",
+                              RelationGetRelationName(index), index_dims)));
+}
+
+void InitMeta(MetaData* meta, Relation index) {
+  std::memset(meta, 0, sizeof(MetaData));
+  meta->magic = kMagic;
+  meta->version = kFormatVersion;
+  meta->dims = DimsOfIndex(index);
+  meta->metric = MetricOfIndex(index);
+  meta->options = OptionsFromRelation(index);
+  meta->next_segment_id = 1;
+  meta->l0_head = InvalidBlockNumber;
+}
+
+// Writes an empty one-page L0 chain with id `id`; returns its block.
+BlockNumber CreateEmptyL0(Relation index, uint32 id) {
+  Buffer buf = NewBuffer(index);
+  BlockNumber blk = BufferGetBlockNumber(buf);
+  GenericXLogState* state = GenericXLogStart(index);
+  Page page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+  InitChainPage(page, id);
+  GetOpaque(page)->tail = blk;
+  GetOpaque(page)->npages = 1;
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(buf);
+  return blk;
+}
+
+struct BuildState {
+  Relation index;
+  MetaData* meta;
+  Size record_size;
+  char* buf;          // records gathered in memory
+  Size cap_records;   // maintenance_work_mem / record_size
+  Size alloc_records; // records the buffer has room for now
+  Size nrecords;
+  double indtuples;
+  double reltuples;
+};
+
+void FlushBuildBuffer(BuildState* bs) {
+  if (bs->nrecords == 0) return;
+  MetaData* meta = bs->meta;
+  if (meta->nsegments >= static_cast<uint32>(kMaxSegments))
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("vecgo index \"%s\" would need more than %d segments",
+                           RelationGetRelationName(bs->index), kMaxSegments),
+                    errhint("Increase maintenance_work_mem.")));
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
+  uint32 id = meta->next_segment_id++;
+  ChainWriter* w = NewChainWriter();
+  ChainWriterBegin(w, bs->index, id);
+  ChainWriterAppend(w, bs->buf, bs->nrecords * bs->record_size);
+  ChainWriterFinish(w);
+  SegmentEntry* e = &meta->segments[meta->nsegments++];
+  std::memset(e, 0, sizeof(*e));
+  e->id = id;
+  e->kind = kSegmentFlat;
+  e->quantization = meta->options.quantization;
+  e->head = w->head;
+  e->tail = w->tail;
+  e->npages = w->npages;
+  e->rows = bs->nrecords;
+  e->deleted = 0;
+  pfree(w);
+  bs->nrecords = 0;
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
+}
+
+// Called by the table AM for every heap tuple (from C frames: no C++
+// exceptions may leave it, and it keeps no objects with destructors).
+void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
+                   bool tuple_is_alive, void* state) {
+  (void)tuple_is_alive;
+  BuildState* bs = static_cast<BuildState*>(state);
+  bs->reltuples += 1;
+  if (isnull[0]) return;
+  Vector* v = DatumGetVector(values[0]);
+  if (bs->meta->dims == 0) {
+    bs->meta->dims = v->dim;
+    bs->record_size = RecordSize(v->dim);
+    bs->cap_records = std::max(static_cast<Size>(1),
+                          static_cast<Size>(maintenance_work_mem) * 1024 / bs->record_size);
+  }
+  CheckRowDims(index, bs->meta->dims, v->dim);
+  if (bs->nrecords == bs->cap_records) FlushBuildBuffer(bs);
+  if (bs->nrecords == bs->alloc_records) {
+    Size grow = std::min(bs->cap_records, std::max(static_cast<Size>(1024), bs->alloc_records * 2));
+    bs->buf = bs->buf ? static_cast<char*>(repalloc_huge(bs->buf, grow * bs->record_size))
+                      : static_cast<char*>(MemoryContextAllocHuge(CurrentMemoryContext,
+                                                                  grow * bs->record_size));
+    bs->alloc_records = grow;
+  }
+  char* rec = bs->buf + bs->nrecords * bs->record_size;
+  std::memset(rec, 0, bs->record_size);
+  RecordHeader* h = reinterpret_cast<RecordHeader*>(rec);
+  h->tid = *tid;
+  h->flags = 0;
+  std::memcpy(rec + sizeof(RecordHeader), v->x, sizeof(float) * v->dim);
+  bs->nrecords++;
+  bs->indtuples += 1;
+  if (static_cast<int64>(bs->indtuples) % 1000 == 0)
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs->indtuples));
+  if (reinterpret_cast<Pointer>(v) != DatumGetPointer(values[0])) pfree(v);
+}
+
+IndexBuildResult* BuildImpl(Relation heap, Relation index, IndexInfo* info) {
+  if (RelationGetNumberOfBlocks(index) != 0)
+    elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  InitMeta(meta, index);
+
+  // Block 0: the metapage, completed at the end.
+  Buffer metabuf = NewBuffer(index);
+  if (BufferGetBlockNumber(metabuf) != kMetaBlock)
+    elog(ERROR, "vecgo metapage is not block 0 of \"%s\"", RelationGetRelationName(index));
+  {
+    GenericXLogState* state = GenericXLogStart(index);
+    Page page = GenericXLogRegisterBuffer(state, metabuf, GENERIC_XLOG_FULL_IMAGE);
+    InitMetaPage(page, *meta);
+    GenericXLogFinish(state);
+  }
+  LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+
+  BuildState bs;
+  std::memset(&bs, 0, sizeof(bs));
+  bs.index = index;
+  bs.meta = meta;
+  if (meta->dims > 0) {
+    bs.record_size = RecordSize(meta->dims);
+    bs.cap_records = std::max(static_cast<Size>(1),
+                         static_cast<Size>(maintenance_work_mem) * 1024 / bs.record_size);
+  }
+
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
+  bs.reltuples = table_index_build_scan(heap, index, info, true, true, BuildCallback, &bs, nullptr);
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, static_cast<int64>(bs.indtuples));
+  FlushBuildBuffer(&bs);
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs.indtuples));
+
+  meta->l0_id = meta->next_segment_id++;
+  meta->l0_head = CreateEmptyL0(index, meta->l0_id);
+
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  WriteMeta(index, metabuf, *meta);
+  UnlockReleaseBuffer(metabuf);
+
+  IndexBuildResult* result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));
+  result->heap_tuples = bs.reltuples;
+  result->index_tuples = bs.indtuples;
+  return result;
+}
+
+void BuildEmptyImpl(Relation index) {
+  // The init fork: a metapage and an empty L0 log, logged as full pages.
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  InitMeta(meta, index);
+  meta->l0_id = meta->next_segment_id++;
+  meta->l0_head = 1;
+
+  Buffer metabuf = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  Buffer l0buf = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+  LockBuffer(l0buf, BUFFER_LOCK_EXCLUSIVE);
+  if (BufferGetBlockNumber(metabuf) != 0 || BufferGetBlockNumber(l0buf) != 1)
+    elog(ERROR, "unexpected init fork layout of \"%s\"", RelationGetRelationName(index));
+
+  START_CRIT_SECTION();
+  InitMetaPage(BufferGetPage(metabuf), *meta);
+  Page l0 = BufferGetPage(l0buf);
+  InitChainPage(l0, meta->l0_id);
+  GetOpaque(l0)->tail = 1;
+  GetOpaque(l0)->npages = 1;
+  MarkBufferDirty(metabuf);
+  MarkBufferDirty(l0buf);
+  log_newpage_buffer(metabuf, true);
+  log_newpage_buffer(l0buf, true);
+  END_CRIT_SECTION();
+
+  UnlockReleaseBuffer(l0buf);
+  UnlockReleaseBuffer(metabuf);
+}
+
+// Sets the index's dimensions from the first vector of an unconstrained column.
+void EnsureDims(Relation index, int dims) {
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  ReadMeta(index, meta);
+  if (meta->dims == 0) {
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+    if (meta->dims == 0) {
+      meta->dims = dims;
+      WriteMeta(index, metabuf, *meta);
+    }
+    UnlockReleaseBuffer(metabuf);
+  }
+  CheckRowDims(index, meta->dims, dims);
+  pfree(meta);
+}
+
+bool InsertImpl(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid) {
+  if (isnull[0]) return false;
+  MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "vecgo insert",
+                                            ALLOCSET_DEFAULT_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(ctx);
+
+  Vector* v = DatumGetVector(values[0]);
+  EnsureDims(index, v->dim);
+  Size len = RecordSize(v->dim);
+  char* rec = static_cast<char*>(palloc0(len));
+  RecordHeader* h = reinterpret_cast<RecordHeader*>(rec);
+  h->tid = *heap_tid;
+  h->flags = 0;
+  std::memcpy(rec + sizeof(RecordHeader), v->x, sizeof(float) * v->dim);
+
+  uint32 l0_pages = 0;
+  AppendToL0(index, rec, len, &l0_pages);
+
+  // Seal when the log has reached memtable_size (checked again under the
+  // metapage lock by SealL0).
+  const Options* opts = reinterpret_cast<const Options*>(index->rd_options);
+  int memtable_mb = opts ? opts->memtable_size : 64;
+  if (static_cast<double>(l0_pages) * BLCKSZ >= static_cast<double>(memtable_mb) * 1024 * 1024)
+    SealL0(index, true);
+
+  MemoryContextSwitchTo(old);
+  MemoryContextDelete(ctx);
+  return false;
+}
+
+}  // namespace
+
+int64 SealL0(Relation index, bool only_if_full) {
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+  CheckMeta(index, meta);
+
+  // With the metapage locked exclusively no append is in progress.
+  Buffer headbuf = ReadBuffer(index, meta->l0_head);
+  LockBuffer(headbuf, BUFFER_LOCK_SHARE);
+  PageOpaque* ho = GetOpaque(BufferGetPage(headbuf));
+  if (ho->page_id != kPageId || ho->segment_id != meta->l0_id) {
+    UnlockReleaseBuffer(headbuf);
+    RaiseBadChainPage(index, meta->l0_head, meta->l0_id);
+  }
+  uint32 npages = ho->npages;
+  BlockNumber tail = ho->tail;
+  UnlockReleaseBuffer(headbuf);
+  Buffer tailbuf = ReadBuffer(index, tail);
+  LockBuffer(tailbuf, BUFFER_LOCK_SHARE);
+  uint64 bytes = static_cast<uint64>(npages - 1) * kStreamBytes + GetOpaque(BufferGetPage(tailbuf))->used;
+  UnlockReleaseBuffer(tailbuf);
+  uint64 rows = meta->dims > 0 ? bytes / RecordSize(meta->dims) : 0;
+
+  int64 sealed = 0;
+  bool full = static_cast<double>(npages) * BLCKSZ >=
+              static_cast<double>(meta->options.memtable_size_mb) * 1024 * 1024;
+  if (rows > 0 && (full || !only_if_full)) {
+    if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
+      UnlockReleaseBuffer(metabuf);
+      if (only_if_full) return 0;
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("vecgo index \"%s\" already has %d segments",
+                             RelationGetRelationName(index), kMaxSegments),
+                      errhint("Run vecgo_compact() on the index first.")));
+    }
+    SegmentEntry* e = &meta->segments[meta->nsegments++];
+    std::memset(e, 0, sizeof(*e));
+    e->id = meta->l0_id;
+    e->kind = kSegmentFlat;
+    e->quantization = kQuantNone;
+    e->head = meta->l0_head;
+    e->tail = tail;
+    e->npages = npages;
+    e->rows = rows;
+    e->deleted = meta->l0_deleted;
+    meta->l0_id = meta->next_segment_id++;
+    meta->l0_head = CreateEmptyL0(index, meta->l0_id);
+    meta->l0_deleted = 0;
+    WriteMeta(index, metabuf, *meta);
+    sealed = static_cast<int64>(rows);
+  }
+  UnlockReleaseBuffer(metabuf);
+  pfree(meta);
+  return sealed;
+}
+
+IndexBuildResult* vecgobuild(Relation heap, Relation index, IndexInfo* info) {
+  return Guard([&]() { return BuildImpl(heap, index, info); });
+}
+
+void vecgobuildempty(Relation index) {
+  Guard([&]() { BuildEmptyImpl(index); });
+}
+
+bool vecgoinsert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation heap,
+                 IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo* info) {
+  (void)heap;
+  (void)checkUnique;
+  (void)indexUnchanged;
+  (void)info;
+  return Guard([&]() { return InsertImpl(index, values, isnull, heap_tid); });
+}
+
+}  // namespace vecgo::pg

@@ -1,0 +1,410 @@
+// Pages of the vecgo index: metapage, chains of record pages, page allocation
+// and recycling, the L0 append path. Every change is WAL-logged with generic
+// WAL; pages written whole (new chain pages) are logged as full images.
+//
+// Nothing here keeps a C++ object with a destructor alive, so PostgreSQL
+// errors (buffer manager, WAL) may longjmp through these frames; errors of our
+// own are raised with ereport directly for the same reason.
+#include <algorithm>
+#include <cstring>
+
+#include "guard.h"
+#include "am.h"
+
+extern "C" {
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/snapmgr.h"
+}
+
+namespace vecgo::pg {
+
+namespace {
+
+void SetUsed(Page page, Size used) {
+  GetOpaque(page)->used = static_cast<uint32>(used);
+  reinterpret_cast<PageHeader>(page)->pd_lower = static_cast<LocationIndex>(kPageDataOffset + used);
+}
+
+bool PageIsRecyclable(Page page) {
+  if (PageIsNew(page)) return true;
+  PageOpaque* o = GetOpaque(page);
+  return PageGetSpecialSize(page) == MAXALIGN(sizeof(PageOpaque)) && o->page_id == kPageId &&
+         (o->flags & kPageDeleted) != 0;
+}
+
+}  // namespace
+
+Buffer NewBuffer(Relation index) {
+  // First a page the free space map knows about (a recycled one).
+  for (;;) {
+    BlockNumber blk = GetFreeIndexPage(index);
+    if (blk == InvalidBlockNumber) break;
+    Buffer buf = ReadBuffer(index, blk);
+    // Another backend may have taken it already: then it is locked or reused.
+    if (ConditionalLockBuffer(buf)) {
+      if (PageIsRecyclable(BufferGetPage(buf))) return buf;
+      LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+    }
+    ReleaseBuffer(buf);
+  }
+  bool need_lock = !RELATION_IS_LOCAL(index);
+  if (need_lock) LockRelationForExtension(index, ExclusiveLock);
+  Buffer buf = ReadBuffer(index, P_NEW);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  if (need_lock) UnlockRelationForExtension(index, ExclusiveLock);
+  return buf;
+}
+
+void InitChainPage(Page page, uint32 segment_id) {
+  PageInit(page, BLCKSZ, sizeof(PageOpaque));
+  PageOpaque* o = GetOpaque(page);
+  std::memset(o, 0, sizeof(PageOpaque));
+  o->segment_id = segment_id;
+  o->next = InvalidBlockNumber;
+  o->tail = InvalidBlockNumber;
+  o->flags = kPageChain;
+  o->page_id = kPageId;
+  SetUsed(page, 0);
+}
+
+void InitMetaPage(Page page, const MetaData& meta) {
+  PageInit(page, BLCKSZ, sizeof(PageOpaque));
+  PageOpaque* o = GetOpaque(page);
+  std::memset(o, 0, sizeof(PageOpaque));
+  o->next = InvalidBlockNumber;
+  o->tail = InvalidBlockNumber;
+  o->flags = kPageMeta;
+  o->page_id = kPageId;
+  std::memcpy(PageGetMeta(page), &meta, sizeof(MetaData));
+  reinterpret_cast<PageHeader>(page)->pd_lower =
+      static_cast<LocationIndex>(kPageDataOffset + sizeof(MetaData));
+}
+
+void CheckMeta(Relation index, const MetaData* meta) {
+  if (meta->magic != kMagic)
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("index \"%s\" is not a valid vecgo index: bad magic number 0x%08x",
+                           RelationGetRelationName(index), meta->magic)));
+  if (meta->version != kFormatVersion)
+    ereport(ERROR,
+            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+             errmsg("vecgo index \"%s\" has on-disk format version %u, but this build reads "
+                    "version %u",
+                    RelationGetRelationName(index), meta->version, kFormatVersion),
+             errhint("REINDEX INDEX %s to rebuild it in the current format.",
+                     quote_identifier(RelationGetRelationName(index)))));
+  if (meta->nsegments > static_cast<uint32>(kMaxSegments) ||
+      meta->npending > static_cast<uint32>(kMaxPending) || meta->dims < 0 ||
+      meta->dims > static_cast<int32>(vecgo::kMaxDim) || meta->metric > 3)
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("vecgo index \"%s\" has a corrupted metapage",
+                           RelationGetRelationName(index))));
+}
+
+void ReadMeta(Relation index, MetaData* out) {
+  Buffer buf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  Page page = BufferGetPage(buf);
+  PageOpaque* o = GetOpaque(page);
+  if (PageIsNew(page) || o->page_id != kPageId || !(o->flags & kPageMeta)) {
+    UnlockReleaseBuffer(buf);
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("index \"%s\" has no valid vecgo metapage",
+                           RelationGetRelationName(index))));
+  }
+  std::memcpy(out, PageGetMeta(page), sizeof(MetaData));
+  UnlockReleaseBuffer(buf);
+  CheckMeta(index, out);
+}
+
+void WriteMeta(Relation index, Buffer metabuf, const MetaData& meta) {
+  GenericXLogState* state = GenericXLogStart(index);
+  Page page = GenericXLogRegisterBuffer(state, metabuf, 0);
+  std::memcpy(PageGetMeta(page), &meta, sizeof(MetaData));
+  reinterpret_cast<PageHeader>(page)->pd_lower =
+      static_cast<LocationIndex>(kPageDataOffset + sizeof(MetaData));
+  GenericXLogFinish(state);
+}
+
+void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id) {
+  // On a hot standby a long query can outlive the pages of a replaced segment
+  // (the primary does not know about standby snapshots unless
+  // hot_standby_feedback is on): that is a conflict with recovery, not
+  // corruption.
+  if (RecoveryInProgress())
+    ereport(ERROR,
+            (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+             errmsg("canceling statement due to conflict with recovery"),
+             errdetail("Block %u of vecgo index \"%s\" was recycled after segment %u was "
+                       "replaced.",
+                       blk, RelationGetRelationName(index), segment_id),
+             errhint("Retry the query, or enable hot_standby_feedback.")));
+  ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                  errmsg("vecgo index \"%s\": block %u is not a page of segment %u",
+                         RelationGetRelationName(index), blk, segment_id)));
+}
+
+// ------------------------------------------------------------------ writer
+
+namespace {
+void WriterFlushPage(ChainWriter* w, BlockNumber next, Page local) {
+  GetOpaque(local)->next = next;
+  GenericXLogState* state = GenericXLogStart(w->index);
+  Page page = GenericXLogRegisterBuffer(state, w->buf, GENERIC_XLOG_FULL_IMAGE);
+  std::memcpy(page, local, BLCKSZ);
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(w->buf);
+  w->buf = InvalidBuffer;
+}
+}  // namespace
+
+// The page being filled is built in local memory and copied into its buffer
+// when full; `local` lives just past the writer in the same allocation.
+static Page WriterLocal(ChainWriter* w) { return reinterpret_cast<Page>(w + 1); }
+
+void ChainWriterBegin(ChainWriter* w, Relation index, uint32 segment_id) {
+  w->index = index;
+  w->segment_id = segment_id;
+  w->buf = NewBuffer(index);
+  w->head = w->tail = BufferGetBlockNumber(w->buf);
+  w->npages = 1;
+  w->bytes = 0;
+  InitChainPage(WriterLocal(w), segment_id);
+}
+
+void ChainWriterAppend(ChainWriter* w, const char* data, Size len) {
+  Page local = WriterLocal(w);
+  while (len > 0) {
+    Size used = GetOpaque(local)->used;
+    if (used == kStreamBytes) {
+      Buffer next = NewBuffer(w->index);
+      BlockNumber next_blk = BufferGetBlockNumber(next);
+      WriterFlushPage(w, next_blk, local);
+      w->buf = next;
+      w->tail = next_blk;
+      w->npages++;
+      InitChainPage(local, w->segment_id);
+      used = 0;
+    }
+    Size take = std::min(len, kStreamBytes - used);
+    std::memcpy(PageStream(local) + used, data, take);
+    SetUsed(local, used + take);
+    data += take;
+    len -= take;
+    w->bytes += take;
+  }
+}
+
+void ChainWriterFinish(ChainWriter* w) { WriterFlushPage(w, InvalidBlockNumber, WriterLocal(w)); }
+
+ChainWriter* NewChainWriter() {
+  return static_cast<ChainWriter*>(palloc0(sizeof(ChainWriter) + BLCKSZ));
+}
+
+// ------------------------------------------------------------------ reader
+
+void ChainReaderBegin(ChainReader* r, Relation index, uint32 segment_id, BlockNumber head,
+                      Size record_size) {
+  r->index = index;
+  r->segment_id = segment_id;
+  r->record_size = record_size;
+  r->next = head;
+  if (r->page_copy == nullptr) r->page_copy = static_cast<char*>(palloc(BLCKSZ));
+  r->record = static_cast<char*>(palloc(record_size));
+  r->page_used = r->page_pos = 0;
+  r->have = 0;
+  r->pages_read = 0;
+}
+
+static bool ReaderLoadNext(ChainReader* r) {
+  if (r->next == InvalidBlockNumber) return false;
+  BlockNumber blk = r->next;
+  Buffer buf = ReadBuffer(r->index, blk);
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  Page page = BufferGetPage(buf);
+  PageOpaque* o = GetOpaque(page);
+  if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(PageOpaque)) ||
+      o->page_id != kPageId || o->flags != kPageChain || o->segment_id != r->segment_id ||
+      o->used > kStreamBytes) {
+    UnlockReleaseBuffer(buf);
+    RaiseBadChainPage(r->index, blk, r->segment_id);
+  }
+  r->page_used = o->used;
+  r->next = o->next;
+  std::memcpy(r->page_copy, PageStream(page), r->page_used);
+  UnlockReleaseBuffer(buf);
+  r->page_pos = 0;
+  r->pages_read++;
+  return true;
+}
+
+const RecordHeader* ChainReaderNext(ChainReader* r) {
+  for (;;) {
+    if (r->page_pos == r->page_used) {
+      if (!ReaderLoadNext(r)) return nullptr;
+      continue;
+    }
+    Size avail = r->page_used - r->page_pos;
+    if (r->have == 0 && avail >= r->record_size) {
+      const char* p = r->page_copy + r->page_pos;
+      r->page_pos += r->record_size;
+      return reinterpret_cast<const RecordHeader*>(p);
+    }
+    Size take = std::min(avail, r->record_size - r->have);
+    std::memcpy(r->record + r->have, r->page_copy + r->page_pos, take);
+    r->have += take;
+    r->page_pos += take;
+    if (r->have == r->record_size) {
+      r->have = 0;
+      return reinterpret_cast<const RecordHeader*>(r->record);
+    }
+  }
+}
+
+void ChainReaderEnd(ChainReader* r) {
+  if (r->record) pfree(r->record);
+  r->record = nullptr;
+}
+
+// ------------------------------------------------------------------ L0 append
+
+void AppendToL0(Relation index, const char* record, Size len, uint32* l0_pages) {
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+  const MetaData* meta = PageGetMeta(BufferGetPage(metabuf));
+  CheckMeta(index, meta);
+  uint32 l0_id = meta->l0_id;
+  BlockNumber head = meta->l0_head;
+
+  Buffer headbuf = ReadBuffer(index, head);
+  LockBuffer(headbuf, BUFFER_LOCK_EXCLUSIVE);
+  Page headpage = BufferGetPage(headbuf);
+  if (GetOpaque(headpage)->page_id != kPageId || GetOpaque(headpage)->segment_id != l0_id ||
+      GetOpaque(headpage)->flags != kPageChain)
+    RaiseBadChainPage(index, head, l0_id);
+  BlockNumber tailblk = GetOpaque(headpage)->tail;
+  Buffer tailbuf = headbuf;
+  if (tailblk != head) {
+    tailbuf = ReadBuffer(index, tailblk);
+    LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+    Page tp = BufferGetPage(tailbuf);
+    if (GetOpaque(tp)->page_id != kPageId || GetOpaque(tp)->segment_id != l0_id ||
+        GetOpaque(tp)->flags != kPageChain || GetOpaque(tp)->next != InvalidBlockNumber)
+      RaiseBadChainPage(index, tailblk, l0_id);
+  }
+  Size used = GetOpaque(BufferGetPage(tailbuf))->used;
+  Size first = std::min(len, kStreamBytes - used);
+  Size rest = len - first;
+
+  // The part that does not fit goes to new pages, written (and logged) before
+  // they become reachable: a crash in between only leaks them.
+  BlockNumber first_new = InvalidBlockNumber, last_new = InvalidBlockNumber;
+  uint32 added = 0;
+  if (rest > 0) {
+    Buffer cur = NewBuffer(index);
+    first_new = BufferGetBlockNumber(cur);
+    Size off = first;
+    for (;;) {
+      Size chunk = std::min(kStreamBytes, len - off);
+      bool more = off + chunk < len;
+      Buffer nb = more ? NewBuffer(index) : InvalidBuffer;
+      GenericXLogState* state = GenericXLogStart(index);
+      Page page = GenericXLogRegisterBuffer(state, cur, GENERIC_XLOG_FULL_IMAGE);
+      InitChainPage(page, l0_id);
+      std::memcpy(PageStream(page), record + off, chunk);
+      SetUsed(page, chunk);
+      GetOpaque(page)->next = more ? BufferGetBlockNumber(nb) : InvalidBlockNumber;
+      GenericXLogFinish(state);
+      added++;
+      if (!more) {
+        last_new = BufferGetBlockNumber(cur);
+        UnlockReleaseBuffer(cur);
+        break;
+      }
+      UnlockReleaseBuffer(cur);
+      cur = nb;
+      off += chunk;
+    }
+  }
+
+  GenericXLogState* state = GenericXLogStart(index);
+  Page tpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
+  Page hpage = tailbuf == headbuf ? tpage : GenericXLogRegisterBuffer(state, headbuf, 0);
+  std::memcpy(PageStream(tpage) + used, record, first);
+  SetUsed(tpage, used + first);
+  if (rest > 0) {
+    GetOpaque(tpage)->next = first_new;
+    GetOpaque(hpage)->tail = last_new;
+    GetOpaque(hpage)->npages += added;
+  }
+  *l0_pages = GetOpaque(hpage)->npages;
+  GenericXLogFinish(state);
+
+  if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);
+  UnlockReleaseBuffer(headbuf);
+  UnlockReleaseBuffer(metabuf);
+}
+
+// ------------------------------------------------------------------ recycling
+
+uint64 RecyclePending(Relation index) {
+  if (RecoveryInProgress()) return 0;
+  PendingFree ready[kMaxPending];
+  int nready = 0;
+
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+  CheckMeta(index, meta);
+  uint32 keep = 0;
+  for (uint32 i = 0; i < meta->npending; i++) {
+    // nbtree's rule: once no snapshot can be older than the switch, no scan
+    // can hold the manifest that listed these pages.
+    if (GlobalVisCheckRemovableFullXid(nullptr, meta->pending[i].safexid))
+      ready[nready++] = meta->pending[i];
+    else
+      meta->pending[keep++] = meta->pending[i];
+  }
+  if (nready > 0) {
+    meta->npending = keep;
+    WriteMeta(index, metabuf, *meta);
+  }
+  UnlockReleaseBuffer(metabuf);
+  pfree(meta);
+
+  // The manifest no longer lists them: mark each page free, then tell the FSM.
+  // A crash in between leaks pages; it never frees a page twice.
+  uint64 freed = 0;
+  for (int i = 0; i < nready; i++) {
+    BlockNumber blk = ready[i].head;
+    for (uint32 n = 0; n < ready[i].npages && blk != InvalidBlockNumber; n++) {
+      Buffer buf = ReadBuffer(index, blk);
+      LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+      Page page = BufferGetPage(buf);
+      PageOpaque* o = GetOpaque(page);
+      if (PageIsNew(page) || o->page_id != kPageId || o->flags != kPageChain ||
+          o->segment_id != ready[i].segment_id) {
+        UnlockReleaseBuffer(buf);
+        break;
+      }
+      BlockNumber next = o->next;
+      GenericXLogState* state = GenericXLogStart(index);
+      Page p = GenericXLogRegisterBuffer(state, buf, 0);
+      GetOpaque(p)->flags = kPageDeleted;
+      GetOpaque(p)->next = InvalidBlockNumber;
+      SetUsed(p, 0);
+      GenericXLogFinish(state);
+      UnlockReleaseBuffer(buf);
+      RecordFreeIndexPage(index, blk);
+      freed++;
+      blk = next;
+    }
+  }
+  if (freed > 0) IndexFreeSpaceMapVacuum(index);
+  return freed;
+}
+
+}  // namespace vecgo::pg

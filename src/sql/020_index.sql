@@ -1,0 +1,48 @@
+-- The vecgo index access method, its operator classes and maintenance functions.
+
+CREATE FUNCTION vecgohandler(internal) RETURNS index_am_handler
+    AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD vecgo TYPE INDEX HANDLER vecgohandler;
+
+COMMENT ON ACCESS METHOD vecgo IS 'tiered (LSM-style) approximate nearest neighbour index';
+
+-- FUNCTION 1 names the metric the index computes with its own kernels.
+CREATE OPERATOR CLASS vector_l2_ops
+    DEFAULT FOR TYPE vector USING vecgo AS
+    OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+    FOR TYPE vector USING vecgo AS
+    OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+    FOR TYPE vector USING vecgo AS
+    OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 cosine_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_l1_ops
+    FOR TYPE vector USING vecgo AS
+    OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 l1_distance(vector, vector);
+
+-- Seals the L0 log into a Flat segment; returns the rows sealed.
+CREATE FUNCTION vecgo_flush(regclass) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+
+-- Size-tiered compaction; returns the number of segments replaced.
+CREATE FUNCTION vecgo_compact(regclass) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+
+-- One row per tier: the L0 log, then each segment.
+CREATE FUNCTION vecgo_index_info(regclass,
+    OUT segment integer, OUT kind text, OUT rows bigint, OUT deleted bigint,
+    OUT pages bigint, OUT bytes bigint, OUT quantization text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+
+-- Structural check of the index; raises an error on corruption.
+CREATE FUNCTION vecgo_verify(regclass) RETURNS void
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
