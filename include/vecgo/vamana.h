@@ -1,0 +1,543 @@
+// Vamana (DiskANN) segments: an immutable, bounded-degree proximity graph
+// built once over a batch of vectors, searched with a beam over compact codes
+// and reranked with the full vectors.
+//
+// Shape, after DiskANN's split of data store and graph store: the search is a
+// template over a *store* that answers a handful of questions about node ids,
+// so the same search code runs over
+//   - VamanaIndex, the in-memory segment a build produces (tests, benchmarks,
+//     the source of serialization), and
+//   - PagedVamanaStore, which reads node records out of fixed-size pages
+//     through a caller's accessor (the PostgreSQL glue hands out index buffer
+//     pages), never needing the segment in one array.
+//
+// Store concept (all const, no virtual calls; ids are dense in [0, Size())):
+//   uint32_t Size(), Dim(), MaxDegree(), Medoid();  Metric metric();
+//   VamanaNode Node(id)          vector + neighbour list of one node
+//   const float* Vector(id)      the stored (for cosine: normalised) vector
+//   NeighborSpan Neighbors(id)
+//   const uint8_t* Code(id)      the node's quantized code (nullptr if none)
+//   bool Deleted(id);  uint64_t Label(id)
+//   void Prefetch(id), PrefetchCode(id)   hints, may do nothing
+//   const VamanaCodec& codec()
+// Pointers a store returns are valid until the next call on that store (a
+// page-backed store may recycle one buffer), and the search honours that.
+//
+// Metrics: smaller is closer for all four. Cosine vectors are normalised on
+// build and queries on search, and cosine distance is computed as 1 - dot.
+// The graph for inner product is built in the standard MIPS-to-L2 lifted
+// space (each point gets an extra coordinate sqrt(M^2 - |x|^2)), where L2
+// order from a query (q, 0) equals -dot order, so the beam search can use
+// -dot directly.
+#pragma once
+
+#include "vecgo/core.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "vecgo/distance.h"
+#include "vecgo/simd.h"
+
+namespace vecgo {
+
+// ---------------------------------------------------------------- options
+
+enum class VamanaQuantization : std::uint8_t { None = 0, SQ8 = 1, INT4 = 2, PQ = 3 };
+const char* VamanaQuantizationName(VamanaQuantization q);
+
+struct VamanaParams {
+  Metric metric = Metric::L2;
+  std::uint32_t R = 64;      // max out-degree (graph_degree)
+  std::uint32_t L = 100;     // build list size (build_list_size)
+  float alpha = 1.2f;        // second-pass pruning slack
+  std::uint32_t threads = 1; // build threads (the caller's budget; >= 1)
+  // Upper bound on the bytes the build may hold (0 = no limit). Checked up
+  // front against EstimateVamanaBuildBytes: an over-budget build fails with
+  // Error::Kind::OutOfMemory before allocating anything large.
+  std::size_t memory_budget = 0;
+  VamanaQuantization quantization = VamanaQuantization::None;
+  std::uint32_t pq_subspaces = 0;     // PQ: 0 = dim/4 rounded to a divisor of dim
+  std::size_t train_sample = 50000;   // vectors used to train the quantizer
+  std::uint64_t seed = 1;
+  // Optional progress/cancel hook, called on the calling thread only. Return
+  // false to cancel: the build then throws Error(Internal, "... cancelled").
+  bool (*progress)(void* ctx, std::size_t done, std::size_t total) = nullptr;
+  void* progress_ctx = nullptr;
+};
+
+// Bytes a build of n vectors of `dim` floats needs at its peak: vectors,
+// adjacency, codes, labels, locks, per-thread scratch and training copies.
+std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const VamanaParams& p);
+
+struct NeighborSpan {
+  const std::uint32_t* ids;
+  std::uint32_t count;
+};
+
+struct VamanaNode {
+  const float* vector;
+  const std::uint32_t* neighbors;
+  std::uint32_t degree;
+};
+
+struct VamanaResult {
+  float distance;       // exact distance (smaller is closer)
+  std::uint32_t id;     // node id in the segment
+  std::uint64_t label;  // caller's label (the glue stores heap TIDs)
+};
+
+// Admission filter: return true to allow `id` in the results. Rejected nodes
+// are still traversed.
+using VamanaFilter = bool (*)(void* ctx, std::uint32_t id, std::uint64_t label);
+
+struct VamanaSearchOptions {
+  std::uint32_t L = 100;           // search list size (>= k is sensible)
+  VamanaFilter filter = nullptr;
+  void* filter_ctx = nullptr;
+  std::size_t max_visits = 0;      // bound on expanded nodes over all Next calls (0 = none)
+  bool use_codes = true;           // navigate on codes when the segment has them
+};
+
+// ---------------------------------------------------------------- codec
+
+namespace detail {
+class CodecImpl;  // wraps the trained quantizer (vamana.cpp)
+}
+
+// The segment's quantizer: trained on build, serialized with the segment,
+// and the source of per-query code distancers.
+class VamanaCodec {
+ public:
+  VamanaCodec();
+  ~VamanaCodec();
+  VamanaCodec(VamanaCodec&&) noexcept;
+  VamanaCodec& operator=(VamanaCodec&&) noexcept;
+
+  VamanaQuantization kind() const { return kind_; }
+  std::size_t code_size() const { return code_size_; }
+  bool enabled() const { return kind_ != VamanaQuantization::None; }
+
+  // Trains on `n` rows (already normalised for cosine).
+  static VamanaCodec Train(VamanaQuantization kind, Metric metric, const float* data, std::size_t n,
+                           std::size_t dim, std::uint32_t pq_subspaces, std::size_t sample,
+                           std::uint64_t seed);
+  void Encode(const float* v, std::uint8_t* code) const;
+  // Quantizer parameters as bytes, and back (throws DataCorrupted).
+  std::vector<std::uint8_t> Serialize() const;
+  static VamanaCodec Deserialize(VamanaQuantization kind, Metric metric, std::size_t dim,
+                                 const std::uint8_t* data, std::size_t len);
+
+  // Per-query state: prepares tables for `query` (already normalised), then
+  // Distance(code) approximates the metric distance (same ordering sense).
+  class Query {
+   public:
+    Query();
+    ~Query();
+    Query(Query&&) noexcept;
+    Query& operator=(Query&&) noexcept;
+    void Prepare(const VamanaCodec& codec, const float* query);
+    float Distance(const std::uint8_t* code) const { return fn_(state_, code); }
+
+   private:
+    friend class detail::CodecImpl;
+    float (*fn_)(const void* state, const std::uint8_t* code) = nullptr;
+    const void* state_ = nullptr;
+    std::unique_ptr<detail::CodecImpl> impl_;  // owns LUTs / prepared query
+  };
+
+ private:
+  friend class detail::CodecImpl;
+  VamanaQuantization kind_ = VamanaQuantization::None;
+  std::size_t code_size_ = 0;
+  std::unique_ptr<detail::CodecImpl> impl_;
+};
+
+// ---------------------------------------------------------------- in-memory segment
+
+class VamanaIndex {
+ public:
+  VamanaIndex() = default;
+  VamanaIndex(VamanaIndex&&) noexcept = default;
+  VamanaIndex& operator=(VamanaIndex&&) noexcept = default;
+
+  // Builds a segment over n rows of `dim` floats. labels may be null (label =
+  // row number). Throws InvalidArgument (bad sizes, NaN/Inf), OutOfMemory
+  // (over params.memory_budget), Internal (cancelled).
+  static VamanaIndex Build(const float* data, std::size_t n, std::size_t dim,
+                           const std::uint64_t* labels, const VamanaParams& params);
+
+  // ---- store interface ----
+  std::uint32_t Size() const { return n_; }
+  std::uint32_t Dim() const { return dim_; }
+  std::uint32_t MaxDegree() const { return R_; }
+  std::uint32_t Medoid() const { return medoid_; }
+  Metric metric() const { return metric_; }
+  const float* Vector(std::uint32_t id) const { return vectors_.data() + std::size_t(id) * dim_; }
+  NeighborSpan Neighbors(std::uint32_t id) const {
+    return {adj_.data() + std::size_t(id) * R_, degree_[id]};
+  }
+  VamanaNode Node(std::uint32_t id) const {
+    return {Vector(id), adj_.data() + std::size_t(id) * R_, degree_[id]};
+  }
+  const std::uint8_t* Code(std::uint32_t id) const {
+    return codes_.empty() ? nullptr : codes_.data() + std::size_t(id) * codec_.code_size();
+  }
+  bool Deleted(std::uint32_t id) const { return (deleted_[id >> 6] >> (id & 63)) & 1; }
+  std::uint64_t Label(std::uint32_t id) const { return labels_[id]; }
+  void Prefetch(std::uint32_t id) const {
+    const char* p = reinterpret_cast<const char*>(Vector(id));
+    for (std::size_t o = 0; o < std::size_t(dim_) * 4 && o < 512; o += 64) __builtin_prefetch(p + o);
+    __builtin_prefetch(adj_.data() + std::size_t(id) * R_);
+  }
+  void PrefetchCode(std::uint32_t id) const {
+    if (codes_.empty()) return;
+    const char* p = reinterpret_cast<const char*>(Code(id));
+    for (std::size_t o = 0; o < codec_.code_size() && o < 256; o += 64) __builtin_prefetch(p + o);
+  }
+  const VamanaCodec& codec() const { return codec_; }
+
+  // ---- mutation and introspection ----
+  void MarkDeleted(std::uint32_t id);
+  std::size_t DeletedCount() const;
+  // Bytes held by the segment's arrays.
+  std::size_t MemoryBytes() const;
+  // Mean out-degree (diagnostics).
+  double MeanDegree() const;
+
+ private:
+  friend class VamanaBuilder;
+  friend std::size_t VamanaPageCount(const VamanaIndex&, std::size_t);
+  friend void WriteVamanaPages(const VamanaIndex&, std::size_t,
+                               void (*)(void*, std::size_t, const std::uint8_t*), void*);
+
+  std::uint32_t n_ = 0, dim_ = 0, R_ = 0, medoid_ = 0;
+  Metric metric_ = Metric::L2;
+  std::vector<float> vectors_;          // n x dim (normalised for cosine)
+  std::vector<std::uint32_t> adj_;      // n x R
+  std::vector<std::uint32_t> degree_;   // n
+  std::vector<std::uint64_t> labels_;   // n
+  std::vector<std::uint64_t> deleted_;  // bitmap, ceil(n/64) words
+  std::vector<std::uint8_t> codes_;     // n x code_size
+  VamanaCodec codec_;
+};
+
+// ---------------------------------------------------------------- pages
+
+// On-page format (version 1). A segment is a run of `page_size`-byte pages:
+//   page 0            header (magic "VGDA", version, geometry, area offsets,
+//                     checksum of the header and of the quantizer bytes)
+//   quantizer pages   the codec's parameters as a byte stream
+//   node pages        fixed-size records [vector: dim f32][degree: u32][R x u32]
+//                     packed per page, never straddling a page when one fits;
+//                     a larger record spans ceil(rec/page) pages of its own
+//   code pages        fixed-size codes packed per page
+//   label pages       u64 caller labels packed per page
+//   deletion pages    bitmap, bit i of byte i/8 (the glue flips bits in place)
+// Every page ends with an 8-byte trailer: u32 page kind/sequence tag and u32
+// checksum of the page contents (verified for header and quantizer pages on
+// open, for all pages by Verify()). Deletion pages are mutable, so their
+// checksum is not enforced.
+constexpr std::uint32_t kVamanaPageMagic = 0x41444756u;  // "VGDA"
+constexpr std::uint32_t kVamanaFormatVersion = 1;
+constexpr std::size_t kVamanaDefaultPageSize = 8192;
+
+// Number of pages WriteVamanaPages emits for `index` at `page_size`.
+std::size_t VamanaPageCount(const VamanaIndex& index, std::size_t page_size = kVamanaDefaultPageSize);
+// Emits every page in order: emit(ctx, page_index, page_bytes[page_size]).
+void WriteVamanaPages(const VamanaIndex& index, std::size_t page_size,
+                      void (*emit)(void* ctx, std::size_t page_index, const std::uint8_t* page),
+                      void* ctx);
+// Convenience: all pages back to back in one buffer.
+std::vector<std::uint8_t> SerializeVamana(const VamanaIndex& index,
+                                          std::size_t page_size = kVamanaDefaultPageSize);
+
+// Returns a pointer to page `page_index` (page_size bytes, 4-byte aligned) or
+// nullptr when there is no such page. The pointer must stay valid until the
+// next call.
+using VamanaPageAccessor = const std::uint8_t* (*)(void* ctx, std::size_t page_index);
+
+// A store reading a serialized segment through a page accessor. Opening
+// validates the header and quantizer pages; the search path checks every id
+// and degree it reads, and anything out of range throws DataCorrupted.
+// Not thread-safe (it owns a scratch buffer): use one store per scan.
+class PagedVamanaStore {
+ public:
+  PagedVamanaStore(VamanaPageAccessor access, void* ctx, std::size_t page_count,
+                   std::size_t page_size = kVamanaDefaultPageSize);
+
+  std::uint32_t Size() const { return n_; }
+  std::uint32_t Dim() const { return dim_; }
+  std::uint32_t MaxDegree() const { return R_; }
+  std::uint32_t Medoid() const { return medoid_; }
+  Metric metric() const { return metric_; }
+  VamanaNode Node(std::uint32_t id) const;
+  const float* Vector(std::uint32_t id) const { return Node(id).vector; }
+  NeighborSpan Neighbors(std::uint32_t id) const {
+    VamanaNode nd = Node(id);
+    return {nd.neighbors, nd.degree};
+  }
+  const std::uint8_t* Code(std::uint32_t id) const;
+  bool Deleted(std::uint32_t id) const;
+  std::uint64_t Label(std::uint32_t id) const;
+  void Prefetch(std::uint32_t id) const;
+  void PrefetchCode(std::uint32_t id) const;
+  const VamanaCodec& codec() const { return codec_; }
+
+  // Where node id's deletion bit lives: page index and bit within the page.
+  std::pair<std::size_t, std::size_t> DeletionBit(std::uint32_t id) const;
+  std::size_t page_count() const { return total_pages_; }
+  // Full structural check: every checksum, degree and neighbour id. Throws
+  // DataCorrupted on the first problem.
+  void Verify() const;
+
+ private:
+  const std::uint8_t* Page(std::size_t index) const;
+
+  VamanaPageAccessor access_;
+  void* ctx_;
+  std::size_t page_size_, payload_;
+  std::uint32_t n_ = 0, dim_ = 0, R_ = 0, medoid_ = 0;
+  Metric metric_ = Metric::L2;
+  std::size_t record_size_ = 0, records_per_page_ = 0, pages_per_record_ = 0;
+  std::size_t code_size_ = 0, codes_per_page_ = 0;
+  std::size_t node_start_ = 0, code_start_ = 0, label_start_ = 0, deleted_start_ = 0;
+  std::size_t total_pages_ = 0;
+  VamanaCodec codec_;
+  mutable std::vector<std::uint8_t> scratch_;  // records larger than a page
+};
+
+// ---------------------------------------------------------------- search
+
+namespace detail {
+
+// Exact distance from a prepared query to a stored vector: a * f(q, v) + b.
+struct ExactDistance {
+  float (*fn)(const float*, const float*, std::size_t) = nullptr;
+  float a = 1.0f, b = 0.0f;
+  std::size_t dim = 0;
+  void Init(Metric m, std::size_t d) {
+    const simd::Kernels& k = simd::active();
+    dim = d;
+    switch (m) {
+      case Metric::L2: fn = k.l2sq; a = 1; b = 0; break;
+      case Metric::IP: fn = k.dot; a = -1; b = 0; break;
+      case Metric::Cosine: fn = k.dot; a = -1; b = 1; break;
+      case Metric::L1: fn = k.l1; a = 1; b = 0; break;
+    }
+  }
+  float operator()(const float* q, const float* v) const { return a * fn(q, v, dim) + b; }
+};
+
+// Writes the query in the form the segment stores (cosine: unit length).
+void PrepareVamanaQuery(Metric m, const float* in, std::size_t dim, float* out);
+
+[[noreturn]] void VamanaCorrupt(const char* what);
+
+}  // namespace detail
+
+// A search over one segment, reusable across queries (buffers are kept, so a
+// steady stream of searches does no heap allocation).
+//
+// Continuation guarantee: Start() then Next(k) returns the best k the beam
+// found, reranked by exact distance. Each further Next(batch) widens the list
+// (L grows by `batch`, and whenever too few results remain, it doubles), keeps
+// expanding from where it stopped, and returns up to `batch` results never
+// returned before. Within one call, results are in non-decreasing exact
+// distance. Across calls the order is approximate: a later call may return a
+// row closer than the last row of an earlier call (the caller's merge sorts
+// that out). Every admitted, non-deleted node is returned at most once; Next
+// returns 0 only when the reachable graph is exhausted (or max_visits is hit).
+template <class Store>
+class VamanaSearcher {
+ public:
+  explicit VamanaSearcher(const Store& store) : s_(store) {}
+
+  void Start(const float* query, const VamanaSearchOptions& opts) {
+    const std::uint32_t n = s_.Size();
+    const std::uint32_t dim = s_.Dim();
+    opts_ = opts;
+    if (opts_.L == 0) opts_.L = 1;
+    q_.resize(dim);
+    detail::PrepareVamanaQuery(s_.metric(), query, dim, q_.data());
+    exact_.Init(s_.metric(), dim);
+    codes_ = opts_.use_codes && s_.codec().enabled();
+    if (codes_) cq_.Prepare(s_.codec(), q_.data());
+    if (visited_.size() < n) visited_.assign(n, 0);
+    if (++epoch_ == 0) {
+      std::fill(visited_.begin(), visited_.end(), 0);
+      epoch_ = 1;
+    }
+    list_.clear();
+    overflow_.clear();
+    pool_.clear();
+    cursor_ = 0;
+    expanded_ = 0;
+    cap_ = opts_.L;
+    started_ = false;
+    if (n == 0) return;
+    std::uint32_t m = s_.Medoid();
+    visited_[m] = epoch_;
+    Insert(NavDistance(m), m);
+  }
+
+  // Appends up to `batch` further results to *out; returns how many.
+  std::size_t Next(std::size_t batch, std::vector<VamanaResult>* out) {
+    if (batch == 0) return 0;
+    if (started_) Grow(cap_ + batch);
+    started_ = true;
+    for (;;) {
+      Expand();
+      bool exhausted = cursor_ >= list_.size() && overflow_.empty();
+      bool capped = opts_.max_visits && expanded_ >= opts_.max_visits;
+      if (pool_.size() >= batch || exhausted || capped) break;
+      Grow(std::max<std::size_t>(cap_ * 2, cap_ + batch));
+    }
+    std::size_t got = 0;
+    auto cmp = [](const Scored& a, const Scored& b) { return b < a; };
+    while (got < batch && !pool_.empty()) {
+      std::pop_heap(pool_.begin(), pool_.end(), cmp);
+      Scored r = pool_.back();
+      pool_.pop_back();
+      out->push_back({r.dist, r.id, s_.Label(r.id)});
+      got++;
+    }
+    return got;
+  }
+
+  // One-shot top-k: out is cleared and gets up to k results, closest first.
+  void Search(const float* query, std::size_t k, const VamanaSearchOptions& opts,
+              std::vector<VamanaResult>* out) {
+    out->clear();
+    VamanaSearchOptions o = opts;
+    if (o.L < k) o.L = static_cast<std::uint32_t>(k);
+    Start(query, o);
+    Next(k, out);
+  }
+
+  std::size_t expanded() const { return expanded_; }
+
+ private:
+  static constexpr std::uint32_t kExpandedBit = 0x80000000u;
+  struct Cand {
+    float dist;
+    std::uint32_t id;  // kExpandedBit set once expanded
+  };
+  struct Scored {
+    float dist;
+    std::uint32_t id;
+    bool operator<(const Scored& o) const { return dist < o.dist || (dist == o.dist && id < o.id); }
+  };
+
+  float NavDistance(std::uint32_t id) {
+    if (codes_) {
+      const std::uint8_t* c = s_.Code(id);
+      return cq_.Distance(c);
+    }
+    return exact_(q_.data(), s_.Vector(id));
+  }
+
+  // Sorted insert into the bounded list; what falls off goes to overflow_.
+  void Insert(float d, std::uint32_t id) {
+    std::size_t size = list_.size();
+    if (size >= cap_) {
+      if (d >= list_.back().dist) {
+        overflow_.push_back({d, id});
+        return;
+      }
+      // An expanded entry is already in the result pool: forget it.
+      if (!(list_.back().id & kExpandedBit)) overflow_.push_back(list_.back());
+      list_.pop_back();
+      size--;
+    }
+    std::size_t lo = 0, hi = size;
+    while (lo < hi) {
+      std::size_t mid = (lo + hi) >> 1;
+      if (list_[mid].dist <= d) lo = mid + 1; else hi = mid;
+    }
+    list_.insert(list_.begin() + lo, Cand{d, id});
+    if (lo < cursor_) cursor_ = lo;
+  }
+
+  void Grow(std::size_t cap) {
+    cap_ = cap;
+    if (overflow_.empty() || list_.size() >= cap_) return;
+    std::vector<Cand> pending;
+    pending.swap(spare_);
+    pending.clear();
+    pending.swap(overflow_);  // overflow_ now empty (reuses spare_ capacity)
+    std::sort(pending.begin(), pending.end(),
+              [](const Cand& a, const Cand& b) { return a.dist < b.dist; });
+    std::size_t i = 0;
+    for (; i < pending.size() && list_.size() < cap_; i++) Insert(pending[i].dist, pending[i].id);
+    for (; i < pending.size(); i++) overflow_.push_back(pending[i]);
+    spare_.swap(pending);
+  }
+
+  void Expand() {
+    const std::uint32_t n = s_.Size();
+    const std::uint32_t R = s_.MaxDegree();
+    if (nbrs_.size() < R) nbrs_.resize(R);
+    auto cmp = [](const Scored& a, const Scored& b) { return b < a; };
+    while (cursor_ < list_.size()) {
+      if (opts_.max_visits && expanded_ >= opts_.max_visits) return;
+      Cand& c = list_[cursor_];
+      if (c.id & kExpandedBit) {
+        cursor_++;
+        continue;
+      }
+      std::uint32_t id = c.id;
+      c.id |= kExpandedBit;
+      float nav = c.dist;
+      expanded_++;
+      // Read the node once: exact distance and a copy of its neighbours.
+      VamanaNode node = s_.Node(id);
+      if (node.degree > R) detail::VamanaCorrupt("node degree above the segment's maximum");
+      float exact = codes_ ? exact_(q_.data(), node.vector) : nav;
+      std::uint32_t cnt = 0;
+      for (std::uint32_t j = 0; j < node.degree; j++) {
+        std::uint32_t nb = node.neighbors[j];
+        if (nb >= n) detail::VamanaCorrupt("neighbour id out of range");
+        if (visited_[nb] == epoch_) continue;
+        visited_[nb] = epoch_;
+        nbrs_[cnt++] = nb;
+      }
+      if (!s_.Deleted(id) &&
+          (!opts_.filter || opts_.filter(opts_.filter_ctx, id, s_.Label(id)))) {
+        pool_.push_back({exact, id});
+        std::push_heap(pool_.begin(), pool_.end(), cmp);
+      }
+      for (std::uint32_t j = 0; j < cnt; j++) {
+        if (codes_) s_.PrefetchCode(nbrs_[j]); else s_.Prefetch(nbrs_[j]);
+      }
+      for (std::uint32_t j = 0; j < cnt; j++) {
+        if (j + 2 < cnt) {  // keep the next fetches in flight
+          if (codes_) s_.PrefetchCode(nbrs_[j + 2]); else s_.Prefetch(nbrs_[j + 2]);
+        }
+        Insert(NavDistance(nbrs_[j]), nbrs_[j]);
+      }
+      // Advance to the first unexpanded entry (Insert may have moved it back).
+      while (cursor_ < list_.size() && (list_[cursor_].id & kExpandedBit)) cursor_++;
+    }
+  }
+
+  const Store& s_;
+  VamanaSearchOptions opts_;
+  detail::ExactDistance exact_;
+  VamanaCodec::Query cq_;
+  bool codes_ = false;
+  bool started_ = false;
+  std::vector<float> q_;
+  std::vector<std::uint32_t> visited_;
+  std::uint32_t epoch_ = 0;
+  std::vector<Cand> list_, overflow_, spare_;
+  std::vector<Scored> pool_;
+  std::vector<std::uint32_t> nbrs_;
+  std::size_t cursor_ = 0, cap_ = 0, expanded_ = 0;
+};
+
+}  // namespace vecgo

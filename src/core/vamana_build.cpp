@@ -1,0 +1,428 @@
+// Vamana graph construction.
+//
+// Two passes over the points in random order (alpha = 1 then alpha), each
+// inserting a point by a greedy search from the medoid with list size L, a
+// robust prune of everything the search expanded down to R neighbours, and
+// reverse edges (pruned again when a neighbour's list overflows). Passes run
+// on the caller's threads with per-node spin locks around adjacency lists;
+// searches copy a list under its lock and work on the copy.
+#include "vecgo/vamana.h"
+
+#include <atomic>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "vecgo/thread_pool.h"
+
+namespace vecgo {
+
+namespace {
+
+struct Scored {
+  float dist;
+  std::uint32_t id;
+  bool operator<(const Scored& o) const { return dist < o.dist || (dist == o.dist && id < o.id); }
+};
+
+class SpinLock {
+ public:
+  void lock() {
+    for (;;) {
+      if (!f_.exchange(1, std::memory_order_acquire)) return;
+      while (f_.load(std::memory_order_relaxed)) std::this_thread::yield();
+    }
+  }
+  void unlock() { f_.store(0, std::memory_order_release); }
+
+ private:
+  std::atomic<std::uint8_t> f_{0};
+};
+
+}  // namespace
+
+// Builds the adjacency of a VamanaIndex whose vectors are already in place.
+class VamanaBuilder {
+ public:
+  VamanaBuilder(VamanaIndex* ix, const VamanaParams& p) : ix_(*ix), p_(p) {}
+
+  void Run() {
+    const std::size_t n = ix_.n_;
+    dim_ = ix_.dim_;
+    R_ = ix_.R_;
+    const simd::Kernels& k = simd::active();
+    l2_ = k.l2sq;
+    dot_ = k.dot;
+    l1_ = k.l1;
+    if (ix_.metric_ == Metric::IP) Lift();
+    locks_.reset(new SpinLock[n]);
+    ix_.medoid_ = FindMedoid();
+    if (n == 1) return;
+    std::size_t threads = std::max<std::uint32_t>(1, p_.threads);
+    scratch_.resize(threads);
+    std::vector<std::uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::mt19937_64 rng(p_.seed);
+    const float alphas[2] = {1.0f, std::max(1.0f, p_.alpha)};
+    std::atomic<std::size_t> done{0};
+    for (int pass = 0; pass < 2; pass++) {
+      std::shuffle(order.begin(), order.end(), rng);
+      // alpha scales squared distances (L2, cosine as 1 - dot, lifted IP);
+      // L1 is a plain distance, so it gets the square root to prune alike.
+      float alpha = ix_.metric_ == Metric::L1 ? std::sqrt(alphas[pass]) : alphas[pass];
+      std::atomic<bool> cancel{false};
+      ParallelFor(n, threads, 64, [&](std::size_t b, std::size_t e, std::size_t w) {
+        if (cancel.load(std::memory_order_relaxed)) return;
+        Scratch& s = scratch_[w];
+        for (std::size_t i = b; i < e; i++) Insert(order[i], alpha, s);
+        std::size_t d = done.fetch_add(e - b) + (e - b);
+        if (w == 0 && p_.progress && !p_.progress(p_.progress_ctx, d, 2 * n)) {
+          cancel.store(true);
+          throw Error(Error::Kind::Internal, "Vamana build cancelled");
+        }
+      });
+      if (cancel.load()) throw Error(Error::Kind::Internal, "Vamana build cancelled");
+    }
+  }
+
+ private:
+  struct Scratch {
+    std::vector<std::uint32_t> visited;
+    std::uint32_t epoch = 0;
+    std::vector<Scored> list;       // bounded sorted candidate list
+    std::vector<std::uint8_t> done; // expanded flags parallel to list
+    std::vector<Scored> pool;       // expanded nodes + current neighbours
+    std::vector<Scored> kept;
+    std::vector<std::uint32_t> nbrs;
+  };
+
+  // Distance between two stored points in the build space.
+  float D(std::uint32_t a, std::uint32_t b) const {
+    const float* x = ix_.Vector(a);
+    const float* y = ix_.Vector(b);
+    switch (ix_.metric_) {
+      case Metric::L2: return l2_(x, y, dim_);
+      case Metric::Cosine: return 1.0f - dot_(x, y, dim_);
+      case Metric::IP: {
+        float e = lift_[a] - lift_[b];
+        return l2_(x, y, dim_) + e * e;
+      }
+      case Metric::L1: return l1_(x, y, dim_);
+    }
+    return 0;
+  }
+
+  // MIPS lift: extra coordinate sqrt(M^2 - |x|^2), M the largest norm.
+  void Lift() {
+    const std::size_t n = ix_.n_;
+    lift_.resize(n);
+    float m2 = 0;
+    for (std::size_t i = 0; i < n; i++) {
+      const float* x = ix_.Vector(static_cast<std::uint32_t>(i));
+      lift_[i] = dot_(x, x, dim_);
+      m2 = std::max(m2, lift_[i]);
+    }
+    for (std::size_t i = 0; i < n; i++) lift_[i] = std::sqrt(std::max(0.0f, m2 - lift_[i]));
+  }
+
+  std::uint32_t FindMedoid() const {
+    const std::size_t n = ix_.n_;
+    std::vector<double> sum(dim_, 0.0);
+    for (std::size_t i = 0; i < n; i++) {
+      const float* x = ix_.Vector(static_cast<std::uint32_t>(i));
+      for (std::size_t j = 0; j < dim_; j++) sum[j] += x[j];
+    }
+    std::vector<float> c(dim_);
+    for (std::size_t j = 0; j < dim_; j++) c[j] = static_cast<float>(sum[j] / n);
+    std::uint32_t best = 0;
+    float bd = INFINITY;
+    for (std::size_t i = 0; i < n; i++) {
+      float d = l2_(c.data(), ix_.Vector(static_cast<std::uint32_t>(i)), dim_);
+      if (d < bd) {
+        bd = d;
+        best = static_cast<std::uint32_t>(i);
+      }
+    }
+    return best;
+  }
+
+  void CopyNeighbors(std::uint32_t id, std::vector<std::uint32_t>* out) {
+    locks_[id].lock();
+    NeighborSpan s = ix_.Neighbors(id);
+    out->assign(s.ids, s.ids + s.count);
+    locks_[id].unlock();
+  }
+
+  void ListInsert(Scratch& s, std::size_t cap, Scored c, std::size_t* cursor) {
+    if (s.list.size() >= cap) {
+      if (!(c < s.list.back())) return;
+      s.list.pop_back();
+      s.done.pop_back();
+    }
+    std::size_t pos = std::upper_bound(s.list.begin(), s.list.end(), c) - s.list.begin();
+    s.list.insert(s.list.begin() + pos, c);
+    s.done.insert(s.done.begin() + pos, 0);
+    if (pos < *cursor) *cursor = pos;
+  }
+
+  // Greedy search for point p; leaves the expanded nodes in s.pool.
+  void GreedySearch(std::uint32_t p, Scratch& s) {
+    const std::size_t n = ix_.n_;
+    if (s.visited.size() < n) s.visited.assign(n, 0);
+    if (++s.epoch == 0) {
+      std::fill(s.visited.begin(), s.visited.end(), 0);
+      s.epoch = 1;
+    }
+    const std::size_t L = std::max<std::uint32_t>(p_.L, 1);
+    s.list.clear();
+    s.done.clear();
+    s.pool.clear();
+    std::uint32_t m = ix_.medoid_;
+    s.visited[m] = s.epoch;
+    s.visited[p] = s.epoch;
+    s.list.push_back({D(p, m), m});
+    s.done.push_back(0);
+    std::size_t cursor = 0;
+    while (cursor < s.list.size()) {
+      Scored c = s.list[cursor];
+      s.done[cursor] = 1;
+      if (c.id != p) s.pool.push_back(c);
+      CopyNeighbors(c.id, &s.nbrs);
+      std::size_t cnt = 0;
+      for (std::uint32_t nb : s.nbrs) {
+        if (s.visited[nb] == s.epoch) continue;
+        s.visited[nb] = s.epoch;
+        s.nbrs[cnt++] = nb;
+      }
+      for (std::size_t j = 0; j < cnt; j++) {
+        if (j + 1 < cnt) ix_.Prefetch(s.nbrs[j + 1]);
+        ListInsert(s, L, {D(p, s.nbrs[j]), s.nbrs[j]}, &cursor);
+      }
+      while (cursor < s.list.size() && s.done[cursor]) cursor++;
+    }
+  }
+
+  // Robust prune of a sorted, duplicate-free candidate pool into s.kept.
+  void Prune(std::uint32_t p, const std::vector<Scored>& pool, float alpha, Scratch& s) {
+    s.kept.clear();
+    for (const Scored& c : pool) {
+      if (c.id == p) continue;
+      bool occluded = false;
+      for (const Scored& k : s.kept) {
+        if (alpha * D(k.id, c.id) <= c.dist) {
+          occluded = true;
+          break;
+        }
+      }
+      if (!occluded) {
+        s.kept.push_back(c);
+        if (s.kept.size() >= R_) break;
+      }
+    }
+  }
+
+  static void SortUnique(std::vector<Scored>* v) {
+    std::sort(v->begin(), v->end(), [](const Scored& a, const Scored& b) {
+      return a.id < b.id || (a.id == b.id && a.dist < b.dist);
+    });
+    v->erase(std::unique(v->begin(), v->end(),
+                         [](const Scored& a, const Scored& b) { return a.id == b.id; }),
+             v->end());
+    std::sort(v->begin(), v->end());
+  }
+
+  void SetNeighbors(std::uint32_t id, const std::vector<Scored>& kept) {
+    std::uint32_t* dst = ix_.adj_.data() + std::size_t(id) * R_;
+    for (std::size_t j = 0; j < kept.size(); j++) dst[j] = kept[j].id;
+    ix_.degree_[id] = static_cast<std::uint32_t>(kept.size());
+  }
+
+  void Insert(std::uint32_t p, float alpha, Scratch& s) {
+    GreedySearch(p, s);
+    // Candidates: what the search expanded plus p's current neighbours.
+    CopyNeighbors(p, &s.nbrs);
+    for (std::uint32_t nb : s.nbrs) s.pool.push_back({D(p, nb), nb});
+    SortUnique(&s.pool);
+    Prune(p, s.pool, alpha, s);
+    locks_[p].lock();
+    SetNeighbors(p, s.kept);
+    locks_[p].unlock();
+    // Reverse edges. Copy of p's new list, since s.kept is reused below.
+    std::vector<Scored>& mine = s.list;  // free after the search
+    mine.assign(s.kept.begin(), s.kept.end());
+    for (const Scored& e : mine) AddReverse(e.id, p, alpha, s);
+  }
+
+  void AddReverse(std::uint32_t j, std::uint32_t p, float alpha, Scratch& s) {
+    locks_[j].lock();
+    std::uint32_t* lst = ix_.adj_.data() + std::size_t(j) * R_;
+    std::uint32_t deg = ix_.degree_[j];
+    for (std::uint32_t t = 0; t < deg; t++) {
+      if (lst[t] == p) {
+        locks_[j].unlock();
+        return;
+      }
+    }
+    if (deg < R_) {
+      lst[deg] = p;
+      ix_.degree_[j] = deg + 1;
+      locks_[j].unlock();
+      return;
+    }
+    s.nbrs.assign(lst, lst + deg);
+    locks_[j].unlock();
+    // Overflow: prune j's list plus p outside the lock, then write back.
+    s.pool.clear();
+    for (std::uint32_t nb : s.nbrs) s.pool.push_back({D(j, nb), nb});
+    s.pool.push_back({D(j, p), p});
+    std::sort(s.pool.begin(), s.pool.end());
+    Prune(j, s.pool, alpha, s);
+    locks_[j].lock();
+    SetNeighbors(j, s.kept);
+    locks_[j].unlock();
+  }
+
+  VamanaIndex& ix_;
+  const VamanaParams& p_;
+  std::size_t dim_ = 0;
+  std::uint32_t R_ = 0;
+  float (*l2_)(const float*, const float*, std::size_t) = nullptr;
+  float (*dot_)(const float*, const float*, std::size_t) = nullptr;
+  float (*l1_)(const float*, const float*, std::size_t) = nullptr;
+  std::vector<float> lift_;
+  std::unique_ptr<SpinLock[]> locks_;
+  std::vector<Scratch> scratch_;
+};
+
+std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const VamanaParams& p) {
+  std::size_t R = p.R, L = std::max<std::uint32_t>(p.L, 1);
+  std::size_t threads = std::max<std::uint32_t>(1, p.threads);
+  std::size_t code = 0;
+  switch (p.quantization) {
+    case VamanaQuantization::None: code = 0; break;
+    case VamanaQuantization::SQ8: code = dim; break;
+    case VamanaQuantization::INT4: code = (dim + 1) / 2; break;
+    case VamanaQuantization::PQ: code = p.pq_subspaces ? p.pq_subspaces : std::max<std::size_t>(1, dim / 4); break;
+  }
+  std::size_t per_node = dim * 4 + R * 4 + 4 /*degree*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
+                         (p.metric == Metric::IP ? 4 : 0);
+  std::size_t per_thread = n * 4 /*visited*/ + (L + 2 * R) * 16 + 4096;
+  std::size_t train = 0;
+  if (p.quantization != VamanaQuantization::None)
+    train = std::min(n, p.train_sample) * dim * 4 + 256 * dim * 4 * 2;
+  return n * per_node + threads * per_thread + train + (1u << 20) /*fixed overhead*/;
+}
+
+VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim,
+                               const std::uint64_t* labels, const VamanaParams& params) {
+  if (dim == 0 || dim > kMaxDim)
+    throw Error(Error::Kind::InvalidArgument, "Vamana: dimension " + std::to_string(dim) +
+                                                  " out of range (1.." + std::to_string(kMaxDim) + ")");
+  if (n >= 0x7fffffffu)
+    throw Error(Error::Kind::InvalidArgument, "Vamana: too many vectors in one segment");
+  if (params.R == 0 || params.R > 4096)
+    throw Error(Error::Kind::InvalidArgument, "Vamana: graph_degree must be between 1 and 4096");
+  if (!(params.alpha >= 1.0f) || params.alpha > 10.0f)
+    throw Error(Error::Kind::InvalidArgument, "Vamana: alpha must be between 1.0 and 10.0");
+  if (params.memory_budget) {
+    std::size_t need = EstimateVamanaBuildBytes(n, dim, params);
+    if (need > params.memory_budget) {
+      throw Error(Error::Kind::OutOfMemory,
+                  "Vamana build of " + std::to_string(n) + " vectors of " + std::to_string(dim) +
+                      " dimensions needs about " + std::to_string((need + (1 << 20) - 1) >> 20) +
+                      " MB, over the memory budget of " +
+                      std::to_string(params.memory_budget >> 20) +
+                      " MB; build fewer rows per segment or raise the budget");
+    }
+  }
+  for (std::size_t i = 0; i < n * dim; i++) {
+    if (!std::isfinite(data[i]))
+      throw Error(Error::Kind::InvalidArgument,
+                  "Vamana: vector " + std::to_string(i / dim) + " contains NaN or infinity");
+  }
+  VamanaIndex ix;
+  ix.n_ = static_cast<std::uint32_t>(n);
+  ix.dim_ = static_cast<std::uint32_t>(dim);
+  ix.R_ = params.R;
+  ix.metric_ = params.metric;
+  ix.vectors_.resize(n * dim);
+  for (std::size_t i = 0; i < n; i++)
+    detail::PrepareVamanaQuery(params.metric, data + i * dim, dim, ix.vectors_.data() + i * dim);
+  ix.adj_.assign(n * params.R, 0);
+  ix.degree_.assign(n, 0);
+  ix.labels_.resize(n);
+  for (std::size_t i = 0; i < n; i++) ix.labels_[i] = labels ? labels[i] : i;
+  ix.deleted_.assign((n + 63) / 64, 0);
+  if (n == 0) return ix;
+  VamanaBuilder(&ix, params).Run();
+  if (params.quantization != VamanaQuantization::None) {
+    ix.codec_ = VamanaCodec::Train(params.quantization, params.metric, ix.vectors_.data(), n, dim,
+                                   params.pq_subspaces, params.train_sample, params.seed);
+    std::size_t cs = ix.codec_.code_size();
+    ix.codes_.resize(n * cs);
+    const VamanaCodec& codec = ix.codec_;
+    ParallelFor(n, std::max<std::uint32_t>(1, params.threads), 1024,
+                [&](std::size_t b, std::size_t e, std::size_t) {
+                  for (std::size_t i = b; i < e; i++)
+                    codec.Encode(ix.vectors_.data() + i * dim, ix.codes_.data() + i * cs);
+                });
+  }
+  return ix;
+}
+
+void VamanaIndex::MarkDeleted(std::uint32_t id) {
+  if (id >= n_) throw Error(Error::Kind::InvalidArgument, "Vamana: node id out of range");
+  deleted_[id >> 6] |= std::uint64_t(1) << (id & 63);
+}
+
+std::size_t VamanaIndex::DeletedCount() const {
+  std::size_t c = 0;
+  for (std::uint64_t w : deleted_) c += __builtin_popcountll(w);
+  return c;
+}
+
+std::size_t VamanaIndex::MemoryBytes() const {
+  return vectors_.size() * 4 + adj_.size() * 4 + degree_.size() * 4 + labels_.size() * 8 +
+         deleted_.size() * 8 + codes_.size() + codec_.Serialize().size();
+}
+
+double VamanaIndex::MeanDegree() const {
+  if (!n_) return 0;
+  double s = 0;
+  for (std::uint32_t d : degree_) s += d;
+  return s / n_;
+}
+
+namespace detail {
+
+void PrepareVamanaQuery(Metric m, const float* in, std::size_t dim, float* out) {
+  if (m != Metric::Cosine) {
+    std::memcpy(out, in, dim * sizeof(float));
+    return;
+  }
+  double s = 0;
+  for (std::size_t j = 0; j < dim; j++) s += double(in[j]) * in[j];
+  // A zero vector stays zero: its cosine distance to everything is then 1,
+  // matching Distance()'s convention.
+  float inv = s > 0 ? static_cast<float>(1.0 / std::sqrt(s)) : 0.0f;
+  for (std::size_t j = 0; j < dim; j++) out[j] = in[j] * inv;
+}
+
+void VamanaCorrupt(const char* what) {
+  throw Error(Error::Kind::DataCorrupted, std::string("Vamana segment is corrupted: ") + what);
+}
+
+}  // namespace detail
+
+const char* VamanaQuantizationName(VamanaQuantization q) {
+  switch (q) {
+    case VamanaQuantization::None: return "none";
+    case VamanaQuantization::SQ8: return "sq8";
+    case VamanaQuantization::INT4: return "int4";
+    case VamanaQuantization::PQ: return "pq";
+  }
+  return "unknown";
+}
+
+}  // namespace vecgo

@@ -1,0 +1,381 @@
+// Vamana (DiskANN) segments: recall against brute force per metric and per
+// quantization, deletes, filter, continuation, page round trip, corruption,
+// memory budget.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "testdata.h"
+#include "vecgo/vamana.h"
+
+namespace vecgo {
+namespace {
+
+using testing::BruteForce;
+using testing::Dataset;
+using testing::Recall;
+
+constexpr std::size_t kN = 20000, kNQ = 200, kDim = 128, kK = 10;
+
+std::uint32_t Threads() { return std::max(2u, std::thread::hardware_concurrency()); }
+
+const Dataset& Synthetic() {
+  static const Dataset d = testing::Clustered(kN, kNQ, kDim);
+  return d;
+}
+
+// Built segments are shared between tests (builds dominate the suite's time).
+const VamanaIndex& Built(Metric m, VamanaQuantization q = VamanaQuantization::None) {
+  static std::map<std::pair<int, int>, std::unique_ptr<VamanaIndex>> cache;
+  auto key = std::make_pair(int(m), int(q));
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  const Dataset& d = Synthetic();
+  VamanaParams p;
+  p.metric = m;
+  p.threads = Threads();
+  p.quantization = q;
+  auto ix = std::make_unique<VamanaIndex>(VamanaIndex::Build(d.base.data(), d.n(), d.dim, nullptr, p));
+  return *cache.emplace(key, std::move(ix)).first->second;
+}
+
+template <class Store>
+std::vector<std::vector<std::uint32_t>> SearchAll(const Store& s, const Dataset& d, std::size_t k,
+                                                  VamanaSearchOptions o = {}) {
+  VamanaSearcher<Store> searcher(s);
+  std::vector<VamanaResult> res;
+  std::vector<std::vector<std::uint32_t>> out(d.nq());
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    searcher.Search(d.query(q), k, o, &res);
+    for (auto& r : res) out[q].push_back(r.id);
+  }
+  return out;
+}
+
+class VamanaMetric : public ::testing::TestWithParam<Metric> {};
+
+TEST_P(VamanaMetric, FullPrecisionRecall) {
+  const Dataset& d = Synthetic();
+  Metric m = GetParam();
+  const VamanaIndex& ix = Built(m);
+  auto gt = BruteForce(d, m, kK);
+  double r = Recall(gt, SearchAll(ix, d, kK), kK);
+  std::printf("[ metric %s ] recall@10 %.4f (mean degree %.1f)\n", MetricName(m), r, ix.MeanDegree());
+  EXPECT_GE(r, 0.95);
+}
+
+TEST_P(VamanaMetric, DistancesAreExactAndSorted) {
+  const Dataset& d = Synthetic();
+  Metric m = GetParam();
+  const VamanaIndex& ix = Built(m);
+  VamanaSearcher<VamanaIndex> s(ix);
+  std::vector<VamanaResult> res;
+  for (std::size_t q = 0; q < 20; q++) {
+    s.Search(d.query(q), kK, {}, &res);
+    ASSERT_EQ(res.size(), kK);
+    for (std::size_t i = 0; i < res.size(); i++) {
+      float want = Distance(m, d.query(q), d.row(res[i].id), d.dim);
+      EXPECT_NEAR(res[i].distance, want, 1e-3f * std::max(1.0f, std::fabs(want)));
+      EXPECT_EQ(res[i].label, res[i].id);
+      if (i) {
+        EXPECT_LE(res[i - 1].distance, res[i].distance);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, VamanaMetric,
+                         ::testing::Values(Metric::L2, Metric::IP, Metric::Cosine, Metric::L1),
+                         [](const ::testing::TestParamInfo<Metric>& i) { return std::string(MetricName(i.param)); });
+
+TEST(VamanaBasic, EmptyAndTiny) {
+  VamanaParams p;
+  VamanaIndex empty = VamanaIndex::Build(nullptr, 0, 4, nullptr, p);
+  VamanaSearcher<VamanaIndex> s(empty);
+  std::vector<VamanaResult> res;
+  float q[4] = {1, 2, 3, 4};
+  s.Search(q, 10, {}, &res);
+  EXPECT_TRUE(res.empty());
+
+  float one[4] = {1, 1, 1, 1};
+  VamanaIndex single = VamanaIndex::Build(one, 1, 4, nullptr, p);
+  VamanaSearcher<VamanaIndex> s1(single);
+  s1.Search(q, 10, {}, &res);
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_EQ(res[0].id, 0u);
+}
+
+TEST(VamanaBasic, RejectsBadInput) {
+  VamanaParams p;
+  float v[8] = {1, 2, 3, 4, 5, 6, 7, NAN};
+  EXPECT_THROW(VamanaIndex::Build(v, 2, 4, nullptr, p), Error);
+  EXPECT_THROW(VamanaIndex::Build(v, 1, 0, nullptr, p), Error);
+  p.alpha = 0.5f;
+  EXPECT_THROW(VamanaIndex::Build(v, 1, 4, nullptr, p), Error);
+}
+
+TEST(VamanaBudget, OverBudgetFailsUpFront) {
+  const Dataset& d = Synthetic();
+  VamanaParams p;
+  p.memory_budget = 1 << 20;  // 1 MB for 20k x 128: far too small
+  try {
+    VamanaIndex::Build(d.base.data(), d.n(), d.dim, nullptr, p);
+    FAIL() << "expected OutOfMemory";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::OutOfMemory);
+    EXPECT_NE(std::string(e.what()).find("memory budget"), std::string::npos) << e.what();
+  }
+  p.threads = Threads();
+  std::size_t need = EstimateVamanaBuildBytes(2000, d.dim, p);
+  EXPECT_GT(need, 2000u * (d.dim * 4 + p.R * 4));
+  p.memory_budget = need;
+  EXPECT_NO_THROW(VamanaIndex::Build(d.base.data(), 2000, d.dim, nullptr, p));
+}
+
+TEST(VamanaDelete, RecallHoldsAndDeletedNeverReturned) {
+  const Dataset& d = Synthetic();
+  VamanaParams p;
+  p.threads = Threads();
+  VamanaIndex ix = VamanaIndex::Build(d.base.data(), d.n(), d.dim, nullptr, p);
+  auto before = Recall(BruteForce(d, Metric::L2, kK), SearchAll(ix, d, kK), kK);
+  std::mt19937_64 rng(3);
+  std::vector<bool> del(d.n(), false);
+  for (std::size_t i = 0; i < d.n(); i++)
+    if (rng() % 10 < 3) {
+      del[i] = true;
+      ix.MarkDeleted(static_cast<std::uint32_t>(i));
+    }
+  EXPECT_NEAR(double(ix.DeletedCount()) / d.n(), 0.3, 0.02);
+  auto gt = BruteForce(d, Metric::L2, kK, [&](std::uint32_t id) { return bool(del[id]); });
+  auto got = SearchAll(ix, d, kK);
+  for (auto& row : got) {
+    EXPECT_EQ(row.size(), kK);
+    for (auto id : row) EXPECT_FALSE(del[id]) << "deleted row " << id << " returned";
+  }
+  double after = Recall(gt, got, kK);
+  std::printf("[ delete 30%% ] recall@10 before %.4f after %.4f\n", before, after);
+  EXPECT_GE(after, 0.95);
+  EXPECT_GE(after, before - 0.01);
+}
+
+TEST(VamanaFilter, OnlyAdmittedRowsReturned) {
+  const Dataset& d = Synthetic();
+  const VamanaIndex& ix = Built(Metric::L2);
+  VamanaSearchOptions o;
+  o.filter = [](void*, std::uint32_t, std::uint64_t label) { return label % 5 == 0; };
+  auto gt = BruteForce(d, Metric::L2, kK, [](std::uint32_t id) { return id % 5 != 0; });
+  auto got = SearchAll(ix, d, kK, o);
+  for (auto& row : got) {
+    EXPECT_EQ(row.size(), kK);
+    for (auto id : row) EXPECT_EQ(id % 5, 0u);
+  }
+  double r = Recall(gt, got, kK);
+  std::printf("[ filter 20%% ] recall@10 %.4f\n", r);
+  EXPECT_GE(r, 0.9);
+}
+
+TEST(VamanaContinuation, EnumeratesFurtherResults) {
+  const Dataset& d = Synthetic();
+  const VamanaIndex& ix = Built(Metric::L2);
+  VamanaSearcher<VamanaIndex> s(ix);
+  auto gt100 = BruteForce(d, Metric::L2, 100);
+  std::vector<std::vector<std::uint32_t>> got(d.nq());
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    VamanaSearchOptions o;
+    o.L = 40;
+    s.Start(d.query(q), o);
+    std::vector<VamanaResult> all;
+    std::set<std::uint32_t> seen;
+    for (int batch = 0; batch < 10; batch++) {
+      std::vector<VamanaResult> part;
+      std::size_t n = s.Next(10, &part);
+      ASSERT_EQ(n, 10u);
+      for (std::size_t i = 0; i < part.size(); i++) {
+        if (i) {
+          ASSERT_LE(part[i - 1].distance, part[i].distance) << "batch not sorted";
+        }
+        ASSERT_TRUE(seen.insert(part[i].id).second) << "result returned twice";
+        all.push_back(part[i]);
+      }
+    }
+    for (auto& r : all) got[q].push_back(r.id);
+  }
+  double r = Recall(gt100, got, 100);
+  std::printf("[ continuation ] recall@100 over 10 batches of 10 %.4f\n", r);
+  EXPECT_GE(r, 0.9);
+}
+
+TEST(VamanaContinuation, ExhaustsSmallGraph) {
+  const Dataset& d = Synthetic();
+  VamanaParams p;
+  p.R = 16;
+  p.L = 32;
+  VamanaIndex ix = VamanaIndex::Build(d.base.data(), 500, d.dim, nullptr, p);
+  ix.MarkDeleted(7);
+  VamanaSearcher<VamanaIndex> s(ix);
+  VamanaSearchOptions o;
+  o.L = 10;
+  s.Start(d.query(0), o);
+  std::vector<VamanaResult> all;
+  while (s.Next(64, &all) > 0) {
+  }
+  std::set<std::uint32_t> ids;
+  for (auto& r : all) ids.insert(r.id);
+  EXPECT_EQ(ids.size(), all.size());
+  EXPECT_EQ(all.size(), 499u);  // every reachable row but the deleted one
+  EXPECT_EQ(ids.count(7), 0u);
+}
+
+// ---------------------------------------------------------------- pages
+
+struct PageBuf {
+  std::vector<std::uint8_t> bytes;
+  std::size_t page_size;
+  static const std::uint8_t* Get(void* ctx, std::size_t i) {
+    auto* b = static_cast<PageBuf*>(ctx);
+    if ((i + 1) * b->page_size > b->bytes.size()) return nullptr;
+    return b->bytes.data() + i * b->page_size;
+  }
+  std::size_t pages() const { return bytes.size() / page_size; }
+};
+
+void ExpectSameResults(const VamanaIndex& ix, const PagedVamanaStore& ps, const Dataset& d) {
+  VamanaSearcher<VamanaIndex> a(ix);
+  VamanaSearcher<PagedVamanaStore> b(ps);
+  std::vector<VamanaResult> ra, rb;
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    a.Search(d.query(q), kK, {}, &ra);
+    b.Search(d.query(q), kK, {}, &rb);
+    ASSERT_EQ(ra.size(), rb.size());
+    for (std::size_t i = 0; i < ra.size(); i++) {
+      EXPECT_EQ(ra[i].id, rb[i].id);
+      EXPECT_EQ(ra[i].label, rb[i].label);
+      EXPECT_EQ(ra[i].distance, rb[i].distance);
+    }
+  }
+}
+
+TEST(VamanaPages, RoundTripIdentical) {
+  const Dataset& d = Synthetic();
+  VamanaParams p;
+  p.threads = Threads();
+  std::vector<std::uint64_t> labels(3000);
+  for (std::size_t i = 0; i < labels.size(); i++) labels[i] = 1000000 + i * 3;
+  VamanaIndex ix = VamanaIndex::Build(d.base.data(), labels.size(), d.dim, labels.data(), p);
+  for (std::uint32_t i = 0; i < 3000; i += 7) ix.MarkDeleted(i);
+  for (std::size_t page_size : {std::size_t(8192), std::size_t(8192 - 24 - 16), std::size_t(1024)}) {
+    PageBuf buf{SerializeVamana(ix, page_size), page_size};
+    ASSERT_EQ(buf.pages(), VamanaPageCount(ix, page_size));
+    PagedVamanaStore ps(&PageBuf::Get, &buf, buf.pages(), page_size);
+    ps.Verify();
+    EXPECT_EQ(ps.Size(), ix.Size());
+    for (std::uint32_t i = 0; i < 3000; i += 97) {
+      EXPECT_EQ(ps.Deleted(i), ix.Deleted(i));
+      EXPECT_EQ(ps.Label(i), ix.Label(i));
+    }
+    ExpectSameResults(ix, ps, d);
+  }
+}
+
+TEST(VamanaPages, DeletionBitFlipInPlace) {
+  const Dataset& d = Synthetic();
+  VamanaParams p;
+  VamanaIndex ix = VamanaIndex::Build(d.base.data(), 1000, d.dim, nullptr, p);
+  PageBuf buf{SerializeVamana(ix), kVamanaDefaultPageSize};
+  PagedVamanaStore ps(&PageBuf::Get, &buf, buf.pages());
+  VamanaSearcher<PagedVamanaStore> s(ps);
+  std::vector<VamanaResult> res;
+  s.Search(d.row(123), 1, {}, &res);
+  ASSERT_EQ(res[0].id, 123u);
+  auto loc = ps.DeletionBit(123);
+  buf.bytes[loc.first * kVamanaDefaultPageSize + loc.second / 8] |= std::uint8_t(1u << (loc.second % 8));
+  EXPECT_TRUE(ps.Deleted(123));
+  s.Search(d.row(123), 1, {}, &res);
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_NE(res[0].id, 123u);
+  ps.Verify();  // deletion pages carry no checksum
+}
+
+TEST(VamanaPages, CorruptOrTruncatedIsAnError) {
+  const Dataset& d = Synthetic();
+  VamanaParams p;
+  VamanaIndex ix = VamanaIndex::Build(d.base.data(), 2000, d.dim, nullptr, p);
+  const std::size_t ps = kVamanaDefaultPageSize;
+  PageBuf good{SerializeVamana(ix), ps};
+  auto expect_corrupt = [&](PageBuf& b, std::size_t pages, bool search) {
+    try {
+      PagedVamanaStore st(&PageBuf::Get, &b, pages);
+      if (search) {
+        VamanaSearcher<PagedVamanaStore> s(st);
+        std::vector<VamanaResult> res;
+        for (std::size_t q = 0; q < d.nq(); q++) s.Search(d.query(q), kK, {}, &res);
+      }
+      st.Verify();
+      ADD_FAILURE() << "corruption not detected";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::DataCorrupted) << e.what();
+    }
+  };
+  {  // truncated: fewer pages than the header says
+    PageBuf b = good;
+    b.bytes.resize(b.bytes.size() - 3 * ps);
+    expect_corrupt(b, b.pages(), true);
+  }
+  {  // accessor claims the pages exist but cannot deliver them
+    PageBuf b = good;
+    std::size_t count = b.pages();
+    b.bytes.resize(b.bytes.size() / 2);
+    expect_corrupt(b, count, true);
+  }
+  {  // header bytes flipped
+    PageBuf b = good;
+    b.bytes[20] ^= 0x5a;
+    expect_corrupt(b, b.pages(), false);
+  }
+  {  // wrong magic
+    PageBuf b = good;
+    b.bytes[0] = 'X';
+    expect_corrupt(b, b.pages(), false);
+  }
+  {  // neighbour ids overwritten with garbage in every node page
+    PageBuf b = good;
+    std::mt19937 rng(5);
+    for (std::size_t pg = 1; pg < 30; pg++)
+      for (std::size_t i = 0; i < 200; i++) b.bytes[pg * ps + rng() % (ps - 8)] = std::uint8_t(rng());
+    expect_corrupt(b, b.pages(), true);
+  }
+  {  // random garbage everywhere, header included
+    PageBuf b = good;
+    std::mt19937 rng(9);
+    for (auto& c : b.bytes) c = std::uint8_t(rng());
+    expect_corrupt(b, b.pages(), true);
+  }
+  {  // zero pages
+    PageBuf b{{}, ps};
+    expect_corrupt(b, 0, false);
+  }
+}
+
+// ---------------------------------------------------------------- real data
+
+TEST(VamanaGlove, CosineRecall) {
+  Dataset d;
+  if (!testing::GloveSample(50000, 200, &d))
+    GTEST_SKIP() << "GloVe data not found: run scripts/fetch-glove.sh";
+  VamanaParams p;
+  p.metric = Metric::Cosine;
+  p.threads = Threads();
+  p.quantization = VamanaQuantization::None;
+  VamanaIndex ix = VamanaIndex::Build(d.base.data(), d.n(), d.dim, nullptr, p);
+  auto gt = BruteForce(d, Metric::Cosine, kK);
+  double r = Recall(gt, SearchAll(ix, d, kK), kK);
+  std::printf("[ glove 50k cosine ] recall@10 %.4f at L=100\n", r);
+  EXPECT_GE(r, 0.95);
+}
+
+}  // namespace
+}  // namespace vecgo
