@@ -149,8 +149,12 @@ void vecgocostestimate(PlannerInfo* root, IndexPath* path, double loop_count,
   double npages = std::max(static_cast<double>(index->pages), 1.0);
   // Segments are read sequentially, every live row gets one distance, before
   // the first row comes out; each further row is a step of a k-way merge.
+  // Each further batch is another pass and batches double from
+  // vecgo.ef_search, so returning every row costs about log2(rows/ef_search)
+  // more passes: a plain ORDER BY without LIMIT is cheaper as a sort.
   *startup_cost = npages * seq_page_cost + tuples * (cpu_index_tuple_cost + cpu_operator_cost);
-  *total_cost = *startup_cost + tuples * cpu_index_tuple_cost;
+  double passes = std::max(0.0, std::log2(tuples / std::max(g_ef_search, 1)));
+  *total_cost = *startup_cost * (1.0 + passes) + tuples * cpu_index_tuple_cost;
   *selectivity = 1.0;
   *correlation = 0;
   *pages = npages;

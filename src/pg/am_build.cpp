@@ -120,7 +120,7 @@ void FlushBuildBuffer(BuildState* bs) {
   std::memset(e, 0, sizeof(*e));
   e->id = id;
   e->kind = kSegmentFlat;
-  e->quantization = meta->options.quantization;
+  e->quantization = kQuantNone;  // Flat segments keep full vectors
   e->head = w->head;
   e->tail = w->tail;
   e->npages = w->npages;

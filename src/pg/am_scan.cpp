@@ -143,6 +143,11 @@ IndexScanDesc BeginScanImpl(Relation index, int nkeys, int norderbys) {
   ScanState* so = static_cast<ScanState*>(palloc0(sizeof(ScanState)));
   so->ctx = AllocSetContextCreate(CurrentMemoryContext, "vecgo scan", ALLOCSET_DEFAULT_SIZES);
   scan->opaque = so;
+  if (norderbys > 0) {
+    scan->xs_orderbyvals = static_cast<Datum*>(palloc0(sizeof(Datum) * norderbys));
+    scan->xs_orderbynulls = static_cast<bool*>(palloc(sizeof(bool) * norderbys));
+    std::memset(scan->xs_orderbynulls, true, sizeof(bool) * norderbys);
+  }
   return scan;
 }
 
