@@ -80,6 +80,7 @@ class QueryDistancer {
 
  private:
   friend class Quantizer;
+  friend struct QuantDistImpl;  // the per-kind distance functions (quantizer.cpp)
   using Fn = float (*)(const QueryDistancer&, const std::uint8_t*);
 
   Fn fn_ = nullptr;

@@ -1,0 +1,191 @@
+// k-means: k-means++ seeding, then Lloyd iterations.
+//
+// The assignment step keeps the centroids transposed (dim x k) and computes
+// |c|^2 - 2 x.c for all k centroids at once: the inner loop runs over
+// centroids, so it vectorises whatever dim is (PQ subspaces have 2..16 dims,
+// where a per-pair distance kernel would spend its time in call overhead).
+#include "vecgo/kmeans.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace vecgo {
+namespace {
+
+// Uniform double in [0, 1) from a 64-bit generator (same on every platform,
+// unlike std::uniform_real_distribution).
+inline double Uniform(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+inline float L2sqScalar(const float* a, const float* b, std::size_t dim) {
+  float s = 0.0f;
+  for (std::size_t d = 0; d < dim; d++) {
+    float t = a[d] - b[d];
+    s += t * t;
+  }
+  return s;
+}
+
+// Nearest centroid of every point using the transposed centroid table.
+class Assigner {
+ public:
+  Assigner(std::size_t k, std::size_t dim) : k_(k), dim_(dim), ct_(k * dim), norms_(k), acc_(k) {}
+
+  void Load(const float* centroids) {
+    for (std::size_t c = 0; c < k_; c++) {
+      float n = 0.0f;
+      for (std::size_t d = 0; d < dim_; d++) {
+        float v = centroids[c * dim_ + d];
+        ct_[d * k_ + c] = v;
+        n += v * v;
+      }
+      norms_[c] = n;
+    }
+  }
+
+  std::size_t Nearest(const float* x) {
+    float* acc = acc_.data();
+    const float* norms = norms_.data();
+    for (std::size_t c = 0; c < k_; c++) acc[c] = norms[c];
+    for (std::size_t d = 0; d < dim_; d++) {
+      const float xd = -2.0f * x[d];
+      const float* row = ct_.data() + d * k_;
+      for (std::size_t c = 0; c < k_; c++) acc[c] += xd * row[c];
+    }
+    std::size_t best = 0;
+    float bd = acc[0];
+    for (std::size_t c = 1; c < k_; c++)
+      if (acc[c] < bd) {
+        bd = acc[c];
+        best = c;
+      }
+    return best;
+  }
+
+ private:
+  std::size_t k_, dim_;
+  std::vector<float> ct_, norms_, acc_;
+};
+
+}  // namespace
+
+std::size_t NearestCentroid(const float* v, const float* centroids, std::size_t k, std::size_t dim,
+                            float* dist) {
+  std::size_t best = 0;
+  float bd = std::numeric_limits<float>::infinity();
+  for (std::size_t c = 0; c < k; c++) {
+    float d = L2sqScalar(v, centroids + c * dim, dim);
+    if (d < bd) {
+      bd = d;
+      best = c;
+    }
+  }
+  if (dist) *dist = bd;
+  return best;
+}
+
+std::vector<float> KMeans(const float* data, std::size_t n, std::size_t dim,
+                          const KMeansOptions& opts) {
+  if (n == 0 || dim == 0 || opts.k == 0)
+    throw Error(Error::Kind::InvalidArgument, "k-means: empty input or k == 0");
+  const std::size_t k = opts.k;
+  std::mt19937_64 rng(opts.seed);
+
+  // Deterministic subsample (partial Fisher-Yates over row indices).
+  std::vector<float> sample;
+  const float* x = data;
+  std::size_t m = n;
+  if (opts.max_points > 0 && n > opts.max_points && opts.max_points >= k) {
+    std::vector<std::size_t> idx(n);
+    for (std::size_t i = 0; i < n; i++) idx[i] = i;
+    m = opts.max_points;
+    for (std::size_t i = 0; i < m; i++) std::swap(idx[i], idx[i + rng() % (n - i)]);
+    std::sort(idx.begin(), idx.begin() + m);  // sequential reads
+    sample.resize(m * dim);
+    for (std::size_t i = 0; i < m; i++)
+      std::copy_n(data + idx[i] * dim, dim, sample.data() + i * dim);
+    x = sample.data();
+  }
+
+  std::vector<float> cent(k * dim);
+  if (m <= k) {
+    for (std::size_t c = 0; c < k; c++) std::copy_n(x + (c % m) * dim, dim, cent.data() + c * dim);
+    return cent;
+  }
+
+  // k-means++ seeding: each next centroid drawn with probability
+  // proportional to the squared distance to the nearest chosen one.
+  std::vector<float> mind(m, std::numeric_limits<float>::infinity());
+  std::size_t first = rng() % m;
+  std::copy_n(x + first * dim, dim, cent.data());
+  for (std::size_t c = 1; c < k; c++) {
+    const float* prev = cent.data() + (c - 1) * dim;
+    double total = 0.0;
+    for (std::size_t i = 0; i < m; i++) {
+      float d = L2sqScalar(x + i * dim, prev, dim);
+      if (d < mind[i]) mind[i] = d;
+      total += mind[i];
+    }
+    std::size_t pick = rng() % m;
+    if (total > 0.0) {
+      double r = Uniform(rng) * total;
+      double acc = 0.0;
+      for (std::size_t i = 0; i < m; i++) {
+        acc += mind[i];
+        if (acc > r) {
+          pick = i;
+          break;
+        }
+      }
+    }
+    std::copy_n(x + pick * dim, dim, cent.data() + c * dim);
+  }
+
+  // Lloyd iterations.
+  Assigner assigner(k, dim);
+  std::vector<std::uint32_t> assign(m, UINT32_MAX);
+  std::vector<double> sums(k * dim);
+  std::vector<std::size_t> counts(k);
+  for (std::size_t it = 0; it < opts.iters; it++) {
+    assigner.Load(cent.data());
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < m; i++) {
+      std::uint32_t a = static_cast<std::uint32_t>(assigner.Nearest(x + i * dim));
+      if (a != assign[i]) moved++;
+      assign[i] = a;
+    }
+    if (moved == 0) break;
+    std::fill(sums.begin(), sums.end(), 0.0);
+    std::fill(counts.begin(), counts.end(), 0);
+    for (std::size_t i = 0; i < m; i++) {
+      std::size_t a = assign[i];
+      counts[a]++;
+      for (std::size_t d = 0; d < dim; d++) sums[a * dim + d] += x[i * dim + d];
+    }
+    for (std::size_t c = 0; c < k; c++)
+      if (counts[c] > 0)
+        for (std::size_t d = 0; d < dim; d++)
+          cent[c * dim + d] = static_cast<float>(sums[c * dim + d] / counts[c]);
+    // Empty clusters: split the largest cluster, nudging the two copies apart.
+    for (std::size_t c = 0; c < k; c++) {
+      if (counts[c] > 0) continue;
+      std::size_t big = static_cast<std::size_t>(
+          std::max_element(counts.begin(), counts.end()) - counts.begin());
+      if (counts[big] < 2) break;
+      for (std::size_t d = 0; d < dim; d++) {
+        float v = cent[big * dim + d];
+        float eps = (std::fabs(v) + 1e-6f) * 1e-3f * (d % 2 ? 1.0f : -1.0f);
+        cent[c * dim + d] = v + eps;
+        cent[big * dim + d] = v - eps;
+      }
+      counts[c] = counts[big] / 2;
+      counts[big] -= counts[c];
+    }
+  }
+  return cent;
+}
+
+}  // namespace vecgo
