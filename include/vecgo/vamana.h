@@ -19,7 +19,7 @@
 //   const uint8_t* Code(id)      the node's quantized code (nullptr if none)
 //   bool Deleted(id);  uint64_t Label(id)
 //   void Prefetch(id), PrefetchCode(id)   hints, may do nothing
-//   const VamanaCodec& codec()
+//   const Quantizer& quantizer()  trained iff the segment has codes
 // Pointers a store returns are valid until the next call on that store (a
 // page-backed store may recycle one buffer), and the search honours that.
 //
@@ -41,14 +41,13 @@
 #include <vector>
 
 #include "vecgo/distance.h"
+#include "vecgo/pages.h"
+#include "vecgo/quantizer.h"
 #include "vecgo/simd.h"
 
 namespace vecgo {
 
 // ---------------------------------------------------------------- options
-
-enum class VamanaQuantization : std::uint8_t { None = 0, SQ8 = 1, INT4 = 2, PQ = 3 };
-const char* VamanaQuantizationName(VamanaQuantization q);
 
 struct VamanaParams {
   Metric metric = Metric::L2;
@@ -60,9 +59,10 @@ struct VamanaParams {
   // front against EstimateVamanaBuildBytes: an over-budget build fails with
   // Error::Kind::OutOfMemory before allocating anything large.
   std::size_t memory_budget = 0;
-  VamanaQuantization quantization = VamanaQuantization::None;
-  std::uint32_t pq_subspaces = 0;     // PQ: 0 = dim/4 rounded to a divisor of dim
-  std::size_t train_sample = 50000;   // vectors used to train the quantizer
+  // Codes the beam navigates on (None: full vectors). Binary is accepted as
+  // a coarse ranking proxy; every result is reranked with full vectors.
+  QuantKind quantization = QuantKind::None;
+  std::size_t pq_m = 0;               // PQ subspaces, 0 = ceil(dim / 4)
   std::uint64_t seed = 1;
   // Optional progress/cancel hook, called on the calling thread only. Return
   // false to cancel: the build then throws Error(Internal, "... cancelled").
@@ -103,60 +103,6 @@ struct VamanaSearchOptions {
   bool use_codes = true;           // navigate on codes when the segment has them
 };
 
-// ---------------------------------------------------------------- codec
-
-namespace detail {
-class CodecImpl;  // wraps the trained quantizer (vamana.cpp)
-}
-
-// The segment's quantizer: trained on build, serialized with the segment,
-// and the source of per-query code distancers.
-class VamanaCodec {
- public:
-  VamanaCodec();
-  ~VamanaCodec();
-  VamanaCodec(VamanaCodec&&) noexcept;
-  VamanaCodec& operator=(VamanaCodec&&) noexcept;
-
-  VamanaQuantization kind() const { return kind_; }
-  std::size_t code_size() const { return code_size_; }
-  bool enabled() const { return kind_ != VamanaQuantization::None; }
-
-  // Trains on `n` rows (already normalised for cosine).
-  static VamanaCodec Train(VamanaQuantization kind, Metric metric, const float* data, std::size_t n,
-                           std::size_t dim, std::uint32_t pq_subspaces, std::size_t sample,
-                           std::uint64_t seed);
-  void Encode(const float* v, std::uint8_t* code) const;
-  // Quantizer parameters as bytes, and back (throws DataCorrupted).
-  std::vector<std::uint8_t> Serialize() const;
-  static VamanaCodec Deserialize(VamanaQuantization kind, Metric metric, std::size_t dim,
-                                 const std::uint8_t* data, std::size_t len);
-
-  // Per-query state: prepares tables for `query` (already normalised), then
-  // Distance(code) approximates the metric distance (same ordering sense).
-  class Query {
-   public:
-    Query();
-    ~Query();
-    Query(Query&&) noexcept;
-    Query& operator=(Query&&) noexcept;
-    void Prepare(const VamanaCodec& codec, const float* query);
-    float Distance(const std::uint8_t* code) const { return fn_(state_, code); }
-
-   private:
-    friend class detail::CodecImpl;
-    float (*fn_)(const void* state, const std::uint8_t* code) = nullptr;
-    const void* state_ = nullptr;
-    std::unique_ptr<detail::CodecImpl> impl_;  // owns LUTs / prepared query
-  };
-
- private:
-  friend class detail::CodecImpl;
-  VamanaQuantization kind_ = VamanaQuantization::None;
-  std::size_t code_size_ = 0;
-  std::unique_ptr<detail::CodecImpl> impl_;
-};
-
 // ---------------------------------------------------------------- in-memory segment
 
 class VamanaIndex {
@@ -185,7 +131,7 @@ class VamanaIndex {
     return {Vector(id), adj_.data() + std::size_t(id) * R_, degree_[id]};
   }
   const std::uint8_t* Code(std::uint32_t id) const {
-    return codes_.empty() ? nullptr : codes_.data() + std::size_t(id) * codec_.code_size();
+    return codes_.empty() ? nullptr : codes_.data() + std::size_t(id) * code_size_;
   }
   bool Deleted(std::uint32_t id) const { return (deleted_[id >> 6] >> (id & 63)) & 1; }
   std::uint64_t Label(std::uint32_t id) const { return labels_[id]; }
@@ -197,9 +143,10 @@ class VamanaIndex {
   void PrefetchCode(std::uint32_t id) const {
     if (codes_.empty()) return;
     const char* p = reinterpret_cast<const char*>(Code(id));
-    for (std::size_t o = 0; o < codec_.code_size() && o < 256; o += 64) __builtin_prefetch(p + o);
+    for (std::size_t o = 0; o < code_size_ && o < 256; o += 64) __builtin_prefetch(p + o);
   }
-  const VamanaCodec& codec() const { return codec_; }
+  const Quantizer& quantizer() const { return quantizer_; }
+  std::size_t code_size() const { return code_size_; }
 
   // ---- mutation and introspection ----
   void MarkDeleted(std::uint32_t id);
@@ -211,9 +158,6 @@ class VamanaIndex {
 
  private:
   friend class VamanaBuilder;
-  friend std::size_t VamanaPageCount(const VamanaIndex&, std::size_t);
-  friend void WriteVamanaPages(const VamanaIndex&, std::size_t,
-                               void (*)(void*, std::size_t, const std::uint8_t*), void*);
 
   std::uint32_t n_ = 0, dim_ = 0, R_ = 0, medoid_ = 0;
   Metric metric_ = Metric::L2;
@@ -223,52 +167,51 @@ class VamanaIndex {
   std::vector<std::uint64_t> labels_;   // n
   std::vector<std::uint64_t> deleted_;  // bitmap, ceil(n/64) words
   std::vector<std::uint8_t> codes_;     // n x code_size
-  VamanaCodec codec_;
+  std::size_t code_size_ = 0;
+  Quantizer quantizer_;
 };
 
 // ---------------------------------------------------------------- pages
 
-// On-page format (version 1). A segment is a run of `page_size`-byte pages:
-//   page 0            header (magic "VGDA", version, geometry, area offsets,
-//                     checksum of the header and of the quantizer bytes)
-//   quantizer pages   the codec's parameters as a byte stream
-//   node pages        fixed-size records [vector: dim f32][degree: u32][R x u32]
-//                     packed per page, never straddling a page when one fits;
-//                     a larger record spans ceil(rec/page) pages of its own
-//   code pages        fixed-size codes packed per page
-//   label pages       u64 caller labels packed per page
-//   deletion pages    bitmap, bit i of byte i/8 (the glue flips bits in place)
-// Every page ends with an 8-byte trailer: u32 page kind/sequence tag and u32
-// checksum of the page contents (verified for header and quantizer pages on
-// open, for all pages by Verify()). Deletion pages are mutable, so their
-// checksum is not enforced.
-constexpr std::uint32_t kVamanaPageMagic = 0x41444756u;  // "VGDA"
+// A segment is one page stream (pages.h: every page framed with its own
+// header and CRC-32C) with content magic "VGDA":
+//   header      n, dim, R, medoid, metric, quantization; the quantizer
+//   nodes       records [vector: dim f32][degree: u32][R x u32], never
+//               straddling a page when one fits in a page's payload
+//   codes       records of code_size bytes (when quantized)
+//   labels      records of one u64 caller label (the glue: heap TIDs)
+//   deletions   records of one u64 bitmap word (bit i%64 of word i/64)
+//   trailer     the four RecordRegions, then the u64 offset of the trailer
+//               as the stream's last 8 bytes
+// The deletion pages are the only ones that change after the build: the glue
+// sets bits with SetDeletionBit, which reseals the page checksum.
+constexpr std::uint32_t kVamanaContentMagic = 0x41444756u;  // "VGDA"
 constexpr std::uint32_t kVamanaFormatVersion = 1;
-constexpr std::size_t kVamanaDefaultPageSize = 8192;
 
-// Number of pages WriteVamanaPages emits for `index` at `page_size`.
-std::size_t VamanaPageCount(const VamanaIndex& index, std::size_t page_size = kVamanaDefaultPageSize);
-// Emits every page in order: emit(ctx, page_index, page_bytes[page_size]).
-void WriteVamanaPages(const VamanaIndex& index, std::size_t page_size,
-                      void (*emit)(void* ctx, std::size_t page_index, const std::uint8_t* page),
-                      void* ctx);
+// Writes `index` as a page stream into `sink` (pages 1..N-1, then page 0 as
+// pages.h specifies). Returns the number of pages.
+std::uint64_t WriteVamanaPages(const VamanaIndex& index, PageSink sink,
+                               std::size_t page_size = kDefaultPageSize,
+                               std::uint32_t stream_id = 0);
 // Convenience: all pages back to back in one buffer.
 std::vector<std::uint8_t> SerializeVamana(const VamanaIndex& index,
-                                          std::size_t page_size = kVamanaDefaultPageSize);
+                                          std::size_t page_size = kDefaultPageSize);
 
-// Returns a pointer to page `page_index` (page_size bytes, 4-byte aligned) or
-// nullptr when there is no such page. The pointer must stay valid until the
-// next call.
+// Returns page `page_index` (page_size bytes) or nullptr when there is no
+// such page. The pointer must stay valid until the next call.
 using VamanaPageAccessor = const std::uint8_t* (*)(void* ctx, std::size_t page_index);
 
-// A store reading a serialized segment through a page accessor. Opening
-// validates the header and quantizer pages; the search path checks every id
-// and degree it reads, and anything out of range throws DataCorrupted.
-// Not thread-safe (it owns a scratch buffer): use one store per scan.
+// A store over a serialized segment, reading node records, codes, labels and
+// deletion bits straight out of the pages the accessor returns. Opening
+// checks the stream (magic, version, checksums of the pages it reads, the
+// trailer and every region against the stream length). The search path does
+// not re-checksum pages (that is Verify's job) but range-checks every degree
+// and neighbour id it reads: corruption throws DataCorrupted, never crashes.
+// Not thread-safe (scratch buffers): one store per scan or per thread.
 class PagedVamanaStore {
  public:
   PagedVamanaStore(VamanaPageAccessor access, void* ctx, std::size_t page_count,
-                   std::size_t page_size = kVamanaDefaultPageSize);
+                   std::size_t page_size = kDefaultPageSize);
 
   std::uint32_t Size() const { return n_; }
   std::uint32_t Dim() const { return dim_; }
@@ -286,29 +229,39 @@ class PagedVamanaStore {
   std::uint64_t Label(std::uint32_t id) const;
   void Prefetch(std::uint32_t id) const;
   void PrefetchCode(std::uint32_t id) const;
-  const VamanaCodec& codec() const { return codec_; }
+  const Quantizer& quantizer() const { return quantizer_; }
+  std::size_t code_size() const { return codes_.record_size; }
 
-  // Where node id's deletion bit lives: page index and bit within the page.
-  std::pair<std::size_t, std::size_t> DeletionBit(std::uint32_t id) const;
-  std::size_t page_count() const { return total_pages_; }
-  // Full structural check: every checksum, degree and neighbour id. Throws
-  // DataCorrupted on the first problem.
+  std::uint64_t page_count() const { return pages_; }
+  // Where node id's deletion bit lives: stream page number, byte offset in
+  // that page (page header included) and bit within the byte.
+  struct BitLocation {
+    std::uint64_t page;
+    std::uint32_t byte;
+    std::uint8_t bit;
+  };
+  BitLocation DeletionBit(std::uint32_t id) const;
+  // Sets a deletion bit in a page image and reseals its checksum (for the
+  // glue, inside its WAL-logged page change).
+  static void SetDeletionBit(std::uint8_t* page, std::size_t page_size, const BitLocation& loc);
+  // Full check: every page's checksum and framing, every degree, neighbour
+  // id and vector component. Throws DataCorrupted on the first problem.
   void Verify() const;
 
  private:
-  const std::uint8_t* Page(std::size_t index) const;
+  const std::uint8_t* Page(std::uint64_t index) const;
+  const std::uint8_t* At(const RecordRegion& r, std::uint64_t i, std::uint8_t* scratch) const;
 
   VamanaPageAccessor access_;
   void* ctx_;
-  std::size_t page_size_, payload_;
+  std::size_t page_size_;
+  std::uint64_t pages_ = 0;
   std::uint32_t n_ = 0, dim_ = 0, R_ = 0, medoid_ = 0;
   Metric metric_ = Metric::L2;
-  std::size_t record_size_ = 0, records_per_page_ = 0, pages_per_record_ = 0;
-  std::size_t code_size_ = 0, codes_per_page_ = 0;
-  std::size_t node_start_ = 0, code_start_ = 0, label_start_ = 0, deleted_start_ = 0;
-  std::size_t total_pages_ = 0;
-  VamanaCodec codec_;
-  mutable std::vector<std::uint8_t> scratch_;  // records larger than a page
+  RecordRegion nodes_, codes_, labels_, deleted_;
+  Quantizer quantizer_;
+  mutable std::unique_ptr<PageStreamReader> reader_;  // records larger than a page
+  mutable std::vector<std::uint8_t> node_scratch_, code_scratch_;
 };
 
 // ---------------------------------------------------------------- search
@@ -365,8 +318,9 @@ class VamanaSearcher {
     q_.resize(dim);
     detail::PrepareVamanaQuery(s_.metric(), query, dim, q_.data());
     exact_.Init(s_.metric(), dim);
-    codes_ = opts_.use_codes && s_.codec().enabled();
-    if (codes_) cq_.Prepare(s_.codec(), q_.data());
+    codes_ = opts_.use_codes && s_.quantizer().trained() && s_.code_size() > 0 &&
+             s_.quantizer().kind() != QuantKind::None;
+    if (codes_) s_.quantizer().Prepare(q_.data(), s_.metric(), &cq_);
     if (visited_.size() < n) visited_.assign(n, 0);
     if (++epoch_ == 0) {
       std::fill(visited_.begin(), visited_.end(), 0);
@@ -436,7 +390,7 @@ class VamanaSearcher {
   float NavDistance(std::uint32_t id) {
     if (codes_) {
       const std::uint8_t* c = s_.Code(id);
-      return cq_.Distance(c);
+      return cq_(c);
     }
     return exact_(q_.data(), s_.Vector(id));
   }
@@ -528,7 +482,7 @@ class VamanaSearcher {
   const Store& s_;
   VamanaSearchOptions opts_;
   detail::ExactDistance exact_;
-  VamanaCodec::Query cq_;
+  QueryDistancer cq_;
   bool codes_ = false;
   bool started_ = false;
   std::vector<float> q_;

@@ -300,17 +300,19 @@ std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const Vaman
   std::size_t threads = std::max<std::uint32_t>(1, p.threads);
   std::size_t code = 0;
   switch (p.quantization) {
-    case VamanaQuantization::None: code = 0; break;
-    case VamanaQuantization::SQ8: code = dim; break;
-    case VamanaQuantization::INT4: code = (dim + 1) / 2; break;
-    case VamanaQuantization::PQ: code = p.pq_subspaces ? p.pq_subspaces : std::max<std::size_t>(1, dim / 4); break;
+    case QuantKind::None: code = 0; break;
+    case QuantKind::SQ8: code = dim; break;
+    case QuantKind::INT4: code = (dim + 1) / 2; break;
+    case QuantKind::PQ: code = p.pq_m ? p.pq_m : (dim + 3) / 4; break;
+    case QuantKind::Binary: code = 8 * ((dim + 63) / 64); break;
   }
   std::size_t per_node = dim * 4 + R * 4 + 4 /*degree*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
                          (p.metric == Metric::IP ? 4 : 0);
   std::size_t per_thread = n * 4 /*visited*/ + (L + 2 * R) * 16 + 4096;
+  // Quantizer training: PQ copies its sample (<= 16k rows) and centroids.
   std::size_t train = 0;
-  if (p.quantization != VamanaQuantization::None)
-    train = std::min(n, p.train_sample) * dim * 4 + 256 * dim * 4 * 2;
+  if (p.quantization == QuantKind::PQ) train = std::min<std::size_t>(n, 16384) * dim * 4 * 2 + 256 * dim * 4 * 2;
+  else if (p.quantization != QuantKind::None) train = dim * 16;
   return n * per_node + threads * per_thread + train + (1u << 20) /*fixed overhead*/;
 }
 
@@ -356,16 +358,19 @@ VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim
   ix.deleted_.assign((n + 63) / 64, 0);
   if (n == 0) return ix;
   VamanaBuilder(&ix, params).Run();
-  if (params.quantization != VamanaQuantization::None) {
-    ix.codec_ = VamanaCodec::Train(params.quantization, params.metric, ix.vectors_.data(), n, dim,
-                                   params.pq_subspaces, params.train_sample, params.seed);
-    std::size_t cs = ix.codec_.code_size();
+  if (params.quantization != QuantKind::None) {
+    QuantizerOptions qo;
+    qo.kind = params.quantization;
+    qo.pq_m = params.pq_m;
+    ix.quantizer_ = Quantizer(qo);
+    ix.quantizer_.Train(ix.vectors_.data(), n, dim, params.metric, params.seed);
+    std::size_t cs = ix.quantizer_.code_size();
+    ix.code_size_ = cs;
     ix.codes_.resize(n * cs);
-    const VamanaCodec& codec = ix.codec_;
+    const Quantizer& qz = ix.quantizer_;
     ParallelFor(n, std::max<std::uint32_t>(1, params.threads), 1024,
                 [&](std::size_t b, std::size_t e, std::size_t) {
-                  for (std::size_t i = b; i < e; i++)
-                    codec.Encode(ix.vectors_.data() + i * dim, ix.codes_.data() + i * cs);
+                  qz.EncodeBatch(ix.vectors_.data() + b * dim, e - b, ix.codes_.data() + b * cs);
                 });
   }
   return ix;
@@ -384,7 +389,8 @@ std::size_t VamanaIndex::DeletedCount() const {
 
 std::size_t VamanaIndex::MemoryBytes() const {
   return vectors_.size() * 4 + adj_.size() * 4 + degree_.size() * 4 + labels_.size() * 8 +
-         deleted_.size() * 8 + codes_.size() + codec_.Serialize().size();
+         deleted_.size() * 8 + codes_.size() +
+         (quantizer_.trained() ? quantizer_.ToBytes().size() : 0);
 }
 
 double VamanaIndex::MeanDegree() const {
@@ -414,15 +420,5 @@ void VamanaCorrupt(const char* what) {
 }
 
 }  // namespace detail
-
-const char* VamanaQuantizationName(VamanaQuantization q) {
-  switch (q) {
-    case VamanaQuantization::None: return "none";
-    case VamanaQuantization::SQ8: return "sq8";
-    case VamanaQuantization::INT4: return "int4";
-    case VamanaQuantization::PQ: return "pq";
-  }
-  return "unknown";
-}
 
 }  // namespace vecgo

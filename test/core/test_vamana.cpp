@@ -29,7 +29,7 @@ const Dataset& Synthetic() {
 }
 
 // Built segments are shared between tests (builds dominate the suite's time).
-const VamanaIndex& Built(Metric m, VamanaQuantization q = VamanaQuantization::None) {
+const VamanaIndex& Built(Metric m, QuantKind q = QuantKind::None) {
   static std::map<std::pair<int, int>, std::unique_ptr<VamanaIndex>> cache;
   auto key = std::make_pair(int(m), int(q));
   auto it = cache.find(key);
@@ -268,8 +268,9 @@ TEST(VamanaPages, RoundTripIdentical) {
   VamanaIndex ix = VamanaIndex::Build(d.base.data(), labels.size(), d.dim, labels.data(), p);
   for (std::uint32_t i = 0; i < 3000; i += 7) ix.MarkDeleted(i);
   for (std::size_t page_size : {std::size_t(8192), std::size_t(8192 - 24 - 16), std::size_t(1024)}) {
-    PageBuf buf{SerializeVamana(ix, page_size), page_size};
-    ASSERT_EQ(buf.pages(), VamanaPageCount(ix, page_size));
+    PageBuf buf{{}, page_size};
+    std::uint64_t count = WriteVamanaPages(ix, CollectPages(&buf.bytes, page_size), page_size);
+    ASSERT_EQ(buf.pages(), count);
     PagedVamanaStore ps(&PageBuf::Get, &buf, buf.pages(), page_size);
     ps.Verify();
     EXPECT_EQ(ps.Size(), ix.Size());
@@ -285,26 +286,26 @@ TEST(VamanaPages, DeletionBitFlipInPlace) {
   const Dataset& d = Synthetic();
   VamanaParams p;
   VamanaIndex ix = VamanaIndex::Build(d.base.data(), 1000, d.dim, nullptr, p);
-  PageBuf buf{SerializeVamana(ix), kVamanaDefaultPageSize};
+  PageBuf buf{SerializeVamana(ix), kDefaultPageSize};
   PagedVamanaStore ps(&PageBuf::Get, &buf, buf.pages());
   VamanaSearcher<PagedVamanaStore> s(ps);
   std::vector<VamanaResult> res;
   s.Search(d.row(123), 1, {}, &res);
   ASSERT_EQ(res[0].id, 123u);
   auto loc = ps.DeletionBit(123);
-  buf.bytes[loc.first * kVamanaDefaultPageSize + loc.second / 8] |= std::uint8_t(1u << (loc.second % 8));
+  PagedVamanaStore::SetDeletionBit(buf.bytes.data() + loc.page * kDefaultPageSize, kDefaultPageSize, loc);
   EXPECT_TRUE(ps.Deleted(123));
   s.Search(d.row(123), 1, {}, &res);
   ASSERT_EQ(res.size(), 1u);
   EXPECT_NE(res[0].id, 123u);
-  ps.Verify();  // deletion pages carry no checksum
+  ps.Verify();  // SetDeletionBit resealed the page
 }
 
 TEST(VamanaPages, CorruptOrTruncatedIsAnError) {
   const Dataset& d = Synthetic();
   VamanaParams p;
   VamanaIndex ix = VamanaIndex::Build(d.base.data(), 2000, d.dim, nullptr, p);
-  const std::size_t ps = kVamanaDefaultPageSize;
+  const std::size_t ps = kDefaultPageSize;
   PageBuf good{SerializeVamana(ix), ps};
   auto expect_corrupt = [&](PageBuf& b, std::size_t pages, bool search) {
     try {
@@ -333,7 +334,7 @@ TEST(VamanaPages, CorruptOrTruncatedIsAnError) {
   }
   {  // header bytes flipped
     PageBuf b = good;
-    b.bytes[20] ^= 0x5a;
+    b.bytes[40] ^= 0x5a;
     expect_corrupt(b, b.pages(), false);
   }
   {  // wrong magic
@@ -369,7 +370,7 @@ TEST(VamanaGlove, CosineRecall) {
   VamanaParams p;
   p.metric = Metric::Cosine;
   p.threads = Threads();
-  p.quantization = VamanaQuantization::None;
+  
   VamanaIndex ix = VamanaIndex::Build(d.base.data(), d.n(), d.dim, nullptr, p);
   auto gt = BruteForce(d, Metric::Cosine, kK);
   double r = Recall(gt, SearchAll(ix, d, kK), kK);
