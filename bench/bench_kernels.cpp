@@ -31,10 +31,11 @@ using vecgo::simd::Level;
 
 constexpr std::size_t kSet = 64;  // stored vectors cycled through
 constexpr int kTrials = 7;
-double g_cell_ms = 4.0;           // timed work per run of a cell
-volatile float g_sink;            // keeps results alive
+double g_cell_ms = 4.0;  // timed work per run of a cell
+volatile float g_sink;   // keeps results alive
 
-std::vector<float> RandomFloats(std::size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+std::vector<float> RandomFloats(std::size_t n, std::mt19937& rng, float lo = -1.0f,
+                                float hi = 1.0f) {
   std::uniform_real_distribution<float> d(lo, hi);
   std::vector<float> v(n);
   for (float& x : v) x = d(rng);
@@ -78,7 +79,8 @@ void Calibrate(Cell& c) {
   for (;;) {
     double ms = RunMs(c, passes);
     if (ms >= g_cell_ms / 4 || passes > (std::size_t{1} << 30)) {
-      c.passes = std::max<std::size_t>(1, static_cast<std::size_t>(passes * g_cell_ms / std::max(ms, 1e-3)));
+      c.passes = std::max<std::size_t>(
+          1, static_cast<std::size_t>(passes * g_cell_ms / std::max(ms, 1e-3)));
       return;
     }
     passes *= 2;
@@ -188,18 +190,17 @@ int main(int argc, char** argv) {
   const std::uint8_t *c8 = sq8.data(), *c4 = int4.data(), *cp = pq.data();
   const std::uint64_t* bw = bits.data();
 
-  using QuantFn = float (*)(const std::uint8_t*, const float*, const float*, const float*, std::size_t);
+  using QuantFn =
+      float (*)(const std::uint8_t*, const float*, const float*, const float*, std::size_t);
   struct QuantKernel {
     const char* name;
     QuantFn Kernels::*fn;
     bool int4;
   };
-  const QuantKernel quant[] = {{"sq8_l2sq", &Kernels::sq8_l2sq, false},
-                               {"sq8_dot", &Kernels::sq8_dot, false},
-                               {"sq8_l1", &Kernels::sq8_l1, false},
-                               {"int4_l2sq", &Kernels::int4_l2sq, true},
-                               {"int4_dot", &Kernels::int4_dot, true},
-                               {"int4_l1", &Kernels::int4_l1, true}};
+  const QuantKernel quant[] = {
+      {"sq8_l2sq", &Kernels::sq8_l2sq, false}, {"sq8_dot", &Kernels::sq8_dot, false},
+      {"sq8_l1", &Kernels::sq8_l1, false},     {"int4_l2sq", &Kernels::int4_l2sq, true},
+      {"int4_dot", &Kernels::int4_dot, true},  {"int4_l1", &Kernels::int4_l1, true}};
   for (const QuantKernel& qk : quant) {
     Row row{qk.name, dim, {}};
     for (const Kernels* k : tables) {
@@ -241,9 +242,10 @@ int main(int argc, char** argv) {
   // ---- table
   std::printf("vecgo kernel benchmark: %s; ns per distance (best of %d), speedup over scalar\n",
               CpuModel().c_str(), kTrials);
-  std::printf("working set: 1 query x %zu stored vectors, cycled (%zu KiB at 96 dims, %zu KiB at 768,\n"
-              "%zu KiB at 1536: L1/L2-resident); calls through the dispatch table\n\n",
-              kSet, kSet * 96 * 4 / 1024, kSet * 768 * 4 / 1024, kSet * 1536 * 4 / 1024);
+  std::printf(
+      "working set: 1 query x %zu stored vectors, cycled (%zu KiB at 96 dims, %zu KiB at 768,\n"
+      "%zu KiB at 1536: L1/L2-resident); calls through the dispatch table\n\n",
+      kSet, kSet * 96 * 4 / 1024, kSet * 768 * 4 / 1024, kSet * 1536 * 4 / 1024);
   std::printf("%-14s %5s", "kernel", "dims");
   for (const Kernels* k : tables) std::printf(" %18s", k->name);
   std::printf("\n");

@@ -65,7 +65,8 @@ class AlignedBuf {
   T* base_;
 };
 
-std::vector<float> RandomFloats(std::size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+std::vector<float> RandomFloats(std::size_t n, std::mt19937& rng, float lo = -1.0f,
+                                float hi = 1.0f) {
   std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> v(n);
   for (float& x : v) x = dist(rng);
@@ -238,9 +239,8 @@ TEST(KernelQuantized, Sq8AndInt4AllLevels) {
     const float* q = d.q.data();
     const float* base = d.base.data();
     const float* step = d.step.data();
-    QuantRef rs = ReferenceQuant(d, n, [&](std::size_t i) {
-      return double(base[i]) + double(step[i]) * d.sq8[i];
-    });
+    QuantRef rs = ReferenceQuant(
+        d, n, [&](std::size_t i) { return double(base[i]) + double(step[i]) * d.sq8[i]; });
     QuantRef ri = ReferenceQuant(d, n, [&](std::size_t i) {
       std::uint8_t b = d.int4[i / 2];
       return double(base[i]) + double(step[i]) * ((i & 1) ? (b >> 4) : (b & 15));
@@ -304,7 +304,8 @@ class GuardedPage {
   explicit GuardedPage(std::size_t bytes = 64 * 1024) {
     page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     size_ = (bytes + page_ - 1) / page_ * page_;
-    void* p = mmap(nullptr, size_ + page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p =
+        mmap(nullptr, size_ + page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) std::abort();
     mem_ = static_cast<char*>(p);
     if (mprotect(mem_ + size_, page_, PROT_NONE) != 0) std::abort();
@@ -459,8 +460,10 @@ TEST(SimdDispatch, ForceSupportedAndRefuseUnsupported) {
 int RunChild(const char* simd, const char* expect) {
   pid_t pid = fork();
   if (pid == 0) {
-    if (simd) setenv("VECGO_SIMD", simd, 1);
-    else unsetenv("VECGO_SIMD");
+    if (simd)
+      setenv("VECGO_SIMD", simd, 1);
+    else
+      unsetenv("VECGO_SIMD");
     setenv("VECGO_TEST_EXPECT_LEVEL", expect, 1);
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) {
@@ -478,7 +481,8 @@ int RunChild(const char* simd, const char* expect) {
 TEST(SimdDispatch, EnvironmentVariable) {
   const char* best = level_name(best_supported());
   int rc = RunChild(nullptr, best);
-  if (rc == 127) GTEST_SKIP() << "this binary cannot be re-executed here (e.g. under user-mode emulation)";
+  if (rc == 127)
+    GTEST_SKIP() << "this binary cannot be re-executed here (e.g. under user-mode emulation)";
   EXPECT_EQ(rc, 0) << "no VECGO_SIMD: the best level";
   for (Level l : kAllLevels) {
     // A supported level is honoured; an unsupported one cannot be and falls

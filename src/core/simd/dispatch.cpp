@@ -50,10 +50,14 @@ CpuFeatures DetectCpu() {
 bool CpuHas(Level level) {
   static const CpuFeatures f = DetectCpu();  // once; plain integer code
   switch (level) {
-    case Level::SSE42: return f.sse42;
-    case Level::AVX2: return f.avx2;
-    case Level::AVX512: return f.avx512;
-    default: return false;
+    case Level::SSE42:
+      return f.sse42;
+    case Level::AVX2:
+      return f.avx2;
+    case Level::AVX512:
+      return f.avx512;
+    default:
+      return false;
   }
 }
 #endif
@@ -97,11 +101,16 @@ const Kernels* Choose() {
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::Scalar: return "scalar";
-    case Level::SSE42: return "sse4.2";
-    case Level::AVX2: return "avx2";
-    case Level::AVX512: return "avx512";
-    case Level::NEON: return "neon";
+    case Level::Scalar:
+      return "scalar";
+    case Level::SSE42:
+      return "sse4.2";
+    case Level::AVX2:
+      return "avx2";
+    case Level::AVX512:
+      return "avx512";
+    case Level::NEON:
+      return "neon";
   }
   return "unknown";
 }

@@ -244,22 +244,27 @@ VECGO_INLINE void FloatLoop(const float* a, const float* b, std::size_t n, float
     std::size_t end = (n - i > kBlock) ? i + kBlock : n;
     B acc[U][K];
     VECGO_UNROLL
-    for (std::size_t u = 0; u < U; u++)
+    for (std::size_t u = 0; u < U; u++) {
       VECGO_UNROLL
       for (std::size_t k = 0; k < K; k++) acc[u][k] = B(0.0f);
-    for (; i + U * W <= end; i += U * W)
+    }
+    for (; i + U * W <= end; i += U * W) {
       VECGO_UNROLL
       for (std::size_t u = 0; u < U; u++)
         Op::Step(acc[u], B::load_unaligned(a + i + u * W), B::load_unaligned(b + i + u * W));
-    for (; i + W <= end; i += W) Op::Step(acc[0], B::load_unaligned(a + i), B::load_unaligned(b + i));
+    }
+    for (; i + W <= end; i += W)
+      Op::Step(acc[0], B::load_unaligned(a + i), B::load_unaligned(b + i));
     if (i < end) {  // only in the last block: fewer than W elements left
-      Op::Step(acc[U - 1], LoadPartial<A>(a + i, end - i, A{}), LoadPartial<A>(b + i, end - i, A{}));
+      Op::Step(acc[U - 1], LoadPartial<A>(a + i, end - i, A{}),
+               LoadPartial<A>(b + i, end - i, A{}));
       i = end;
     }
     VECGO_UNROLL
-    for (std::size_t u = 1; u < U; u++)
+    for (std::size_t u = 1; u < U; u++) {
       VECGO_UNROLL
       for (std::size_t k = 0; k < K; k++) acc[0][k] += acc[u][k];
+    }
     VECGO_UNROLL
     for (std::size_t k = 0; k < K; k++) total[k] += acc[0][k];
   }
@@ -297,8 +302,8 @@ void DotNorms(const float* a, const float* b, std::size_t n, float out[3]) {
 
 // Decodes base + step * code and runs Op against q.
 template <class A, class Op>
-VECGO_INLINE float Sq8Loop(const std::uint8_t* code, const float* q, const float* base, const float* step,
-                     std::size_t n) {
+VECGO_INLINE float Sq8Loop(const std::uint8_t* code, const float* q, const float* base,
+                           const float* step, std::size_t n) {
   using B = FloatBatch<A>;
   constexpr std::size_t W = B::size, U = Op::kUnroll;
   static_assert(kBlock % (U * W) == 0, "blocks must hold whole steps");
@@ -329,7 +334,8 @@ VECGO_INLINE float Sq8Loop(const std::uint8_t* code, const float* q, const float
     total += acc[0];
   }
   float s = xsimd::hadd(total);
-  for (; i < n; i++) s += Op::template Scalar<A>(base[i] + step[i] * static_cast<float>(code[i]), q[i]);
+  for (; i < n; i++)
+    s += Op::template Scalar<A>(base[i] + step[i] * static_cast<float>(code[i]), q[i]);
   return s;
 }
 
@@ -354,8 +360,8 @@ float Sq8L1(const std::uint8_t* code, const float* q, const float* base, const f
 // ---------------------------------------------------------------- INT4
 
 template <class A, class Op>
-VECGO_INLINE float Int4Loop(const std::uint8_t* code, const float* q, const float* base, const float* step,
-                      std::size_t n) {
+VECGO_INLINE float Int4Loop(const std::uint8_t* code, const float* q, const float* base,
+                            const float* step, std::size_t n) {
   using B = FloatBatch<A>;
   constexpr std::size_t W = B::size;
   constexpr std::size_t PerUnit = 16 / W;             // batches per 16 dimensions
@@ -466,9 +472,9 @@ std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_
 
 template <class A>
 constexpr Kernels MakeKernels(Level level, const char* name) {
-  return Kernels{level,          name,          &L2sq<A>,     &Dot<A>,     &L1<A>,
-                 &DotNorms<A>,   &Sq8L2sq<A>,   &Sq8Dot<A>,   &Sq8L1<A>,   &Int4L2sq<A>,
-                 &Int4Dot<A>,    &Int4L1<A>,    &PqAdc<A>,    &Hamming<A>};
+  return Kernels{level,        name,        &L2sq<A>,   &Dot<A>,    &L1<A>,
+                 &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Int4L2sq<A>,
+                 &Int4Dot<A>,  &Int4L1<A>,  &PqAdc<A>,  &Hamming<A>};
 }
 
 }  // namespace

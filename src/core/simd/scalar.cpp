@@ -72,7 +72,8 @@ VECGO_SCALAR_ONLY void DotNorms(const float* a, const float* b, std::size_t n, f
   out[2] = nb;
 }
 
-inline float Sq8Value(const std::uint8_t* code, const float* base, const float* step, std::size_t i) {
+inline float Sq8Value(const std::uint8_t* code, const float* base, const float* step,
+                      std::size_t i) {
   return base[i] + step[i] * static_cast<float>(code[i]);
 }
 
@@ -91,10 +92,12 @@ float Sq8Dot(const std::uint8_t* code, const float* q, const float* base, const 
 
 float Sq8L1(const std::uint8_t* code, const float* q, const float* base, const float* step,
             std::size_t n) {
-  return BlockedSum(n, [=](std::size_t i) { return std::fabs(Sq8Value(code, base, step, i) - q[i]); });
+  return BlockedSum(n,
+                    [=](std::size_t i) { return std::fabs(Sq8Value(code, base, step, i) - q[i]); });
 }
 
-inline float Int4Value(const std::uint8_t* code, const float* base, const float* step, std::size_t i) {
+inline float Int4Value(const std::uint8_t* code, const float* base, const float* step,
+                       std::size_t i) {
   std::uint8_t b = code[i >> 1];
   float nibble = static_cast<float>((i & 1) ? (b >> 4) : (b & 0x0F));
   return base[i] + step[i] * nibble;
@@ -115,7 +118,8 @@ float Int4Dot(const std::uint8_t* code, const float* q, const float* base, const
 
 float Int4L1(const std::uint8_t* code, const float* q, const float* base, const float* step,
              std::size_t n) {
-  return BlockedSum(n, [=](std::size_t i) { return std::fabs(Int4Value(code, base, step, i) - q[i]); });
+  return BlockedSum(
+      n, [=](std::size_t i) { return std::fabs(Int4Value(code, base, step, i) - q[i]); });
 }
 
 float PqAdc(const std::uint8_t* code, const float* lut, std::size_t m) {
