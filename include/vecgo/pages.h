@@ -9,7 +9,10 @@
 //    0   4    page magic 0x56475053 ("VGPS")
 //    4   2    framing version (kPageFormatVersion)
 //    6   2    flags (bit 0: last page of the stream)
-//    8   4    stream id (given by the writer; the reader can insist on it)
+//    8   4    stream id (given by the writer; the reader can insist on it).
+//             Give every stream a distinct id (e.g. segment number and
+//             generation): a stale page of another stream with the same id,
+//             number and a valid checksum cannot be told apart.
 //   12   4    page number within the stream (0, 1, 2, ...)
 //   16   8    stream offset of this page's first payload byte (= number * payload)
 //   24   4    payload bytes used in this page (= payload except on the last page)

@@ -351,6 +351,8 @@ void PageStreamReader::AlignToPage() {
 const std::uint8_t* PageStreamReader::Record(const RecordRegion& region, std::uint64_t i) {
   if (region.per_page == 0 || region.payload != payload()) Fail("record region not page-addressable");
   if (i >= region.count) Fail("record index out of range");
+  // Bound the page index first so the offset arithmetic cannot wrap.
+  if (region.start > length_ || i / region.per_page >= pages_) Fail("record past the end of the stream");
   std::uint64_t off = region.StreamOffset(i);
   if (off > length_ || region.record_size > length_ - off) Fail("record past the end of the stream");
   std::size_t in = static_cast<std::size_t>(off % payload());
