@@ -30,8 +30,8 @@ using vecgo::simd::Kernels;
 using vecgo::simd::Level;
 
 constexpr std::size_t kSet = 64;  // stored vectors cycled through
-constexpr int kTrials = 7;
-double g_cell_ms = 4.0;  // timed work per run of a cell
+constexpr int kTrials = 15;
+double g_cell_ms = 2.0;  // timed work per run of a cell
 volatile float g_sink;   // keeps results alive
 
 std::vector<float> RandomFloats(std::size_t n, std::mt19937& rng, float lo = -1.0f,
