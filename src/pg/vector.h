@@ -41,7 +41,9 @@ void CheckElement(float value);
 // A guarded SQL function whose symbol is exported. PostgreSQL 15's
 // PG_FUNCTION_INFO_V1 declares the function without PGDLLEXPORT, so under
 // -fvisibility=hidden the loader would not find it; declaring it exported
-// first makes the attribute stick.
+// first makes the attribute stick. Include guard.h before this header to use
+// it. (Once VECGO_FUNCTION itself declares the symbol exported, this can
+// become a plain alias.)
 #define VECGO_SQL_FUNCTION(name)                       \
   extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
   VECGO_FUNCTION(name)
