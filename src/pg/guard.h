@@ -151,8 +151,11 @@ inline auto PgCall(Fn fn, Args... args) -> decltype(fn(args...)) {
 
 // Defines a V1 SQL-callable function whose body runs under the guard:
 //   VECGO_FUNCTION(vector_in) { ... return PointerGetDatum(v); }
+// The symbol is exported explicitly: the library is built with hidden
+// visibility and PostgreSQL 15's PG_FUNCTION_INFO_V1 does not mark it.
 #define VECGO_FUNCTION(name)                                          \
   static Datum name##_impl(FunctionCallInfo fcinfo);                  \
+  extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);                \
   extern "C" {                                                        \
   PG_FUNCTION_INFO_V1(name);                                          \
   Datum name(PG_FUNCTION_ARGS) {                                      \
