@@ -101,6 +101,10 @@ class HnswMemoryPages final : public HnswPageSink, public HnswPageSource {
   std::size_t next = 0;
 };
 
+// Recomputes the framing checksum of a page after its payload was changed
+// (tests and repair tools; Save frames its pages itself).
+void HnswSealPage(std::uint8_t* page);
+
 class HnswSearch;
 
 class HnswGraph {
@@ -134,6 +138,9 @@ class HnswGraph {
   std::size_t deleted_count() const { return deleted_.load(std::memory_order_relaxed); }
   std::uint64_t Label(std::uint32_t id) const;
   int Level(std::uint32_t id) const;
+  // Copies the neighbour ids of `id` on `level` (<= Level(id)) into `out`
+  // (room for 2m ids) and returns how many; for structural checks.
+  std::size_t Neighbours(std::uint32_t id, int level, std::uint32_t* out) const;
   // The stored vector (normalised for cosine).
   const float* Vector(std::uint32_t id) const;
   const HnswParams& params() const { return params_; }

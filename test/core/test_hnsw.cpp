@@ -64,14 +64,14 @@ class HnswRecall : public ::testing::TestWithParam<Metric> {};
 
 TEST_P(HnswRecall, SyntheticClustered) {
   const Metric metric = GetParam();
-  Dataset d = testing::Clustered(10000, 200, 128);
-  HnswGraph g(Params(d.dim, metric, 32, 100));
+  Dataset d = testing::Clustered(20000, 200, 128);
+  HnswGraph g(Params(d.dim, metric));
   auto t0 = std::chrono::steady_clock::now();
   Build(&g, d);
   double build = Seconds(t0);
   auto truth = BruteForce(d, metric, 10);
   double r = Recall(truth, SearchAll(g, d, 10, 100), 10);
-  std::cout << "[hnsw] synthetic 10k x 128 " << MetricName(metric) << ": build " << build
+  std::cout << "[hnsw] synthetic 20k x 128 " << MetricName(metric) << ": build " << build
             << " s (2 threads), recall@10 at ef 100 = " << r << "\n";
   EXPECT_GE(r, 0.95);
 }
@@ -79,6 +79,453 @@ TEST_P(HnswRecall, SyntheticClustered) {
 INSTANTIATE_TEST_SUITE_P(Metrics, HnswRecall,
                          ::testing::Values(Metric::L2, Metric::IP, Metric::Cosine, Metric::L1),
                          [](const ::testing::TestParamInfo<Metric>& i) { return std::string(MetricName(i.param)); });
+
+// GloVe-100: 50k rows, cosine (the real use) at the default parameters, with
+// a single-thread QPS sweep; the other metrics on a 10k sample.
+TEST(HnswRecallGlove, Cosine50k) {
+  Dataset d;
+  if (!testing::GloveSample(50000, 300, &d)) GTEST_SKIP() << "GloVe data not found: run scripts/fetch-glove.sh";
+  HnswGraph g(Params(d.dim, Metric::Cosine));
+  auto t0 = std::chrono::steady_clock::now();
+  Build(&g, d);
+  double build = Seconds(t0);
+  auto truth = BruteForce(d, Metric::Cosine, 10);
+  std::cout << "[hnsw] glove 50k x 100 cosine, m 32, ef_construction 300: build " << build
+            << " s (2 threads), " << g.MemoryUsage() / (1 << 20) << " MB\n";
+  for (std::size_t ef : {40, 100, 200}) {
+    auto t1 = std::chrono::steady_clock::now();
+    auto got = SearchAll(g, d, 10, ef);
+    double secs = Seconds(t1);
+    double r = Recall(truth, got, 10);
+    std::cout << "[hnsw]   ef_search " << ef << ": recall@10 " << r << ", " << d.nq() / secs
+              << " queries/s (1 thread)\n";
+    if (ef == 100) {
+      EXPECT_GE(r, 0.95);
+    }
+  }
+}
+
+class HnswRecallGloveSmall : public ::testing::TestWithParam<Metric> {};
+
+TEST_P(HnswRecallGloveSmall, Sample10k) {
+  const Metric metric = GetParam();
+  Dataset d;
+  if (!testing::GloveSample(10000, 200, &d)) GTEST_SKIP() << "GloVe data not found: run scripts/fetch-glove.sh";
+  HnswGraph g(Params(d.dim, metric));
+  Build(&g, d);
+  double r = Recall(BruteForce(d, metric, 10), SearchAll(g, d, 10, 100), 10);
+  std::cout << "[hnsw] glove 10k " << MetricName(metric) << ": recall@10 at ef 100 = " << r << "\n";
+  EXPECT_GE(r, 0.95);
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, HnswRecallGloveSmall, ::testing::Values(Metric::L2, Metric::IP, Metric::L1),
+                         [](const ::testing::TestParamInfo<Metric>& i) { return std::string(MetricName(i.param)); });
+
+// ------------------------------------------------------------------ basics
+
+TEST(HnswBasics, EmptyGraphAndBadInput) {
+  HnswGraph g(Params(4, Metric::L2, 8, 32));
+  float v[4] = {1, 2, 3, 4};
+  EXPECT_TRUE(g.Search(v, 10, 50).empty());
+  HnswSearch it(g, v, 10);
+  EXPECT_TRUE(it.Next(5).empty());
+  float bad[4] = {1, NAN, 3, 4};
+  try {
+    g.Insert(bad, 1);
+    FAIL() << "NaN accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::InvalidArgument);
+  }
+  EXPECT_EQ(g.size(), 0u);
+  EXPECT_THROW(HnswGraph(Params(0, Metric::L2)), Error);
+  EXPECT_THROW(HnswGraph(Params(kMaxDim + 1, Metric::L2)), Error);
+  EXPECT_THROW(HnswGraph(Params(4, Metric::L2, 1)), Error);
+  EXPECT_FALSE(g.MarkDeleted(0));
+}
+
+TEST(HnswBasics, SingleNodeAndLabels) {
+  HnswGraph g(Params(3, Metric::L2, 4, 16));
+  float v[3] = {1, 0, 0};
+  EXPECT_EQ(g.Insert(v, 0xdeadbeefcafeULL), 0u);
+  auto r = g.Search(v, 5, 10);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, 0u);
+  EXPECT_EQ(r[0].label, 0xdeadbeefcafeULL);
+  EXPECT_FLOAT_EQ(r[0].distance, 0.0f);
+}
+
+// Cosine: vectors are stored normalised; distances match Distance(); a zero
+// vector (stored or queried) is at distance 1 from everything.
+TEST(HnswBasics, CosineNormalisationAndZeroVectors) {
+  const std::size_t dim = 16;
+  Dataset d = testing::Clustered(500, 20, dim);
+  HnswGraph g(Params(dim, Metric::Cosine, 8, 64));
+  for (std::size_t i = 0; i < d.n(); i++) g.Insert(d.row(i), i);
+  std::vector<float> zero(dim, 0.0f);
+  std::uint32_t zid = g.Insert(zero.data(), 999999);
+  double norm = 0;
+  for (std::size_t j = 0; j < dim; j++) norm += g.Vector(0)[j] * g.Vector(0)[j];
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    for (const HnswResult& r : g.Search(d.query(q), 10, 50)) {
+      if (r.id == zid) {
+        EXPECT_FLOAT_EQ(r.distance, 1.0f);
+        continue;
+      }
+      EXPECT_NEAR(r.distance, Distance(Metric::Cosine, d.query(q), d.row(r.label), dim), 1e-4);
+    }
+  }
+  auto r = g.Search(zero.data(), 5, 50);
+  ASSERT_EQ(r.size(), 5u);
+  for (const HnswResult& x : r) EXPECT_FLOAT_EQ(x.distance, 1.0f);
+}
+
+// Distances reported for every metric equal the reference Distance().
+TEST(HnswBasics, ReportedDistancesMatchReference) {
+  Dataset d = testing::Clustered(300, 10, 24);
+  for (Metric m : {Metric::L2, Metric::IP, Metric::Cosine, Metric::L1}) {
+    HnswGraph g(Params(d.dim, m, 8, 64));
+    for (std::size_t i = 0; i < d.n(); i++) g.Insert(d.row(i), i);
+    for (std::size_t q = 0; q < d.nq(); q++) {
+      auto r = g.Search(d.query(q), 10, 50);
+      ASSERT_EQ(r.size(), 10u);
+      for (std::size_t i = 0; i < r.size(); i++) {
+        float ref = Distance(m, d.query(q), d.row(r[i].label), d.dim);
+        EXPECT_NEAR(r[i].distance, ref, 1e-3f * std::max(1.0f, std::fabs(ref))) << MetricName(m);
+        if (i) {
+          EXPECT_LE(r[i - 1].distance, r[i].distance);
+        }
+      }
+    }
+  }
+}
+
+// Levels depend only on (seed, id): two single-threaded builds are identical.
+TEST(HnswBasics, DeterministicForASeed) {
+  Dataset d = testing::Clustered(2000, 20, 16);
+  HnswGraph a(Params(d.dim, Metric::L2, 8, 50)), b(Params(d.dim, Metric::L2, 8, 50));
+  Build(&a, d, 1);
+  Build(&b, d, 1);
+  std::size_t tall = 0;
+  for (std::uint32_t i = 0; i < d.n(); i++) {
+    ASSERT_EQ(a.Level(i), b.Level(i));
+    tall += a.Level(i) > 0;
+  }
+  // P(level > 0) = 1/m.
+  EXPECT_NEAR(static_cast<double>(tall) / d.n(), 1.0 / 8, 0.03);
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    auto ra = a.Search(d.query(q), 10, 40), rb = b.Search(d.query(q), 10, 40);
+    ASSERT_EQ(ra.size(), rb.size());
+    for (std::size_t i = 0; i < ra.size(); i++) EXPECT_EQ(ra[i].id, rb[i].id);
+  }
+}
+
+// ------------------------------------------------------- deletes and filters
+
+TEST(HnswDelete, RecallHoldsAfterDeleting30Percent) {
+  Dataset d = testing::Clustered(10000, 200, 64, 8, 1.0f);
+  HnswGraph g(Params(d.dim, Metric::L2, 16, 100));
+  Build(&g, d);
+  auto before = Recall(BruteForce(d, Metric::L2, 10), SearchAll(g, d, 10, 100), 10);
+  std::mt19937_64 rng(3);
+  std::vector<char> dead(d.n(), 0);
+  for (std::uint32_t id = 0; id < d.n(); id++)
+    if (rng() % 10 < 3) {
+      dead[g.Label(id)] = 1;
+      EXPECT_TRUE(g.MarkDeleted(id));
+    }
+  EXPECT_NEAR(static_cast<double>(g.deleted_count()) / d.n(), 0.3, 0.02);
+  auto truth = BruteForce(d, Metric::L2, 10, [&](std::uint32_t row) { return dead[row] != 0; });
+  auto got = SearchAll(g, d, 10, 100);
+  for (auto& row : got)
+    for (std::uint32_t label : row) ASSERT_FALSE(dead[label]) << "deleted row returned";
+  double after = Recall(truth, got, 10);
+  std::cout << "[hnsw] delete 30%: recall@10 " << before << " -> " << after << "\n";
+  EXPECT_GE(after, 0.95);
+  EXPECT_GE(after, before - 0.01);
+}
+
+TEST(HnswFilter, OnlyAdmittedResults) {
+  Dataset d = testing::Clustered(5000, 100, 32);
+  HnswGraph g(Params(d.dim, Metric::L2, 16, 100));
+  Build(&g, d);
+  // Keep rows whose label is a multiple of 7 (~14%).
+  auto keep = [](std::uint32_t, std::uint64_t label) { return label % 7 == 0; };
+  auto truth = BruteForce(d, Metric::L2, 10, [](std::uint32_t row) { return row % 7 != 0; });
+  auto got = SearchAll(g, d, 10, 100, keep);
+  for (auto& row : got) {
+    EXPECT_EQ(row.size(), 10u);
+    for (std::uint32_t label : row) ASSERT_EQ(label % 7, 0u);
+  }
+  double r = Recall(truth, got, 10);
+  std::cout << "[hnsw] filter 1/7: recall@10 " << r << "\n";
+  EXPECT_GE(r, 0.9);
+  // The filter sees the internal id and the label of the same node.
+  bool consistent = true;
+  auto check = [&](std::uint32_t id, std::uint64_t label) {
+    consistent = consistent && g.Label(id) == label;
+    return true;
+  };
+  g.Search(d.query(0), 10, 50, check);
+  EXPECT_TRUE(consistent);
+}
+
+// ------------------------------------------------------------- continuation
+
+TEST(HnswContinuation, NextBatchesAreNewAndOrdered) {
+  Dataset d = testing::Clustered(5000, 20, 32);
+  HnswGraph g(Params(d.dim, Metric::L2, 16, 100));
+  Build(&g, d);
+  auto truth50 = BruteForce(d, Metric::L2, 50);
+  double hits = 0;
+  HnswSearch it(g);
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    it.Start(d.query(q), 40);
+    std::vector<HnswResult> all;
+    std::set<std::uint32_t> seen;
+    for (int b = 0; b < 5; b++) {
+      auto batch = it.Next(10);
+      ASSERT_EQ(batch.size(), 10u);
+      for (const HnswResult& r : batch) {
+        ASSERT_TRUE(seen.insert(r.id).second) << "result returned twice";
+        all.push_back(r);
+      }
+    }
+    // The first 10 match a plain search.
+    auto plain = g.Search(d.query(q), 10, 40);
+    std::set<std::uint32_t> first;
+    for (auto& r : plain) first.insert(r.id);
+    std::size_t same = 0;
+    for (int i = 0; i < 10; i++) same += first.count(all[i].id);
+    EXPECT_GE(same, 9u);
+    // Approximate order: inversions are rare.
+    std::size_t inversions = 0;
+    for (std::size_t i = 1; i < all.size(); i++) inversions += all[i].distance < all[i - 1].distance;
+    EXPECT_LE(inversions, 5u);
+    std::set<std::uint32_t> t(truth50[q].begin(), truth50[q].end());
+    for (auto& r : all) hits += t.count(static_cast<std::uint32_t>(r.label));
+  }
+  double r50 = hits / (50.0 * d.nq());
+  std::cout << "[hnsw] continuation: recall@50 over 5 batches of 10 = " << r50 << "\n";
+  EXPECT_GE(r50, 0.95);
+}
+
+TEST(HnswContinuation, EnumeratesTheWholeGraphWithDeletesAndFilter) {
+  Dataset d = testing::Clustered(3000, 1, 16);
+  HnswGraph g(Params(d.dim, Metric::Cosine, 8, 64));
+  Build(&g, d);
+  for (std::uint32_t id = 0; id < d.n(); id += 5) g.MarkDeleted(id);
+  auto odd = [](std::uint32_t id, std::uint64_t) { return id % 2 == 1; };
+  HnswSearch it(g, d.query(0), 20, odd);
+  std::set<std::uint32_t> seen;
+  std::vector<HnswResult> buf(97);
+  for (std::size_t n; (n = it.Next(buf.size(), buf.data())) > 0;)
+    for (std::size_t i = 0; i < n; i++) {
+      ASSERT_FALSE(g.IsDeleted(buf[i].id));
+      ASSERT_EQ(buf[i].id % 2, 1u);
+      ASSERT_TRUE(seen.insert(buf[i].id).second);
+    }
+  std::size_t live = 0;
+  for (std::uint32_t id = 0; id < d.n(); id++) live += !g.IsDeleted(id) && id % 2 == 1;
+  std::cout << "[hnsw] continuation enumerated " << seen.size() << " of " << live << " admitted nodes\n";
+  EXPECT_GE(seen.size(), live * 99 / 100);
+}
+
+// --------------------------------------------------------------- concurrency
+
+// 8 threads: 6 insert, 2 search while the graph grows; afterwards every row is
+// found by searching its own vector.
+TEST(HnswConcurrency, InsertAndSearchFrom8Threads) {
+  const std::size_t n = 4000;
+  Dataset d = testing::Clustered(n, 50, 32);
+  HnswGraph g(Params(d.dim, Metric::L2, 16, 64));
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> searches{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 6; t++)
+    ts.emplace_back([&] {
+      for (std::size_t i; (i = next.fetch_add(1)) < n;) {
+        g.Insert(d.row(i), i);
+        if (i % 97 == 0) g.MarkDeleted(static_cast<std::uint32_t>(i / 2));
+      }
+    });
+  for (int t = 0; t < 2; t++)
+    ts.emplace_back([&, t] {
+      HnswSearch it(g);
+      std::vector<HnswResult> out(10);
+      for (std::size_t q = t; !done.load(); q = (q + 1) % d.nq()) {
+        std::size_t got = g.Search(d.query(q), 10, 32, out.data());
+        for (std::size_t i = 1; i < got; i++) ASSERT_LE(out[i - 1].distance, out[i].distance);
+        it.Start(d.query(q), 16);
+        it.Next(10, out.data());
+        searches.fetch_add(1);
+      }
+    });
+  for (int t = 0; t < 6; t++) ts[t].join();
+  done.store(true);
+  for (std::size_t t = 6; t < ts.size(); t++) ts[t].join();
+  ASSERT_EQ(g.size(), n);
+  std::vector<char> label_seen(n, 0);
+  for (std::uint32_t id = 0; id < n; id++) label_seen[g.Label(id)]++;
+  for (std::size_t i = 0; i < n; i++) ASSERT_EQ(label_seen[i], 1) << "label " << i;
+  std::size_t found = 0;
+  for (std::uint32_t id = 0; id < n; id++) {
+    if (g.IsDeleted(id)) {
+      found++;
+      continue;
+    }
+    auto r = g.Search(g.Vector(id), 5, 64);
+    for (auto& x : r)
+      if (x.id == id) {
+        found++;
+        break;
+      }
+  }
+  std::cout << "[hnsw] concurrency: " << searches.load() << " searches during the build, " << found << "/" << n
+            << " rows found by their own vector\n";
+  EXPECT_EQ(found, n);
+}
+
+// ------------------------------------------------------------ serialization
+
+TEST(HnswSerialization, RoundTripGivesIdenticalResults) {
+  Dataset d = testing::Clustered(3000, 50, 40);
+  HnswGraph g(Params(d.dim, Metric::Cosine, 16, 64));
+  Build(&g, d);
+  for (std::uint32_t id = 0; id < d.n(); id += 11) g.MarkDeleted(id);
+  HnswMemoryPages pages;
+  g.Save(&pages);
+  EXPECT_GT(pages.pages.size(), 10u);
+  auto h = HnswGraph::Load(&pages);
+  ASSERT_EQ(h->size(), g.size());
+  EXPECT_EQ(h->deleted_count(), g.deleted_count());
+  EXPECT_EQ(h->params().metric, Metric::Cosine);
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    auto a = g.Search(d.query(q), 10, 50), b = h->Search(d.query(q), 10, 50);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); i++) {
+      EXPECT_EQ(a[i].id, b[i].id);
+      EXPECT_EQ(a[i].label, b[i].label);
+      EXPECT_EQ(a[i].distance, b[i].distance);
+    }
+  }
+  // An empty graph round-trips too.
+  HnswGraph e(Params(8, Metric::L2));
+  HnswMemoryPages ep;
+  e.Save(&ep);
+  EXPECT_EQ(HnswGraph::Load(&ep)->size(), 0u);
+}
+
+void ExpectCorrupted(HnswMemoryPages pages, const char* what) {
+  pages.Rewind();
+  try {
+    HnswGraph::Load(&pages);
+    ADD_FAILURE() << what << ": loaded without error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::DataCorrupted) << what << ": " << e.what();
+  }
+}
+
+TEST(HnswSerialization, CorruptedOrTruncatedPagesGiveAnError) {
+  Dataset d = testing::Clustered(1500, 1, 24);
+  HnswGraph g(Params(d.dim, Metric::L2, 8, 40));
+  Build(&g, d);
+  HnswMemoryPages good;
+  g.Save(&good);
+  const std::size_t np = good.pages.size();
+  ASSERT_GE(np, 3u);
+  {
+    HnswMemoryPages p = good;
+    p.pages.clear();
+    ExpectCorrupted(p, "no pages");
+  }
+  for (std::size_t keep : {std::size_t{1}, np / 2, np - 1}) {
+    HnswMemoryPages p = good;
+    p.pages.resize(keep);
+    ExpectCorrupted(p, "truncated");
+  }
+  {
+    HnswMemoryPages p = good;
+    std::swap(p.pages[1], p.pages[2]);
+    ExpectCorrupted(p, "pages swapped");
+  }
+  // Single flipped bits anywhere in a page.
+  std::mt19937_64 rng(9);
+  for (int trial = 0; trial < 200; trial++) {
+    HnswMemoryPages p = good;
+    std::size_t pg = rng() % np, at = rng() % kHnswPageSize;
+    std::uint32_t len;
+    std::memcpy(&len, p.pages[pg].data() + 8, 4);
+    if (at >= 16 + len && at < kHnswPageSize) at = rng() % (16 + len);  // inside the used part
+    p.pages[pg][at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+    ExpectCorrupted(p, "bit flip");
+  }
+  // Garbage payloads behind valid framing and checksums: the structural
+  // checks must refuse them, never crash.
+  for (int trial = 0; trial < 100; trial++) {
+    HnswMemoryPages p = good;
+    std::size_t pg = 1 + rng() % (np - 1);
+    std::uint32_t len;
+    std::memcpy(&len, p.pages[pg].data() + 8, 4);
+    std::size_t from = 16 + rng() % len, count = 1 + rng() % 64;
+    for (std::size_t j = from; j < std::min<std::size_t>(16 + len, from + count); j++)
+      p.pages[pg][j] = static_cast<std::uint8_t>(rng());
+    HnswSealPage(p.pages[pg].data());
+    p.Rewind();
+    try {
+      auto h = HnswGraph::Load(&p);
+      // Garbage that happens to be well-formed (e.g. inside a vector or a
+      // label) must still give a usable graph.
+      h->Search(d.query(0), 10, 20);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::DataCorrupted) << e.what();
+    }
+  }
+  // Unknown format version.
+  {
+    HnswMemoryPages p = good;
+    p.pages[0][16 + 8] = 99;  // version field after the 8-byte magic
+    p.Rewind();
+    try {
+      HnswGraph::Load(&p);
+      ADD_FAILURE() << "unknown version loaded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::DataCorrupted);
+    }
+  }
+}
+
+// ------------------------------------------------------------ memory budget
+
+TEST(HnswMemory, BudgetEnforced) {
+  const std::size_t dim = 256;
+  HnswParams p = Params(dim, Metric::L2, 16, 40);
+  p.memory_limit = 12u << 20;  // three 4 MB chunks
+  HnswGraph g(p);
+  Dataset d = testing::Clustered(12000, 1, dim);
+  std::size_t inserted = 0;
+  try {
+    for (; inserted < d.n(); inserted++) g.Insert(d.row(inserted), inserted);
+    FAIL() << "limit never reached";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::OutOfMemory);
+    EXPECT_NE(std::string(e.what()).find("memory limit"), std::string::npos);
+  }
+  EXPECT_EQ(g.size(), inserted);
+  EXPECT_LE(g.MemoryUsage(), p.memory_limit);
+  EXPECT_GT(g.BytesUsed(), 0u);
+  std::cout << "[hnsw] budget 12 MB: " << inserted << " vectors of 256 dims, " << g.BytesUsed() << " bytes used\n";
+  // The graph is intact and still searchable; raising the limit resumes.
+  for (std::uint32_t id = 0; id < inserted; id += 501) {
+    auto r = g.Search(g.Vector(id), 1, 50);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].id, id);
+  }
+  g.set_memory_limit(SIZE_MAX);
+  g.Insert(d.row(inserted), inserted);
+  EXPECT_EQ(g.size(), inserted + 1);
+}
 
 }  // namespace
 }  // namespace vecgo
