@@ -22,6 +22,7 @@
 
 #include "vecgo/core.h"
 #include "vecgo/arena.h"
+#include "vecgo/pages.h"
 #include "vecgo/visited.h"
 
 #include <atomic>
@@ -70,40 +71,9 @@ class HnswFilter {
   bool (*call_)(const void*, std::uint32_t, std::uint64_t) = nullptr;
 };
 
-// ---- serialization to 8 KB pages ------------------------------------------
-// (A minimal private page stream; to be replaced by the shared paged-stream
-// helper once it exists.) Every page: magic, sequence number, payload length,
-// CRC-32C of the page; the payload stream starts with a versioned header.
-constexpr std::size_t kHnswPageSize = 8192;
-
-class HnswPageSink {
- public:
-  virtual ~HnswPageSink() = default;
-  virtual void WritePage(const std::uint8_t* page) = 0;  // kHnswPageSize bytes
-};
-
-class HnswPageSource {
- public:
-  virtual ~HnswPageSource() = default;
-  // Copies the next page into `page` (kHnswPageSize bytes); false at the end.
-  virtual bool ReadPage(std::uint8_t* page) = 0;
-};
-
-// Pages kept in memory (tests, and a simple buffer for the glue).
-class HnswMemoryPages final : public HnswPageSink, public HnswPageSource {
- public:
-  void WritePage(const std::uint8_t* page) override {
-    pages.emplace_back(page, page + kHnswPageSize);
-  }
-  bool ReadPage(std::uint8_t* page) override;
-  void Rewind() { next = 0; }
-  std::vector<std::vector<std::uint8_t>> pages;
-  std::size_t next = 0;
-};
-
-// Recomputes the framing checksum of a page after its payload was changed
-// (tests and repair tools; Save frames its pages itself).
-void HnswSealPage(std::uint8_t* page);
+// Content magic and version of an HNSW graph inside a page stream (pages.h).
+constexpr std::uint32_t kHnswContentMagic = 0x57534e48u;  // "HNSW"
+constexpr std::uint32_t kHnswFormatVersion = 1;
 
 class HnswSearch;
 
@@ -151,12 +121,24 @@ class HnswGraph {
   std::size_t BytesUsed() const { return arena_.bytes_used(); }
   void set_memory_limit(std::size_t bytes) { arena_.set_limit(bytes); }
 
-  // Writes the graph as a sequence of 8 KB pages. Must not run concurrently
-  // with Insert/MarkDeleted (the caller holds the MemTable exclusively).
-  void Save(HnswPageSink* sink) const;
-  // Reads a graph written by Save. A truncated, corrupted or unknown-version
-  // sequence throws Error(DataCorrupted).
-  static std::unique_ptr<HnswGraph> Load(HnswPageSource* source,
+  // Serialization as a page stream (pages.h: 8 KB pages by default, page
+  // checksums, versioned header). Must not run concurrently with Insert or
+  // MarkDeleted (the caller holds the MemTable exclusively).
+  //
+  // Save writes a whole stream (content kHnswContentMagic) to `sink` and
+  // returns the page count; SaveTo appends the graph to a stream the caller
+  // opened (to embed it after its own data).
+  std::uint64_t Save(PageSink sink, std::size_t page_size = kDefaultPageSize,
+                     std::uint32_t stream_id = 0) const;
+  void SaveTo(PageStreamWriter* w) const;
+  // Reads what SaveTo wrote, from the reader's cursor. A truncated, corrupted
+  // or structurally invalid graph throws Error(DataCorrupted); a graph larger
+  // than `memory_limit` throws Error(OutOfMemory).
+  static std::unique_ptr<HnswGraph> LoadFrom(PageStreamReader* r, std::size_t memory_limit = SIZE_MAX);
+  // Reads a stream written by Save into contiguous memory (CollectPages
+  // layout); an unknown content version throws Error(DataCorrupted).
+  static std::unique_ptr<HnswGraph> Load(const std::uint8_t* data, std::size_t bytes,
+                                         std::size_t page_size = kDefaultPageSize,
                                          std::size_t memory_limit = SIZE_MAX);
 
  private:

@@ -2,7 +2,6 @@
 #include "vecgo/hnsw.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -577,204 +576,81 @@ std::vector<HnswResult> HnswSearch::Next(std::size_t n) {
 
 // ------------------------------------------------------------ serialization
 //
-// Page: [0] magic u32 'VGHP', [4] sequence u32, [8] payload bytes u32, [12]
-// CRC-32C of the page with this field zero, [16..8192) payload. The payload
-// stream: header (magic, format version, parameters, counts, entry point),
-// then per node: label u64, level u32, deleted u32, vector, layer-0 list
-// (count + ids), each upper list (count + ids); then an end marker.
+// Body (after the page stream header): parameters (dim, metric, m,
+// ef_construction, seed), node count, entry point; then per node: label u64,
+// level u32, deleted u32, vector, layer-0 list (count u32 + ids), each upper
+// list (count + ids); then an end marker. Every field read back is checked
+// before it is used, so garbage behind valid checksums is refused too.
 
 namespace vecgo {
 namespace {
 
-constexpr std::uint32_t kPageMagic = 0x50484756;  // "VGHP"
-constexpr std::uint64_t kStreamMagic = 0x31574e5348474756ULL;  // "VGGHSNW1"
-constexpr std::uint64_t kEndMagic = 0x444e4557534e4847ULL;
-constexpr std::uint32_t kFormatVersion = 1;
-constexpr std::size_t kPageHeader = 16;
-constexpr std::size_t kPagePayload = kHnswPageSize - kPageHeader;
-
-std::uint32_t Crc32c(const std::uint8_t* p, std::size_t n) {
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; i++) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t c = ~0u;
-  for (std::size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-  return ~c;
-}
-
-std::uint32_t PageCrc(const std::uint8_t* page) {
-  std::uint8_t head[kPageHeader];
-  std::memcpy(head, page, kPageHeader);
-  std::memset(head + 12, 0, 4);
-  std::uint32_t len;
-  std::memcpy(&len, page + 8, 4);
-  std::uint32_t c1 = Crc32c(head, kPageHeader);
-  std::uint32_t c2 = Crc32c(page + kPageHeader, std::min<std::size_t>(len, kPagePayload));
-  return c1 ^ (c2 * 0x9e3779b1u);
-}
-
-class PageWriter {
- public:
-  explicit PageWriter(HnswPageSink* sink) : sink_(sink), page_(kHnswPageSize, 0) {}
-  void Put(const void* data, std::size_t n) {
-    const std::uint8_t* p = static_cast<const std::uint8_t*>(data);
-    while (n > 0) {
-      std::size_t take = std::min(n, kPagePayload - fill_);
-      std::memcpy(page_.data() + kPageHeader + fill_, p, take);
-      fill_ += take;
-      p += take;
-      n -= take;
-      if (fill_ == kPagePayload) Flush();
-    }
-  }
-  template <typename T>
-  void Put(T v) {
-    Put(&v, sizeof(v));
-  }
-  void Finish() {
-    if (fill_ > 0) Flush();
-  }
-
- private:
-  void Flush() {
-    std::uint32_t len = static_cast<std::uint32_t>(fill_);
-    std::memset(page_.data() + kPageHeader + fill_, 0, kPagePayload - fill_);
-    std::memcpy(page_.data(), &kPageMagic, 4);
-    std::memcpy(page_.data() + 4, &seq_, 4);
-    std::memcpy(page_.data() + 8, &len, 4);
-    std::uint32_t crc = PageCrc(page_.data());
-    std::memcpy(page_.data() + 12, &crc, 4);
-    sink_->WritePage(page_.data());
-    seq_++;
-    fill_ = 0;
-  }
-  HnswPageSink* sink_;
-  std::vector<std::uint8_t> page_;
-  std::size_t fill_ = 0;
-  std::uint32_t seq_ = 0;
-};
+constexpr std::uint64_t kEndMarker = 0x444e4557534e4847ULL;
 
 [[noreturn]] void Corrupt(const std::string& what) {
-  throw Error(Error::Kind::DataCorrupted, "hnsw: corrupted graph pages: " + what);
+  throw Error(Error::Kind::DataCorrupted, "hnsw: corrupted graph: " + what);
 }
-
-class PageReader {
- public:
-  explicit PageReader(HnswPageSource* src) : src_(src), page_(kHnswPageSize, 0) {}
-  void Get(void* data, std::size_t n) {
-    std::uint8_t* p = static_cast<std::uint8_t*>(data);
-    while (n > 0) {
-      if (pos_ == len_) Load();
-      std::size_t take = std::min(n, len_ - pos_);
-      std::memcpy(p, page_.data() + kPageHeader + pos_, take);
-      pos_ += take;
-      p += take;
-      n -= take;
-    }
-  }
-  template <typename T>
-  T Get() {
-    T v;
-    Get(&v, sizeof(v));
-    return v;
-  }
-
- private:
-  void Load() {
-    if (!src_->ReadPage(page_.data())) Corrupt("truncated (page " + std::to_string(seq_) + " missing)");
-    std::uint32_t magic, seq, len, crc;
-    std::memcpy(&magic, page_.data(), 4);
-    std::memcpy(&seq, page_.data() + 4, 4);
-    std::memcpy(&len, page_.data() + 8, 4);
-    std::memcpy(&crc, page_.data() + 12, 4);
-    if (magic != kPageMagic) Corrupt("bad page magic on page " + std::to_string(seq_));
-    if (seq != seq_) Corrupt("page " + std::to_string(seq_) + " out of sequence");
-    if (len == 0 || len > kPagePayload) Corrupt("bad payload length on page " + std::to_string(seq_));
-    if (crc != PageCrc(page_.data())) Corrupt("checksum mismatch on page " + std::to_string(seq_));
-    seq_++;
-    len_ = len;
-    pos_ = 0;
-  }
-  HnswPageSource* src_;
-  std::vector<std::uint8_t> page_;
-  std::size_t len_ = 0, pos_ = 0;
-  std::uint32_t seq_ = 0;
-};
 
 }  // namespace
 
-void HnswSealPage(std::uint8_t* page) {
-  std::uint32_t crc = PageCrc(page);
-  std::memcpy(page + 12, &crc, 4);
-}
-
-bool HnswMemoryPages::ReadPage(std::uint8_t* page) {
-  if (next >= pages.size()) return false;
-  const std::vector<std::uint8_t>& p = pages[next++];
-  std::memset(page, 0, kHnswPageSize);
-  std::memcpy(page, p.data(), std::min(p.size(), kHnswPageSize));
-  return true;
-}
-
-void HnswGraph::Save(HnswPageSink* sink) const {
-  PageWriter w(sink);
+void HnswGraph::SaveTo(PageStreamWriter* w) const {
   const std::uint32_t n = static_cast<std::uint32_t>(size());
-  w.Put(kStreamMagic);
-  w.Put(kFormatVersion);
-  w.Put(static_cast<std::uint32_t>(params_.dim));
-  w.Put(static_cast<std::uint32_t>(params_.metric));
-  w.Put(static_cast<std::uint32_t>(params_.m));
-  w.Put(static_cast<std::uint32_t>(params_.ef_construction));
-  w.Put(params_.seed);
-  w.Put(n);
-  w.Put(entry_.load(std::memory_order_acquire));
+  w->Put(static_cast<std::uint32_t>(params_.dim));
+  w->Put(static_cast<std::uint32_t>(params_.metric));
+  w->Put(static_cast<std::uint32_t>(params_.m));
+  w->Put(static_cast<std::uint32_t>(params_.ef_construction));
+  w->Put(params_.seed);
+  w->Put(n);
+  w->Put(entry_.load(std::memory_order_acquire));
   for (std::uint32_t id = 0; id < n; id++) {
     const char* r = Record(id);
-    w.Put(r + kLabelOff, 8);
+    w->Write(r + kLabelOff, 8);
     std::uint32_t level = static_cast<std::uint32_t>(Level(id));
-    w.Put(level);
-    w.Put(static_cast<std::uint32_t>(IsDeleted(id) ? 1 : 0));
-    w.Put(r + kVecOff, params_.dim * sizeof(float));
+    w->Put(level);
+    w->Put(static_cast<std::uint32_t>(IsDeleted(id) ? 1 : 0));
+    w->Write(r + kVecOff, params_.dim * sizeof(float));
     for (int l = 0; l <= static_cast<int>(level); l++) {
       std::atomic<std::uint32_t>* list = List(id, l);
       std::uint32_t c = std::min<std::uint32_t>(list[0].load(std::memory_order_acquire),
                                                 static_cast<std::uint32_t>(Cap(l)));
-      w.Put(c);
-      for (std::uint32_t i = 0; i < c; i++) w.Put(list[1 + i].load(std::memory_order_acquire));
+      w->Put(c);
+      for (std::uint32_t i = 0; i < c; i++) w->Put(list[1 + i].load(std::memory_order_acquire));
     }
   }
-  w.Put(kEndMagic);
-  w.Put(n);
-  w.Finish();
+  w->Put(kEndMarker);
+  w->Put(n);
 }
 
-std::unique_ptr<HnswGraph> HnswGraph::Load(HnswPageSource* source, std::size_t memory_limit) {
-  PageReader r(source);
-  if (r.Get<std::uint64_t>() != kStreamMagic) Corrupt("not an HNSW graph (bad magic)");
-  std::uint32_t version = r.Get<std::uint32_t>();
-  if (version != kFormatVersion)
-    throw Error(Error::Kind::DataCorrupted, "hnsw: unsupported graph format version " + std::to_string(version) +
-                                                " (this build reads version " + std::to_string(kFormatVersion) +
-                                                "); rebuild the index");
+std::uint64_t HnswGraph::Save(PageSink sink, std::size_t page_size, std::uint32_t stream_id) const {
+  PageStreamWriter w(kHnswContentMagic, kHnswFormatVersion, std::move(sink), page_size, stream_id);
+  SaveTo(&w);
+  return w.Finish();
+}
+
+std::unique_ptr<HnswGraph> HnswGraph::Load(const std::uint8_t* data, std::size_t bytes, std::size_t page_size,
+                                           std::size_t memory_limit) {
+  PageStreamReader r =
+      PageStreamReader::FromBuffer(data, bytes, page_size, kHnswContentMagic, kHnswFormatVersion);
+  return LoadFrom(&r, memory_limit);
+}
+
+std::unique_ptr<HnswGraph> HnswGraph::LoadFrom(PageStreamReader* r, std::size_t memory_limit) {
   HnswParams p;
-  p.dim = r.Get<std::uint32_t>();
-  std::uint32_t metric = r.Get<std::uint32_t>();
-  p.m = r.Get<std::uint32_t>();
-  p.ef_construction = r.Get<std::uint32_t>();
-  p.seed = r.Get<std::uint64_t>();
+  p.dim = r->Get<std::uint32_t>();
+  std::uint32_t metric = r->Get<std::uint32_t>();
+  p.m = r->Get<std::uint32_t>();
+  p.ef_construction = r->Get<std::uint32_t>();
+  p.seed = r->Get<std::uint64_t>();
   p.memory_limit = memory_limit;
-  const std::uint32_t n = r.Get<std::uint32_t>();
-  const std::uint64_t entry = r.Get<std::uint64_t>();
+  const std::uint32_t n = r->Get<std::uint32_t>();
+  const std::uint64_t entry = r->Get<std::uint64_t>();
   if (p.dim == 0 || p.dim > kMaxDim || metric > 3 || p.m < 2 || p.m > 256 || p.ef_construction < 1 ||
       p.ef_construction > 10000)
     Corrupt("bad parameters in header");
   p.metric = static_cast<Metric>(metric);
+  // Every node takes at least label, level, deleted, vector and one count.
+  const std::uint64_t min_node = 8 + 4 + 4 + p.dim * sizeof(float) + 4;
+  if (n > r->remaining() / min_node) Corrupt("node count larger than the stream");
   const int max_level = static_cast<int>(entry >> 32) - 1;
   const std::uint32_t entry_id = static_cast<std::uint32_t>(entry);
   if ((n == 0) != (entry == 0) || (n > 0 && (entry_id >= n || max_level < 0 || max_level > kMaxLevel)))
@@ -783,11 +659,11 @@ std::unique_ptr<HnswGraph> HnswGraph::Load(HnswPageSource* source, std::size_t m
   std::vector<float> vec(p.dim);
   std::uint32_t deleted = 0;
   for (std::uint32_t id = 0; id < n; id++) {
-    std::uint64_t label = r.Get<std::uint64_t>();
-    std::uint32_t level = r.Get<std::uint32_t>();
-    std::uint32_t del = r.Get<std::uint32_t>();
+    std::uint64_t label = r->Get<std::uint64_t>();
+    std::uint32_t level = r->Get<std::uint32_t>();
+    std::uint32_t del = r->Get<std::uint32_t>();
     if (level > static_cast<std::uint32_t>(max_level) || del > 1) Corrupt("bad node header");
-    r.Get(vec.data(), p.dim * sizeof(float));
+    r->GetArray(vec.data(), p.dim);
     for (float f : vec)
       if (!std::isfinite(f)) Corrupt("non-finite vector component");
     std::uint32_t got = g->Allocate(static_cast<int>(level), label, vec.data());
@@ -797,18 +673,18 @@ std::unique_ptr<HnswGraph> HnswGraph::Load(HnswPageSource* source, std::size_t m
       deleted++;
     }
     for (int l = 0; l <= static_cast<int>(level); l++) {
-      std::uint32_t c = r.Get<std::uint32_t>();
+      std::uint32_t c = r->Get<std::uint32_t>();
       if (c > g->Cap(l)) Corrupt("neighbour list too long");
       std::atomic<std::uint32_t>* list = g->List(id, l);
       for (std::uint32_t i = 0; i < c; i++) {
-        std::uint32_t nb = r.Get<std::uint32_t>();
+        std::uint32_t nb = r->Get<std::uint32_t>();
         if (nb >= n) Corrupt("neighbour id out of range");
         list[1 + i].store(nb, std::memory_order_relaxed);
       }
       list[0].store(c, std::memory_order_relaxed);
     }
   }
-  if (r.Get<std::uint64_t>() != kEndMagic || r.Get<std::uint32_t>() != n) Corrupt("bad end marker");
+  if (r->Get<std::uint64_t>() != kEndMarker || r->Get<std::uint32_t>() != n) Corrupt("bad end marker");
   // A neighbour on layer l must itself reach layer l.
   for (std::uint32_t id = 0; id < n; id++) {
     int level = g->Level(id);
