@@ -5,8 +5,9 @@
 # GloVe sample data.
 set -euo pipefail
 pkgs=(build-essential postgresql-15 postgresql-server-dev-15 libpq-dev libxsimd-dev libgtest-dev
-      postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl nodejs npm
-      ca-certificates)
+      postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl ca-certificates)
+# node/npm may come from elsewhere than Debian's packages; install them only when absent.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
