@@ -27,4 +27,9 @@ std::vector<float> KMeans(const float* data, std::size_t n, std::size_t dim,
 std::size_t NearestCentroid(const float* v, const float* centroids, std::size_t k,
                             std::size_t dim, float* dist = nullptr);
 
+// Index of the smallest of v[0..n) (the first one on ties; n >= 1). Lane-wise
+// minimum first (vectorised), then a scan for its first position: a plain
+// argmin loop is one long dependency chain.
+std::size_t ArgMin(const float* v, std::size_t n);
+
 }  // namespace vecgo

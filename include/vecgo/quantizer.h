@@ -5,8 +5,9 @@
 //   SQ8     dim                   4x     per-dimension base (min) and step ((max-min)/255)
 //   INT4    ceil(dim/2)           8x     per-dimension base and step ((max-min)/15); nibbles
 //                                        as in simd.h: dim 2j low nibble, 2j+1 high nibble
-//   PQ      m                     4*dim/m  m subspaces of dsub = ceil(dim/m) dims (zero-padded
-//                                        to m*dsub), 256 k-means centroids per subspace
+//   PQ      m (+5 with residual)  ~4*dim/m  m subspaces of dsub = ceil(dim/m) dims (zero-padded
+//                                        to m*dsub), 256 k-means centroids per subspace;
+//                                        by default on residuals (below)
 //   Binary  8*ceil(dim/64)        ~32x   per-dimension mean; bit i = (x[i] > mean[i]),
 //                                        in 64-bit little-endian words
 //
@@ -21,6 +22,16 @@
 //   PQ      L2 uses per-subspace squared-L2 lookup tables, IP/Cosine
 //           dot-product tables, L1 per-subspace L1 tables; the sum over
 //           subspaces equals the distance to the decoded vector exactly.
+//   PQ residual (pq_coarse > 0, the default except for L1): a coarse k-means
+//           (pq_coarse <= 256 centroids over whole vectors) takes out each
+//           vector's cell centre first and PQ codes the residual, so the
+//           256 centroids per subspace are spent on within-cell detail rather
+//           than on where the clusters are. Code = m PQ bytes, 1 byte cell,
+//           float32 |decoded|^2 (little-endian, unaligned). L2 is computed as
+//           |q|^2 - 2 q.cell - 2 sum LUT(q.residual) + |decoded|^2; IP/Cosine
+//           as -(q.cell + sum LUT); both equal the distance to the decoded
+//           vector up to float rounding. L1 on a residual code decodes (slow
+//           path: train with Metric::L1 to get plain PQ).
 //   Binary  every metric returns the Hamming distance between the query's
 //           bits and the code (as a float): a ranking proxy only, not on the
 //           metric's scale. Callers rerank with full vectors.
@@ -58,6 +69,9 @@ struct QuantizerOptions {
   // deterministic random subset of the rows passed to Train).
   std::size_t pq_iters = 12;
   std::size_t pq_max_train = 16384;
+  // PQ: coarse cells for residual coding, 0..256 (0 = plain PQ). -1 = auto:
+  // 256, or 0 when the metric is L1.
+  int pq_coarse = -1;
 };
 
 class Quantizer;
@@ -94,6 +108,7 @@ class QueryDistancer {
   float sign_ = 1.0f;          // multiplies the kernel result (e.g. -1 for IP)
   std::vector<float> table_;   // query copy (normalised for cosine) or PQ LUT (m x 256)
   std::vector<std::uint64_t> bits_;  // Binary: query bits
+  const Quantizer* owner_ = nullptr;  // slow paths that decode
 };
 
 class Quantizer {
@@ -114,6 +129,7 @@ class Quantizer {
   std::size_t code_size() const { return code_size_; }
   std::size_t pq_m() const { return pq_m_; }
   std::size_t pq_dsub() const { return pq_dsub_; }
+  std::size_t pq_coarse() const { return pq_coarse_; }  // 0 = plain PQ
   double compression() const { return code_size_ ? 4.0 * dim_ / code_size_ : 0.0; }
 
   // Writes code_size() bytes. Requires trained().
@@ -142,19 +158,27 @@ class Quantizer {
   const std::vector<float>& base() const { return base_; }            // SQ8/INT4
   const std::vector<float>& step() const { return step_; }            // SQ8/INT4
   const std::vector<float>& centroids() const { return centroids_; }  // PQ: m x 256 x dsub
+  const std::vector<float>& coarse() const { return coarse_; }        // PQ: pq_coarse x dim
   const std::vector<float>& mean() const { return mean_; }            // Binary
 
  private:
+  friend struct QuantDistImpl;
   // Copies v into buf, normalised when the metric is Cosine; returns buf or v.
   const float* Normalised(const float* v, float* buf) const;
+  void PqEncodeSub(const float* v, std::uint8_t* code) const;  // m codes of a padded-or-not vector
 
   QuantizerOptions options_;
   Metric metric_ = Metric::L2;
   std::size_t dim_ = 0;
   std::size_t code_size_ = 0;
-  std::size_t pq_m_ = 0, pq_dsub_ = 0;
+  std::size_t pq_m_ = 0, pq_dsub_ = 0, pq_coarse_ = 0;
   std::vector<float> base_, step_;   // SQ8/INT4
   std::vector<float> centroids_;     // PQ
+  std::vector<float> coarse_;        // PQ residual cells
+  // Derived (not serialised): centroids transposed per table, and their
+  // squared norms, for the encoder's nearest-centroid search.
+  std::vector<float> pq_t_, pq_norms_, coarse_t_, coarse_norms_;
+  void BuildEncodeTables();
   std::vector<float> mean_, spread_; // Binary
 };
 

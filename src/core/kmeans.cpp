@@ -5,6 +5,7 @@
 // centroids, so it vectorises whatever dim is (PQ subspaces have 2..16 dims,
 // where a per-pair distance kernel would spend its time in call overhead).
 #include "vecgo/kmeans.h"
+#include "vecgo/simd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,7 +21,9 @@ inline double Uniform(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
 }
 
+// Short vectors (PQ subspaces) inline; long ones through the SIMD kernel.
 inline float L2sqScalar(const float* a, const float* b, std::size_t dim) {
+  if (dim >= 16) return simd::active().l2sq(a, b, dim);
   float s = 0.0f;
   for (std::size_t d = 0; d < dim; d++) {
     float t = a[d] - b[d];
@@ -32,14 +35,22 @@ inline float L2sqScalar(const float* a, const float* b, std::size_t dim) {
 // Nearest centroid of every point using the transposed centroid table.
 class Assigner {
  public:
-  Assigner(std::size_t k, std::size_t dim) : k_(k), dim_(dim), ct_(k * dim), norms_(k), acc_(k) {}
+  // Columns padded to a multiple of kLanes (zero centroids whose norm is
+  // FLT_MAX, so they never win): the inner loop has a fixed trip count and
+  // the compiler vectorises it at -O2.
+  static constexpr std::size_t kLanes = 16;
+  Assigner(std::size_t k, std::size_t dim)
+      : k_(k), kp_((k + kLanes - 1) / kLanes * kLanes), dim_(dim), ct_(kp_ * dim), norms_(kp_),
+        acc_(kp_) {}
 
   void Load(const float* centroids) {
+    std::fill(ct_.begin(), ct_.end(), 0.0f);
+    std::fill(norms_.begin(), norms_.end(), std::numeric_limits<float>::max());
     for (std::size_t c = 0; c < k_; c++) {
       float n = 0.0f;
       for (std::size_t d = 0; d < dim_; d++) {
         float v = centroids[c * dim_ + d];
-        ct_[d * k_ + c] = v;
+        ct_[d * kp_ + c] = v;
         n += v * v;
       }
       norms_[c] = n;
@@ -49,28 +60,42 @@ class Assigner {
   std::size_t Nearest(const float* x) {
     float* acc = acc_.data();
     const float* norms = norms_.data();
-    for (std::size_t c = 0; c < k_; c++) acc[c] = norms[c];
+    for (std::size_t c = 0; c < kp_; c++) acc[c] = norms[c];
     for (std::size_t d = 0; d < dim_; d++) {
       const float xd = -2.0f * x[d];
-      const float* row = ct_.data() + d * k_;
-      for (std::size_t c = 0; c < k_; c++) acc[c] += xd * row[c];
+      const float* row = ct_.data() + d * kp_;
+      for (std::size_t c0 = 0; c0 < kp_; c0 += kLanes)
+        for (std::size_t c = 0; c < kLanes; c++) acc[c0 + c] += xd * row[c0 + c];
     }
-    std::size_t best = 0;
-    float bd = acc[0];
-    for (std::size_t c = 1; c < k_; c++)
-      if (acc[c] < bd) {
-        bd = acc[c];
-        best = c;
-      }
-    return best;
+    return ArgMin(acc, kp_);
   }
 
  private:
-  std::size_t k_, dim_;
+  std::size_t k_, kp_, dim_;
   std::vector<float> ct_, norms_, acc_;
 };
 
 }  // namespace
+
+std::size_t ArgMin(const float* v, std::size_t n) {
+  constexpr std::size_t kL = 16;
+  float lane[kL];
+  std::size_t full = n / kL * kL;
+  float m;
+  if (full > 0) {
+    for (std::size_t j = 0; j < kL; j++) lane[j] = v[j];
+    for (std::size_t i = kL; i < full; i += kL)
+      for (std::size_t j = 0; j < kL; j++) lane[j] = v[i + j] < lane[j] ? v[i + j] : lane[j];
+    m = lane[0];
+    for (std::size_t j = 1; j < kL; j++) m = lane[j] < m ? lane[j] : m;
+  } else {
+    m = v[0];
+  }
+  for (std::size_t i = full; i < n; i++) m = v[i] < m ? v[i] : m;
+  for (std::size_t i = 0; i < n; i++)
+    if (v[i] == m) return i;
+  return 0;  // only when every value is NaN
+}
 
 std::size_t NearestCentroid(const float* v, const float* centroids, std::size_t k, std::size_t dim,
                             float* dist) {

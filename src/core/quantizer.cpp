@@ -42,6 +42,37 @@ inline std::uint8_t QuantiseLevel(float x, float base, float step, int levels) {
 
 std::size_t BinaryWords(std::size_t dim) { return (dim + 63) / 64; }
 
+// Transposes k <= 256 x dim centroids into dim x 256 (columns past k zero,
+// their norms FLT_MAX so they never win) and computes squared norms.
+// t has dim * 256 floats, norms 256.
+void Transpose(const float* c, std::size_t k, std::size_t dim, float* t, float* norms) {
+  std::fill(t, t + dim * kPqK, 0.0f);
+  std::fill(norms, norms + kPqK, std::numeric_limits<float>::max());
+  for (std::size_t i = 0; i < k; i++) {
+    float n = 0.0f;
+    for (std::size_t d = 0; d < dim; d++) {
+      t[d * kPqK + i] = c[i * dim + d];
+      n += c[i * dim + d] * c[i * dim + d];
+    }
+    norms[i] = n;
+  }
+}
+
+// argmin_i |c_i|^2 - 2 x.c_i over 256 transposed centroid slots. The inner
+// loop runs over centroids with a fixed trip count, so the compiler
+// vectorises it for any dim (PQ subspaces are 2..16 dims, where a
+// per-centroid distance call would dominate).
+std::size_t NearestTransposed(const float* x, const float* t, const float* norms, std::size_t dim) {
+  float acc[kPqK];
+  for (std::size_t i = 0; i < kPqK; i++) acc[i] = norms[i];
+  for (std::size_t d = 0; d < dim; d++) {
+    const float xd = -2.0f * x[d];
+    const float* row = t + d * kPqK;
+    for (std::size_t i = 0; i < kPqK; i++) acc[i] += xd * row[i];
+  }
+  return ArgMin(acc, kPqK);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- names
@@ -101,6 +132,26 @@ struct QuantDistImpl {
   static float Pq(const QueryDistancer& d, const std::uint8_t* c) {
     return d.bias_ + d.k_->pq_adc(c, d.table_.data(), d.dim_);
   }
+  // Residual PQ: table_ = [m x 256 LUT][coarse table]; code = [m][cell][norm].
+  static float PqRes_L2(const QueryDistancer& d, const std::uint8_t* c) {
+    const std::size_t m = d.dim_;
+    float norm;
+    std::memcpy(&norm, c + m + 1, sizeof(float));
+    return d.bias_ + norm + d.table_[m * kPqK + c[m]] + d.k_->pq_adc(c, d.table_.data(), m);
+  }
+  static float PqRes_Dot(const QueryDistancer& d, const std::uint8_t* c) {
+    const std::size_t m = d.dim_;
+    return d.bias_ + d.table_[m * kPqK + c[m]] + d.k_->pq_adc(c, d.table_.data(), m);
+  }
+  // Slow path: decode, then the float kernel (table_ holds the query).
+  static float Decoded_L1(const QueryDistancer& d, const std::uint8_t* c) {
+    const std::size_t dim = d.owner_->dim();
+    float small[1024];
+    std::vector<float> big(dim > 1024 ? dim : 0);
+    float* v = big.empty() ? small : big.data();
+    d.owner_->Decode(c, v);
+    return d.k_->l1(d.table_.data(), v, dim);
+  }
   static float Binary(const QueryDistancer& d, const std::uint8_t* c) {
     const std::size_t words = d.dim_;
     if ((reinterpret_cast<std::uintptr_t>(c) & 7u) == 0)
@@ -143,6 +194,8 @@ void Quantizer::Train(const float* data, std::size_t n, std::size_t dim, Metric 
   base_.clear();
   step_.clear();
   centroids_.clear();
+  coarse_.clear();
+  pq_coarse_ = 0;
   mean_.clear();
   spread_.clear();
   pq_m_ = pq_dsub_ = 0;
@@ -174,8 +227,11 @@ void Quantizer::Train(const float* data, std::size_t n, std::size_t dim, Metric 
       case QuantKind::PQ: {
         std::size_t m = options_.pq_m ? options_.pq_m : (dim + 3) / 4;
         if (m == 0 || m > dim) Invalid("pq_m must be in 1..dim");
+        int coarse = options_.pq_coarse < 0 ? (metric == Metric::L1 ? 0 : 256) : options_.pq_coarse;
+        if (coarse > 256) Invalid("pq_coarse must be in 0..256");
         pq_m_ = m;
         pq_dsub_ = (dim + m - 1) / m;
+        pq_coarse_ = static_cast<std::size_t>(coarse);
         const std::size_t ds = pq_dsub_;
         // Deterministic training sample.
         std::mt19937_64 rng(seed);
@@ -186,13 +242,30 @@ void Quantizer::Train(const float* data, std::size_t n, std::size_t dim, Metric 
           for (std::size_t i = 0; i < ns; i++) std::swap(idx[i], idx[i + rng() % (n - i)]);
           std::sort(idx.begin(), idx.begin() + ns);
         }
-        // Padded, normalised sample: ns x (m * ds).
+        // Normalised sample, then (residual PQ) minus each row's cell centre.
+        std::vector<float> rows(ns * dim);
+        for (std::size_t i = 0; i < ns; i++)
+          std::copy_n(Normalised(data + idx[i] * dim, row.data()), dim, rows.data() + i * dim);
+        if (pq_coarse_ > 0) {
+          KMeansOptions ko;
+          ko.k = pq_coarse_;
+          ko.iters = options_.pq_iters;
+          ko.max_points = 0;
+          ko.seed = seed ^ 0xC0A25Eull;
+          coarse_ = KMeans(rows.data(), ns, dim, ko);
+          std::vector<float> ct(dim * kPqK), cn(kPqK);
+          Transpose(coarse_.data(), pq_coarse_, dim, ct.data(), cn.data());
+          for (std::size_t i = 0; i < ns; i++) {
+            float* r = rows.data() + i * dim;
+            const float* c = coarse_.data() + NearestTransposed(r, ct.data(), cn.data(), dim) * dim;
+            for (std::size_t j = 0; j < dim; j++) r[j] -= c[j];
+          }
+        }
+        // Padded: ns x (m * ds).
         const std::size_t pd = m * ds;
         std::vector<float> sample(ns * pd, 0.0f);
-        for (std::size_t i = 0; i < ns; i++) {
-          const float* v = Normalised(data + idx[i] * dim, row.data());
-          std::copy_n(v, dim, sample.data() + i * pd);
-        }
+        for (std::size_t i = 0; i < ns; i++) std::copy_n(rows.data() + i * dim, dim, sample.data() + i * pd);
+        rows = std::vector<float>();
         centroids_.assign(m * kPqK * ds, 0.0f);
         std::vector<float> sub(ns * ds);
         for (std::size_t s = 0; s < m; s++) {
@@ -206,7 +279,8 @@ void Quantizer::Train(const float* data, std::size_t n, std::size_t dim, Metric 
           std::vector<float> c = KMeans(sub.data(), ns, ds, ko);
           std::copy(c.begin(), c.end(), centroids_.begin() + s * kPqK * ds);
         }
-        code_size_ = m;
+        code_size_ = m + (pq_coarse_ > 0 ? 1 + sizeof(float) : 0);
+        BuildEncodeTables();
         break;
       }
       case QuantKind::Binary: {
@@ -256,18 +330,23 @@ void Quantizer::Encode(const float* in, std::uint8_t* code) const {
       }
       break;
     case QuantKind::PQ: {
-      const std::size_t ds = pq_dsub_;
-      float sub[64];
-      std::vector<float> big(ds > 64 ? ds : 0);
-      float* s = ds > 64 ? big.data() : sub;
-      for (std::size_t m = 0; m < pq_m_; m++) {
-        for (std::size_t d = 0; d < ds; d++) {
-          std::size_t j = m * ds + d;
-          s[d] = j < dim_ ? v[j] : 0.0f;
-        }
-        code[m] = static_cast<std::uint8_t>(
-            NearestCentroid(s, centroids_.data() + m * kPqK * ds, kPqK, ds));
+      if (pq_coarse_ == 0) {
+        PqEncodeSub(v, code);
+        break;
       }
+      std::size_t cell = NearestTransposed(v, coarse_t_.data(), coarse_norms_.data(), dim_);
+      const float* c = coarse_.data() + cell * dim_;
+      std::vector<float> r(dim_);
+      for (std::size_t j = 0; j < dim_; j++) r[j] = v[j] - c[j];
+      PqEncodeSub(r.data(), code);
+      code[pq_m_] = static_cast<std::uint8_t>(cell);
+      const float zero = 0.0f;
+      std::memcpy(code + pq_m_ + 1, &zero, sizeof(float));
+      Decode(code, r.data());
+      double norm = 0.0;
+      for (std::size_t j = 0; j < dim_; j++) norm += static_cast<double>(r[j]) * r[j];
+      const float nf = static_cast<float>(norm);
+      std::memcpy(code + pq_m_ + 1, &nf, sizeof(float));
       break;
     }
     case QuantKind::Binary: {
@@ -276,6 +355,32 @@ void Quantizer::Encode(const float* in, std::uint8_t* code) const {
         if (v[j] > mean_[j]) code[j >> 3] |= static_cast<std::uint8_t>(1u << (j & 7));
       break;
     }
+  }
+}
+
+void Quantizer::BuildEncodeTables() {
+  pq_t_.assign(centroids_.size(), 0.0f);
+  pq_norms_.assign(pq_m_ * kPqK, 0.0f);
+  for (std::size_t m = 0; m < pq_m_; m++)
+    Transpose(centroids_.data() + m * kPqK * pq_dsub_, kPqK, pq_dsub_,
+              pq_t_.data() + m * kPqK * pq_dsub_, pq_norms_.data() + m * kPqK);
+  coarse_t_.assign(pq_coarse_ ? dim_ * kPqK : 0, 0.0f);
+  coarse_norms_.assign(pq_coarse_ ? kPqK : 0, 0.0f);
+  if (pq_coarse_ > 0) Transpose(coarse_.data(), pq_coarse_, dim_, coarse_t_.data(), coarse_norms_.data());
+}
+
+void Quantizer::PqEncodeSub(const float* v, std::uint8_t* code) const {
+  const std::size_t ds = pq_dsub_;
+  float sub[64];
+  std::vector<float> big(ds > 64 ? ds : 0);
+  float* s = ds > 64 ? big.data() : sub;
+  for (std::size_t m = 0; m < pq_m_; m++) {
+    for (std::size_t d = 0; d < ds; d++) {
+      std::size_t j = m * ds + d;
+      s[d] = j < dim_ ? v[j] : 0.0f;
+    }
+    code[m] = static_cast<std::uint8_t>(
+        NearestTransposed(s, pq_t_.data() + m * kPqK * ds, pq_norms_.data() + m * kPqK, ds));
   }
 }
 
@@ -308,6 +413,11 @@ void Quantizer::Decode(const std::uint8_t* code, float* v) const {
           if (j < dim_) v[j] = c[d];
         }
       }
+      if (pq_coarse_ > 0) {
+        // A corrupt cell byte cannot index past the table.
+        const float* c = coarse_.data() + (code[pq_m_] % pq_coarse_) * dim_;
+        for (std::size_t j = 0; j < dim_; j++) v[j] += c[j];
+      }
       break;
     }
     case QuantKind::Binary:
@@ -337,6 +447,7 @@ void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) 
   d.step_ = step_.data();
   d.bias_ = metric == Metric::Cosine ? 1.0f : 0.0f;
   d.sign_ = -1.0f;  // used by the dot-product variants only
+  d.owner_ = this;
   const bool dotlike = metric == Metric::IP || metric == Metric::Cosine;
 
   const QuantKind kind = options_.kind;
@@ -365,7 +476,14 @@ void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) 
     else
       std::copy_n(query, dim_, q.data());
     d.dim_ = m;
-    d.table_.resize(m * kPqK);
+    if (pq_coarse_ > 0 && metric == Metric::L1) {
+      d.table_.assign(q.begin(), q.begin() + dim_);
+      d.fn_ = QuantDistImpl::Decoded_L1;
+      return;
+    }
+    // Residual L2 needs -2 q.r per subspace; everything else the metric's own table.
+    const bool res_l2 = pq_coarse_ > 0 && metric == Metric::L2;
+    d.table_.resize(m * kPqK + pq_coarse_);
     for (std::size_t s = 0; s < m; s++) {
       const float* qs = q.data() + s * ds;
       const float* cs = centroids_.data() + s * kPqK * ds;
@@ -373,7 +491,9 @@ void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) 
       for (std::size_t c = 0; c < kPqK; c++) {
         const float* cc = cs + c * ds;
         float acc = 0.0f;
-        if (metric == Metric::L2) {
+        if (res_l2) {
+          for (std::size_t t = 0; t < ds; t++) acc -= 2.0f * qs[t] * cc[t];
+        } else if (metric == Metric::L2) {
           for (std::size_t t = 0; t < ds; t++) {
             float diff = qs[t] - cc[t];
             acc += diff * diff;
@@ -387,7 +507,25 @@ void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) 
       }
     }
     (void)dotlike;
-    d.fn_ = QuantDistImpl::Pq;
+    if (pq_coarse_ == 0) {
+      d.fn_ = QuantDistImpl::Pq;
+      return;
+    }
+    float* ct = d.table_.data() + m * kPqK;
+    for (std::size_t c = 0; c < pq_coarse_; c++) {
+      const float* cc = coarse_.data() + c * dim_;
+      double dot = 0.0;
+      for (std::size_t j = 0; j < dim_; j++) dot += static_cast<double>(q[j]) * cc[j];
+      ct[c] = static_cast<float>(res_l2 ? -2.0 * dot : -dot);
+    }
+    if (res_l2) {
+      double qq = 0.0;
+      for (std::size_t j = 0; j < dim_; j++) qq += static_cast<double>(q[j]) * q[j];
+      d.bias_ = static_cast<float>(qq);
+      d.fn_ = QuantDistImpl::PqRes_L2;
+    } else {
+      d.fn_ = QuantDistImpl::PqRes_Dot;
+    }
     return;
   }
 
@@ -471,9 +609,11 @@ std::vector<std::uint8_t> Quantizer::ToBytes() const {
   w.Put<std::uint32_t>(static_cast<std::uint32_t>(pq_dsub_));
   w.Put<std::uint32_t>(static_cast<std::uint32_t>(options_.pq_iters));
   w.Put<std::uint32_t>(static_cast<std::uint32_t>(options_.pq_max_train));
+  w.Put<std::uint32_t>(static_cast<std::uint32_t>(pq_coarse_));
   w.PutFloats(base_);
   w.PutFloats(step_);
   w.PutFloats(centroids_);
+  w.PutFloats(coarse_);
   w.PutFloats(mean_);
   w.PutFloats(spread_);
   w.Put<std::uint32_t>(Crc32c(w.out.data(), w.out.size()));
@@ -504,6 +644,7 @@ Quantizer Quantizer::FromBytes(const std::uint8_t* data, std::size_t n) {
   std::size_t ds = r.Get<std::uint32_t>();
   q.options_.pq_iters = r.Get<std::uint32_t>();
   q.options_.pq_max_train = r.Get<std::uint32_t>();
+  std::size_t coarse = r.Get<std::uint32_t>();
   if (dim == 0 || dim > kMaxDim) Corrupt("dimension out of range");
   std::size_t nb = 0, ns = 0, nc = 0, nm = 0, expect_code = 0;
   switch (q.options_.kind) {
@@ -512,16 +653,18 @@ Quantizer Quantizer::FromBytes(const std::uint8_t* data, std::size_t n) {
     case QuantKind::INT4: nb = ns = dim; expect_code = (dim + 1) / 2; break;
     case QuantKind::PQ:
       if (m == 0 || m > dim || ds != (dim + m - 1) / m) Corrupt("bad PQ geometry");
+      if (coarse > 256) Corrupt("bad PQ coarse cell count");
       nc = m * kPqK * ds;
-      expect_code = m;
+      expect_code = m + (coarse > 0 ? 1 + sizeof(float) : 0);
       break;
     case QuantKind::Binary: nm = dim; expect_code = BinaryWords(dim) * 8; break;
   }
-  if (q.options_.kind != QuantKind::PQ && (m != 0 || ds != 0)) Corrupt("bad PQ geometry");
+  if (q.options_.kind != QuantKind::PQ && (m != 0 || ds != 0 || coarse != 0)) Corrupt("bad PQ geometry");
   if (code_size != expect_code) Corrupt("code size inconsistent with kind and dimension");
   q.base_ = r.GetFloats(nb);
   q.step_ = r.GetFloats(ns);
   q.centroids_ = r.GetFloats(nc);
+  q.coarse_ = r.GetFloats(coarse * dim);
   q.mean_ = r.GetFloats(nm);
   q.spread_ = r.GetFloats(nm);
   if (r.at() != n - 4) Corrupt("trailing bytes");
@@ -529,7 +672,10 @@ Quantizer Quantizer::FromBytes(const std::uint8_t* data, std::size_t n) {
   q.code_size_ = code_size;
   q.pq_m_ = m;
   q.pq_dsub_ = ds;
+  q.pq_coarse_ = coarse;
   q.options_.pq_m = m;
+  q.options_.pq_coarse = static_cast<int>(coarse);
+  if (q.options_.kind == QuantKind::PQ) q.BuildEncodeTables();
   return q;
 }
 
