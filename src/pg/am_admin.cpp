@@ -372,8 +372,11 @@ VECGO_SQL_FUNCTION(vecgo_index_info) {
 VECGO_SQL_FUNCTION(vecgo_verify) {
   Oid indexoid = PG_GETARG_OID(0);
   Oid heapoid;
-  // ShareLock on the table: no inserts while the structure is checked.
-  Relation index = OpenVecgoIndex(indexoid, ShareLock, AccessShareLock, false, &heapoid);
+  // ShareLock on the table: no inserts while the structure is checked. A hot
+  // standby allows no more than AccessShareLock, so there the check is exact
+  // only while replay is not appending to the same index.
+  LOCKMODE heaplock = RecoveryInProgress() ? AccessShareLock : ShareLock;
+  Relation index = OpenVecgoIndex(indexoid, heaplock, AccessShareLock, false, &heapoid);
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
   BlockNumber nblocks = RelationGetNumberOfBlocks(index);
@@ -409,6 +412,6 @@ VECGO_SQL_FUNCTION(vecgo_verify) {
       blk = o.next;
     }
   }
-  CloseVecgoIndex(index, heapoid, ShareLock, AccessShareLock);
+  CloseVecgoIndex(index, heapoid, heaplock, AccessShareLock);
   PG_RETURN_VOID();
 }

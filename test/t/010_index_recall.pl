@@ -1,0 +1,127 @@
+# Recall of the vecgo index on real data (GloVe-100): for every operator
+# class, recall@10 against an exact scan after the build, after inserts, after
+# deletes + VACUUM and after compaction.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $data = ($ENV{VECGO_DATA} // 'data') . '/glove-100.fvecs';
+plan skip_all => "GloVe data not found at $data" unless -f $data;
+
+my $nbuild = 15000;   # rows in the table at CREATE INDEX
+my $ninsert = 5000;   # rows inserted afterwards
+my $nquery = 50;      # held-out query vectors
+my $k = 10;
+
+# Reads $n vectors starting at row $first from the fvecs file (int32 dim, floats).
+sub read_fvecs {
+	my ($first, $n) = @_;
+	open(my $fh, '<:raw', $data) or die "open $data: $!";
+	read($fh, my $hdr, 4) == 4 or die 'short read';
+	my $dim = unpack('l<', $hdr);
+	my $row = 4 + 4 * $dim;
+	seek($fh, $first * $row, 0) or die 'seek';
+	my @out;
+	for (1 .. $n) {
+		read($fh, my $buf, $row) == $row or die 'short read';
+		my @x = unpack("x4 f<$dim", $buf);
+		push @out, '[' . join(',', map { sprintf('%.6g', $_) } @x) . ']';
+	}
+	close $fh;
+	return @out;
+}
+
+my $node = PostgreSQL::Test::Cluster->new('recall');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nmaintenance_work_mem = '64MB'\n");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION vecgo');
+
+my @vecs = read_fvecs(0, $nbuild + $ninsert);
+my @queries = read_fvecs(300000, $nquery);
+my $csv = $node->basedir . '/glove.tsv';
+open(my $out, '>', $csv) or die;
+print $out ($_ + 1) . "\t" . $vecs[$_] . "\n" for 0 .. $#vecs;
+close $out;
+chmod 0644, $csv;
+
+$node->safe_psql('postgres', qq{
+	CREATE TABLE items (id int PRIMARY KEY, v vector(100));
+	CREATE TABLE stage (id int, v vector(100));
+	COPY stage FROM '$csv';
+	INSERT INTO items SELECT * FROM stage WHERE id <= $nbuild;
+	CREATE TABLE queries (qid int, v vector(100));
+});
+$node->safe_psql('postgres', 'INSERT INTO queries VALUES ' .
+	join(',', map { "($_, '$queries[$_]')" } 0 .. $#queries));
+
+# Recall of the index's top-k against the exact top-k, all queries in one
+# session: ties at the k-th distance count as hits.
+sub recall {
+	my ($op) = @_;
+	my $hits = $node->safe_psql('postgres', qq{
+		SET enable_indexscan = off;
+		CREATE TEMP TABLE kth AS
+		  SELECT q.qid, q.v, (SELECT max(d) FROM (SELECT v $op q.v AS d FROM items ORDER BY 1 LIMIT $k) s) AS d
+		    FROM queries q;
+		CREATE TEMP TABLE truth AS
+		  SELECT kth.qid, i.id FROM kth, items i WHERE i.v $op kth.v <= kth.d;
+		RESET enable_indexscan;
+		SET enable_seqscan = off;
+		SELECT count(*) FROM queries q,
+		  LATERAL (SELECT id FROM items ORDER BY v $op q.v LIMIT $k) a
+		 WHERE (q.qid, a.id) IN (SELECT qid, id FROM truth);
+	});
+	return $hits / ($k * @queries);
+}
+
+my %ops = (
+	vector_l2_ops => '<->',
+	vector_ip_ops => '<#>',
+	vector_cosine_ops => '<=>',
+	vector_l1_ops => '<+>');
+
+for my $opclass (sort keys %ops) {
+	my $op = $ops{$opclass};
+	$node->safe_psql('postgres', qq{
+		TRUNCATE items;
+		INSERT INTO items SELECT * FROM stage WHERE id <= $nbuild;
+		CREATE INDEX items_idx ON items USING vecgo (v $opclass) WITH (compaction_threshold = 2);
+	});
+	my $explain = $node->safe_psql('postgres', qq{
+		SET enable_seqscan = off;
+		EXPLAIN SELECT count(*) FROM queries q,
+		  LATERAL (SELECT id FROM items ORDER BY v $op q.v LIMIT $k) a});
+	like($explain, qr/Index Scan using items_idx/, "$opclass: the planner uses the index");
+
+	my $r = recall($op);
+	cmp_ok($r, '>=', 0.95, "$opclass: recall\@$k after build = $r");
+
+	$node->safe_psql('postgres',
+		"INSERT INTO items SELECT * FROM stage WHERE id > $nbuild");
+	$r = recall($op);
+	cmp_ok($r, '>=', 0.95, "$opclass: recall\@$k after $ninsert inserts = $r");
+
+	$node->safe_psql('postgres', qq{
+		SELECT vecgo_flush('items_idx');
+		DELETE FROM items WHERE id % 5 = 0;
+		VACUUM items;
+	});
+	$r = recall($op);
+	cmp_ok($r, '>=', 0.95, "$opclass: recall\@$k after delete + VACUUM = $r");
+
+	my $replaced = $node->safe_psql('postgres', "SELECT vecgo_compact('items_idx')");
+	cmp_ok($replaced, '>', 0, "$opclass: compaction replaced $replaced segments");
+	$r = recall($op);
+	cmp_ok($r, '>=', 0.95, "$opclass: recall\@$k after compaction = $r");
+	$node->safe_psql('postgres', "SELECT vecgo_verify('items_idx')");
+	my $deleted = $node->safe_psql('postgres',
+		"SELECT sum(deleted) FROM vecgo_index_info('items_idx')");
+	is($deleted, '0', "$opclass: compaction dropped the deleted rows");
+	$node->safe_psql('postgres', 'DROP INDEX items_idx');
+}
+
+$node->stop;
+done_testing();
