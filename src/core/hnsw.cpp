@@ -77,6 +77,7 @@ struct HnswGraph::Scratch {
   std::vector<Item> cand;  // min-heap
   std::vector<Item> top;   // max-heap
   std::vector<Item> sorted, selected, prune, prune_out;
+  std::vector<std::vector<Item>> per_level;
   std::vector<std::uint32_t> nbuf;
   std::vector<float> q;
 };
@@ -351,18 +352,31 @@ void HnswGraph::SelectNeighbours(const Dist& dist, std::vector<Item>& cand, std:
 // shrinking a full neighbour list with the same heuristic.
 void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) {
   const std::size_t cap = Cap(level);
+  const float* v = Vec(id);
   {
+    // Another insert may already have reached this node through an upper
+    // layer and linked back to it here: merge those links instead of
+    // overwriting them, or that node would lose its only way in.
     Lock(id);
     std::atomic<std::uint32_t>* list = List(id, level);
-    std::uint32_t n = 0;
-    for (const Item& it : s.selected) {
-      if (n >= cap) break;
-      list[1 + n++].store(it.second, std::memory_order_release);
+    std::uint32_t have = std::min<std::uint32_t>(list[0].load(std::memory_order_relaxed), static_cast<std::uint32_t>(cap));
+    s.prune.assign(s.selected.begin(), s.selected.end());
+    for (std::uint32_t i = 0; i < have; i++) {
+      std::uint32_t x = list[1 + i].load(std::memory_order_relaxed);
+      bool dup = false;
+      for (const Item& it : s.selected) dup = dup || it.second == x;
+      if (!dup) s.prune.emplace_back(dist(v, Vec(x)), x);
     }
+    if (s.prune.size() > cap) {
+      std::sort(s.prune.begin(), s.prune.end());
+      SelectNeighbours(dist, s.prune, cap, s.prune_out);
+      s.prune.swap(s.prune_out);
+    }
+    std::uint32_t n = 0;
+    for (const Item& it : s.prune) list[1 + n++].store(it.second, std::memory_order_release);
     list[0].store(n, std::memory_order_release);
     Unlock(id);
   }
-  const float* v = Vec(id);
   for (const Item& it : s.selected) {
     std::uint32_t nb = it.second;
     if (nb == id) continue;
@@ -418,11 +432,19 @@ std::uint32_t HnswGraph::Insert(const float* vec, std::uint64_t label) {
   int max_level = static_cast<int>(e >> 32) - 1;
   float ep_d = dist(q, Vec(ep));
   if (level < max_level) ep = Greedy(dist, q, ep, &ep_d, max_level, level);
-  for (int l = std::min(level, max_level); l >= 0; l--) {
+  // Choose the neighbours on every layer first, then link from layer 0 up:
+  // once another insert can reach this node on a layer, its lists on the
+  // layers below are already in place (linking top-down would let a
+  // concurrent insert descend into a node with an empty list and come away
+  // with a single link).
+  const int top = std::min(level, max_level);
+  if (s.per_level.size() < static_cast<std::size_t>(top + 1)) s.per_level.resize(top + 1);
+  for (int l = top; l >= 0; l--) {
     SearchLayer<true>(dist, q, ep, ep_d, params_.ef_construction, l, HnswFilter{}, s);
     s.sorted.assign(s.top.begin(), s.top.end());
     std::sort(s.sorted.begin(), s.sorted.end());
-    SelectNeighbours(dist, s.sorted, params_.m, s.selected);
+    std::vector<Item>& sel = s.per_level[l];
+    SelectNeighbours(dist, s.sorted, params_.m, sel);
     // Top up to m/4 links with the nearest candidates the heuristic pruned.
     // Without this an outlier whose candidates all sit behind one hub keeps a
     // single link (to the hub) and becomes unreachable as soon as the hub's
@@ -430,14 +452,18 @@ std::uint32_t HnswGraph::Insert(const float* vec, std::uint64_t label) {
     // of the nodes and caps recall near 0.98 whatever ef is.
     const std::size_t min_links = std::max<std::size_t>(params_.m / 4, 1);
     for (const Item& p : s.sorted) {
-      if (s.selected.size() >= min_links) break;
+      if (sel.size() >= min_links) break;
       bool in = false;
-      for (const Item& o : s.selected) in = in || o.second == p.second;
-      if (!in) s.selected.push_back(p);
+      for (const Item& o : sel) in = in || o.second == p.second;
+      if (!in) sel.push_back(p);
     }
-    Link(dist, id, l, s);
     ep = s.sorted.front().second;
     ep_d = s.sorted.front().first;
+  }
+  for (int l = 0; l <= top; l++) {
+    s.selected.swap(s.per_level[l]);
+    Link(dist, id, l, s);
+    s.selected.swap(s.per_level[l]);
   }
   if (level > max_level) {
     std::lock_guard<std::mutex> g(entry_mu_);

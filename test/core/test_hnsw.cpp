@@ -337,7 +337,9 @@ TEST(HnswContinuation, EnumeratesTheWholeGraphWithDeletesAndFilter) {
 // found by searching its own vector.
 TEST(HnswConcurrency, InsertAndSearchFrom8Threads) {
   const std::size_t n = 4000;
-  Dataset d = testing::Clustered(n, 50, 32);
+  // Overlapping clusters: a graph where a node stranded by a race is not
+  // rescued by being one of a few far-apart points.
+  Dataset d = testing::Clustered(n, 50, 32, 16, 0.5f);
   HnswGraph g(Params(d.dim, Metric::L2, 16, 64));
   std::atomic<std::size_t> next{0};
   std::atomic<bool> done{false};
