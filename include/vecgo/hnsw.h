@@ -54,7 +54,8 @@ struct HnswResult {
 
 // Non-owning reference to a callable bool(uint32_t id, uint64_t label),
 // called only to admit a result (never to steer the traversal). The callable
-// must outlive the search.
+// must outlive the search and must not search the same graph itself (searches
+// reuse per-thread buffers).
 class HnswFilter {
  public:
   HnswFilter() = default;

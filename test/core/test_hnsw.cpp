@@ -64,14 +64,14 @@ class HnswRecall : public ::testing::TestWithParam<Metric> {};
 
 TEST_P(HnswRecall, SyntheticClustered) {
   const Metric metric = GetParam();
-  Dataset d = testing::Clustered(20000, 200, 128);
+  Dataset d = testing::Clustered(10000, 200, 128);
   HnswGraph g(Params(d.dim, metric));
   auto t0 = std::chrono::steady_clock::now();
   Build(&g, d);
   double build = Seconds(t0);
   auto truth = BruteForce(d, metric, 10);
   double r = Recall(truth, SearchAll(g, d, 10, 100), 10);
-  std::cout << "[hnsw] synthetic 20k x 128 " << MetricName(metric) << ": build " << build
+  std::cout << "[hnsw] synthetic 10k x 128 " << MetricName(metric) << ": build " << build
             << " s (2 threads), recall@10 at ef 100 = " << r << "\n";
   EXPECT_GE(r, 0.95);
 }
