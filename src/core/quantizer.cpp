@@ -579,7 +579,7 @@ class ByteReader {
     if (n != expect) Corrupt("parameter array of unexpected length");
     if ((n_ - at_) / sizeof(float) < n) Corrupt("parameters truncated");
     std::vector<float> v(n);
-    std::memcpy(v.data(), p_ + at_, n * sizeof(float));
+    if (n) std::memcpy(v.data(), p_ + at_, n * sizeof(float));
     at_ += n * sizeof(float);
     for (float f : v)
       if (!std::isfinite(f)) Corrupt("non-finite parameter");
