@@ -100,4 +100,51 @@ class FlatScan final : public CandidateStream {
   std::size_t scanned_ = 0;
 };
 
+// ---- Flat segment on pages -------------------------------------------------
+// A page stream (content magic kFlatSegmentMagic) holding a header (dim,
+// metric), then one record per row, [u64 label][dim float32], never
+// straddling a page, then a trailer with the record region. Row ids are the
+// record indexes 0..rows-1; the label is the caller's (a heap TID in the
+// glue). The deletion bitmap is not part of it: it changes after the segment
+// is written, so the glue keeps it in its own pages.
+constexpr std::uint32_t kFlatSegmentMagic = 0x54414C46u;  // "FLAT"
+constexpr std::uint32_t kFlatSegmentVersion = 1;
+
+class FlatSegmentWriter {
+ public:
+  // Writes the header into `w` (which must be fresh: nothing written yet).
+  FlatSegmentWriter(PageStreamWriter* w, std::size_t dim, Metric metric);
+  // Throws InvalidArgument for NaN/Inf components.
+  void Add(std::uint64_t label, const float* vec);
+  // Writes the trailer; the caller then calls w->Finish().
+  void Finish();
+  std::uint64_t rows() const { return rows_; }
+
+ private:
+  PageStreamWriter* w_;
+  std::size_t dim_;
+  std::uint64_t rows_ = 0;
+  std::vector<std::uint8_t> rec_;
+  bool finished_ = false;
+};
+
+// An opened Flat segment: its geometry, read and validated from the stream.
+struct FlatSegment {
+  std::size_t dim = 0;
+  Metric metric = Metric::L2;
+  RecordRegion rows;
+
+  // Reads the header and trailer of a stream opened with kFlatSegmentMagic
+  // (DataCorrupted on any inconsistency).
+  static FlatSegment Open(PageStreamReader* reader);
+  std::uint64_t size() const { return rows.count; }
+  // Runs over all rows (ids 0..size()-1) for FlatSearch / FlatScan.
+  FlatRunSource Runs(PageStreamReader* reader) const {
+    return FlatPageRuns(reader, rows, sizeof(std::uint64_t));
+  }
+  std::uint64_t Label(PageStreamReader* reader, std::uint64_t row) const;
+  // Copies row `row`'s vector into out (dim floats).
+  void Vector(PageStreamReader* reader, std::uint64_t row, float* out) const;
+};
+
 }  // namespace vecgo

@@ -78,6 +78,7 @@ struct RecordRegion {
   std::uint32_t record_size = 0;
   std::uint32_t per_page = 0;     // records per page, 0 when a record exceeds a payload
   std::uint32_t payload = 0;      // page payload size the region was laid out for
+  std::uint32_t reserved = 0;     // explicit padding: the struct is stored as 32 bytes
 
   // Stream offset of record i (i < count not checked).
   std::uint64_t StreamOffset(std::uint64_t i) const {
@@ -95,6 +96,7 @@ struct RecordRegion {
   // a stream of `stream_length` bytes with the given payload.
   void Validate(std::uint64_t stream_length, std::size_t payload_size) const;
 };
+static_assert(sizeof(RecordRegion) == 32, "RecordRegion is stored as-is");
 
 // Receives finished pages: `page` has page_size bytes and is valid only during
 // the call. Pages 1..N-1 arrive in order, page 0 arrives last.

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <memory>
 
 #include "vecgo/distance.h"
 
@@ -26,12 +28,22 @@ FlatRunSource FlatPageRuns(PageStreamReader* reader, const RecordRegion& region,
                            std::size_t vector_offset, std::uint64_t first_id) {
   if (region.count > 0) {
     region.Validate(reader->length(), reader->payload());
-    if (region.per_page == 0)
-      throw Error(Error::Kind::InvalidArgument, "flat: records larger than a page need ReadAt");
     if (vector_offset > region.record_size)
       throw Error(Error::Kind::InvalidArgument, "flat: vector offset outside the record");
   }
   std::uint64_t next = 0;
+  if (region.per_page == 0) {
+    // Records larger than a page (very high dimensions): copied out one at a
+    // time, one-row runs.
+    auto buf = std::make_shared<std::vector<std::uint8_t>>(region.record_size);
+    return [=](FlatRun* run) mutable {
+      if (next >= region.count) return false;
+      reader->ReadAt(region.StreamOffset(next), buf->data(), buf->size());
+      *run = FlatRun{buf->data() + vector_offset, 1, region.record_size, first_id + next};
+      next++;
+      return true;
+    };
+  }
   return [=](FlatRun* run) mutable {
     if (next >= region.count) return false;
     std::uint64_t n = std::min<std::uint64_t>(region.per_page - next % region.per_page,
@@ -116,6 +128,68 @@ std::size_t FlatScan::Next(std::size_t max, std::vector<Neighbor>* out) {
   std::size_t n = want - pos_;
   pos_ = want;
   return n;
+}
+
+// ---------------------------------------------------------------- segments
+
+FlatSegmentWriter::FlatSegmentWriter(PageStreamWriter* w, std::size_t dim, Metric metric)
+    : w_(w), dim_(dim) {
+  if (dim == 0 || dim > kMaxDim) throw Error(Error::Kind::InvalidArgument, "flat: dimension out of range");
+  if (w->Tell() != kStreamHeaderSize)
+    throw Error(Error::Kind::Internal, "flat: segment must start a fresh page stream");
+  w->Put<std::uint32_t>(static_cast<std::uint32_t>(dim));
+  w->Put<std::uint32_t>(static_cast<std::uint32_t>(metric));
+  rec_.resize(sizeof(std::uint64_t) + dim * sizeof(float));
+  w->BeginRecords(static_cast<std::uint32_t>(rec_.size()));
+}
+
+void FlatSegmentWriter::Add(std::uint64_t label, const float* vec) {
+  if (finished_) throw Error(Error::Kind::Internal, "flat: Add after Finish");
+  for (std::size_t j = 0; j < dim_; j++)
+    if (!std::isfinite(vec[j])) throw Error(Error::Kind::InvalidArgument, "flat: NaN or Inf in a vector");
+  std::memcpy(rec_.data(), &label, sizeof(label));
+  std::memcpy(rec_.data() + sizeof(label), vec, dim_ * sizeof(float));
+  w_->PutRecord(rec_.data());
+  rows_++;
+}
+
+void FlatSegmentWriter::Finish() {
+  if (finished_) throw Error(Error::Kind::Internal, "flat: Finish called twice");
+  finished_ = true;
+  RecordRegion region = w_->EndRecords();
+  w_->Put(region);
+}
+
+FlatSegment FlatSegment::Open(PageStreamReader* r) {
+  FlatSegment seg;
+  r->Seek(kStreamHeaderSize);
+  std::uint32_t dim = r->Get<std::uint32_t>();
+  std::uint32_t metric = r->Get<std::uint32_t>();
+  if (dim == 0 || dim > kMaxDim) PageStreamReader::Fail("flat segment: dimension out of range");
+  if (metric > static_cast<std::uint32_t>(Metric::L1)) PageStreamReader::Fail("flat segment: unknown metric");
+  if (r->length() < kStreamHeaderSize + 8 + sizeof(RecordRegion))
+    PageStreamReader::Fail("flat segment: too short");
+  r->Seek(r->length() - sizeof(RecordRegion));
+  seg.rows = r->Get<RecordRegion>();
+  seg.rows.Validate(r->length(), r->payload());
+  if (seg.rows.record_size != sizeof(std::uint64_t) + dim * sizeof(float))
+    PageStreamReader::Fail("flat segment: record size does not match the dimension");
+  if (seg.rows.start < kStreamHeaderSize + 8) PageStreamReader::Fail("flat segment: rows overlap the header");
+  seg.dim = dim;
+  seg.metric = static_cast<Metric>(metric);
+  return seg;
+}
+
+std::uint64_t FlatSegment::Label(PageStreamReader* r, std::uint64_t row) const {
+  if (row >= rows.count) PageStreamReader::Fail("flat segment: row out of range");
+  std::uint64_t label;
+  r->ReadAt(rows.StreamOffset(row), &label, sizeof(label));
+  return label;
+}
+
+void FlatSegment::Vector(PageStreamReader* r, std::uint64_t row, float* out) const {
+  if (row >= rows.count) PageStreamReader::Fail("flat segment: row out of range");
+  r->ReadAt(rows.StreamOffset(row) + sizeof(std::uint64_t), out, dim * sizeof(float));
 }
 
 }  // namespace vecgo

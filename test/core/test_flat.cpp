@@ -174,5 +174,37 @@ TEST(FlatTest, CorruptPagesRaiseErrors) {
   EXPECT_THROW(FlatPageRuns(&reader, bad, 8), Error);
 }
 
+TEST(FlatTest, SegmentRoundTrip) {
+  // 40 dims fit a page; 3000 dims (12 KB rows) do not and still work.
+  for (std::size_t dim : {std::size_t{40}, std::size_t{3000}}) {
+    Dataset d = testing::Clustered(dim > 1000 ? 300 : 3000, 5, dim);
+    std::vector<std::uint8_t> pages;
+    PageStreamWriter w(kFlatSegmentMagic, kFlatSegmentVersion, CollectPages(&pages), kDefaultPageSize, 9);
+    FlatSegmentWriter fw(&w, d.dim, Metric::Cosine);
+    for (std::size_t i = 0; i < d.n(); i++) fw.Add(5000 + i, d.row(i));
+    fw.Finish();
+    w.Finish();
+    auto r = PageStreamReader::FromBuffer(pages.data(), pages.size(), kDefaultPageSize,
+                                          kFlatSegmentMagic, kFlatSegmentVersion, 9);
+    FlatSegment seg = FlatSegment::Open(&r);
+    EXPECT_EQ(seg.dim, d.dim);
+    EXPECT_EQ(seg.metric, Metric::Cosine);
+    ASSERT_EQ(seg.size(), d.n());
+    EXPECT_EQ(seg.Label(&r, 17), 5017u);
+    std::vector<float> v(d.dim);
+    seg.Vector(&r, 17, v.data());
+    EXPECT_EQ(0, std::memcmp(v.data(), d.row(17), d.dim * 4));
+    auto truth = testing::BruteForce(d, Metric::Cosine, 10);
+    for (std::size_t q = 0; q < d.nq(); q++)
+      EXPECT_EQ(Ids(FlatSearch(d.query(q), d.dim, seg.metric, seg.Runs(&r), 10)), truth[q]);
+    EXPECT_THROW(seg.Label(&r, d.n()), Error);
+  }
+  std::vector<std::uint8_t> pages;
+  PageStreamWriter w(kFlatSegmentMagic, kFlatSegmentVersion, CollectPages(&pages));
+  std::vector<float> nan(4, std::nanf(""));
+  FlatSegmentWriter fw(&w, 4, Metric::L2);
+  EXPECT_THROW(fw.Add(1, nan.data()), Error);
+}
+
 }  // namespace
 }  // namespace vecgo
