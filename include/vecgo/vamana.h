@@ -149,6 +149,10 @@ class VamanaIndex {
   std::size_t code_size() const { return code_size_; }
 
   // ---- mutation and introspection ----
+  // (Re)trains the quantizer on the stored vectors and encodes every node;
+  // QuantKind::None drops the codes. The graph is unchanged.
+  void SetQuantization(QuantKind kind, std::size_t pq_m = 0, std::uint32_t threads = 1,
+                       std::uint64_t seed = 1);
   void MarkDeleted(std::uint32_t id);
   std::size_t DeletedCount() const;
   // Bytes held by the segment's arrays.

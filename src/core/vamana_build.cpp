@@ -358,22 +358,30 @@ VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim
   ix.deleted_.assign((n + 63) / 64, 0);
   if (n == 0) return ix;
   VamanaBuilder(&ix, params).Run();
-  if (params.quantization != QuantKind::None) {
-    QuantizerOptions qo;
-    qo.kind = params.quantization;
-    qo.pq_m = params.pq_m;
-    ix.quantizer_ = Quantizer(qo);
-    ix.quantizer_.Train(ix.vectors_.data(), n, dim, params.metric, params.seed);
-    std::size_t cs = ix.quantizer_.code_size();
-    ix.code_size_ = cs;
-    ix.codes_.resize(n * cs);
-    const Quantizer& qz = ix.quantizer_;
-    ParallelFor(n, std::max<std::uint32_t>(1, params.threads), 1024,
-                [&](std::size_t b, std::size_t e, std::size_t) {
-                  qz.EncodeBatch(ix.vectors_.data() + b * dim, e - b, ix.codes_.data() + b * cs);
-                });
-  }
+  ix.SetQuantization(params.quantization, params.pq_m, params.threads, params.seed);
   return ix;
+}
+
+void VamanaIndex::SetQuantization(QuantKind kind, std::size_t pq_m, std::uint32_t threads,
+                                  std::uint64_t seed) {
+  codes_.clear();
+  codes_.shrink_to_fit();
+  code_size_ = 0;
+  quantizer_ = Quantizer();
+  if (kind == QuantKind::None || n_ == 0) return;
+  QuantizerOptions qo;
+  qo.kind = kind;
+  qo.pq_m = pq_m;
+  Quantizer qz(qo);
+  qz.Train(vectors_.data(), n_, dim_, metric_, seed);
+  std::size_t cs = qz.code_size();
+  codes_.resize(std::size_t(n_) * cs);
+  ParallelFor(n_, std::max<std::uint32_t>(1, threads), 1024,
+              [&](std::size_t b, std::size_t e, std::size_t) {
+                qz.EncodeBatch(vectors_.data() + b * dim_, e - b, codes_.data() + b * cs);
+              });
+  quantizer_ = std::move(qz);
+  code_size_ = cs;
 }
 
 void VamanaIndex::MarkDeleted(std::uint32_t id) {
