@@ -173,7 +173,9 @@ class PageStreamWriter {
 // page_size bytes (or nullptr when it cannot, which is reported as
 // DataCorrupted). The pointer need only stay valid until the accessor is next
 // called (the glue can hand out one pinned buffer at a time); the reader never
-// keeps two pages at once. Each page's checksum and header are verified the
+// keeps two pages at once, and reuses the last pointer while it reads within
+// the same page (so the accessor must not be called by anyone else while the
+// reader is in use). Each page's checksum and header are verified the
 // first time the reader touches it (once per reader).
 class PageStreamReader {
  public:
@@ -259,6 +261,10 @@ class PageStreamReader {
   std::uint64_t pages_ = 0;
   std::uint64_t offset_ = 0;
   std::vector<bool> verified_;
+  // The page the accessor returned last: still valid by the accessor's
+  // contract, so small reads within one page cost no accessor call.
+  std::uint64_t cached_no_ = UINT64_MAX;
+  const std::uint8_t* cached_ = nullptr;
 };
 
 }  // namespace vecgo

@@ -296,12 +296,16 @@ void PageStreamReader::CheckPage(const std::uint8_t* p, std::uint64_t page_no) {
 
 const std::uint8_t* PageStreamReader::Page(std::uint64_t page_no) {
   if (page_no >= pages_) Fail("read past the last page");
+  if (page_no == cached_no_) return cached_;
+  cached_no_ = UINT64_MAX;
   const std::uint8_t* p = fn_(page_no);
   if (!p) Fail("page " + std::to_string(page_no) + " unavailable");
   if (!verified_[page_no]) {
     CheckPage(p, page_no);
     verified_[page_no] = true;
   }
+  cached_no_ = page_no;
+  cached_ = p;
   return p;
 }
 

@@ -448,7 +448,6 @@ void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) 
   d.bias_ = metric == Metric::Cosine ? 1.0f : 0.0f;
   d.sign_ = -1.0f;  // used by the dot-product variants only
   d.owner_ = this;
-  const bool dotlike = metric == Metric::IP || metric == Metric::Cosine;
 
   const QuantKind kind = options_.kind;
   if (kind == QuantKind::None || kind == QuantKind::SQ8 || kind == QuantKind::INT4) {
@@ -506,7 +505,6 @@ void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) 
         lut[c] = acc;
       }
     }
-    (void)dotlike;
     if (pq_coarse_ == 0) {
       d.fn_ = QuantDistImpl::Pq;
       return;
