@@ -294,13 +294,16 @@ void HnswGraph::SearchLayer(const Dist& dist, const float* q, std::uint32_t ep, 
     // Copy the unvisited neighbours out of the (possibly changing) list.
     std::atomic<std::uint32_t>* list = List(c.second, level);
     std::uint32_t n = std::min(list[0].load(std::memory_order_acquire), cap);
-    s.nbuf.clear();
+    // Two passes: prefetch the visited tags of every neighbour, then test
+    // them (the tag loads are the other cache misses of the walk).
+    s.nbuf.resize(n);
     for (std::uint32_t i = 0; i < n; i++) {
-      std::uint32_t nb = list[1 + i].load(std::memory_order_acquire);
-      if (s.visited.TestAndSet(nb)) continue;
-      s.nbuf.push_back(nb);
+      s.nbuf[i] = list[1 + i].load(std::memory_order_acquire);
+      s.visited.Prefetch(s.nbuf[i]);
     }
-    const std::size_t nn = s.nbuf.size();
+    std::size_t nn = 0;
+    for (std::uint32_t i = 0; i < n; i++)
+      if (!s.visited.TestAndSet(s.nbuf[i])) s.nbuf[nn++] = s.nbuf[i];
     for (std::size_t i = 0; i < std::min<std::size_t>(nn, 2); i++) PrefetchVector(Vec(s.nbuf[i]), vbytes);
     for (std::size_t i = 0; i < nn; i++) {
       if (i + 2 < nn) PrefetchVector(Vec(s.nbuf[i + 2]), vbytes);

@@ -64,7 +64,7 @@ class HnswRecall : public ::testing::TestWithParam<Metric> {};
 
 TEST_P(HnswRecall, SyntheticClustered) {
   const Metric metric = GetParam();
-  Dataset d = testing::Clustered(10000, 200, 128);
+  Dataset d = testing::Clustered(10000, 200, 128, 8, 0.5f);
   HnswGraph g(Params(d.dim, metric));
   auto t0 = std::chrono::steady_clock::now();
   Build(&g, d);
@@ -76,7 +76,7 @@ TEST_P(HnswRecall, SyntheticClustered) {
   EXPECT_GE(r, 0.95);
 }
 
-INSTANTIATE_TEST_SUITE_P(Metrics, HnswRecall,
+INSTANTIATE_TEST_SUITE_P(HnswMetrics, HnswRecall,
                          ::testing::Values(Metric::L2, Metric::IP, Metric::Cosine, Metric::L1),
                          [](const ::testing::TestParamInfo<Metric>& i) { return std::string(MetricName(i.param)); });
 
@@ -118,7 +118,7 @@ TEST_P(HnswRecallGloveSmall, Sample10k) {
   EXPECT_GE(r, 0.95);
 }
 
-INSTANTIATE_TEST_SUITE_P(Metrics, HnswRecallGloveSmall, ::testing::Values(Metric::L2, Metric::IP, Metric::L1),
+INSTANTIATE_TEST_SUITE_P(HnswMetrics, HnswRecallGloveSmall, ::testing::Values(Metric::L2, Metric::IP, Metric::L1),
                          [](const ::testing::TestParamInfo<Metric>& i) { return std::string(MetricName(i.param)); });
 
 // ------------------------------------------------------------------ basics
