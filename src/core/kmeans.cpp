@@ -5,7 +5,6 @@
 // centroids, so it vectorises whatever dim is (PQ subspaces have 2..16 dims,
 // where a per-pair distance kernel would spend its time in call overhead).
 #include "vecgo/kmeans.h"
-#include "vecgo/simd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -21,14 +20,25 @@ inline double Uniform(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
 }
 
-// Short vectors (PQ subspaces) inline; long ones through the SIMD kernel.
+// Squared L2 with eight fixed partial sums. Not the dispatched kernel on
+// purpose: its rounding depends on the instruction set, and k-means++ draws
+// from cumulative sums of these values, so training would differ from one CPU
+// to another. This loop gives the same bits everywhere (and still vectorises).
 inline float L2sqScalar(const float* a, const float* b, std::size_t dim) {
-  if (dim >= 16) return simd::active().l2sq(a, b, dim);
+  constexpr std::size_t kL = 8;
+  float lane[kL] = {};
+  std::size_t full = dim / kL * kL;
+  for (std::size_t d = 0; d < full; d += kL)
+    for (std::size_t j = 0; j < kL; j++) {
+      float t = a[d + j] - b[d + j];
+      lane[j] += t * t;
+    }
   float s = 0.0f;
-  for (std::size_t d = 0; d < dim; d++) {
+  for (std::size_t d = full; d < dim; d++) {
     float t = a[d] - b[d];
     s += t * t;
   }
+  for (std::size_t j = 0; j < kL; j++) s += lane[j];
   return s;
 }
 

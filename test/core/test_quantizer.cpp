@@ -198,6 +198,14 @@ TEST(QuantTest, TrainingIsDeterministic) {
   }
   EXPECT_NE(Train(QuantKind::PQ, d, Metric::L2, 0, 7).ToBytes(),
             Train(QuantKind::PQ, d, Metric::L2, 0, 8).ToBytes());
+  // The same parameters whatever kernel level is active (a standby or a
+  // rebuild on another CPU trains the same codebooks).
+  const simd::Level best = simd::active().level;
+  auto at_best = Train(QuantKind::PQ, d, Metric::Cosine, 0, 7).ToBytes();
+  ASSERT_TRUE(simd::force(simd::Level::Scalar));
+  auto at_scalar = Train(QuantKind::PQ, d, Metric::Cosine, 0, 7).ToBytes();
+  simd::force(best);
+  EXPECT_EQ(at_best, at_scalar);
 }
 
 TEST(QuantTest, SerializationRoundTripAndCorruption) {
