@@ -126,6 +126,18 @@ SELECT vecgo_verify('ibig_idx');
 SELECT id FROM ibig ORDER BY v <+> array_fill(2.4::real, ARRAY[16000])::vector LIMIT 4;
 DROP TABLE ibig;
 
+-- A build larger than maintenance_work_mem writes several segments.
+CREATE TABLE imem (id int, v vector(256));
+INSERT INTO imem SELECT i, array_fill((i % 101)::real, ARRAY[256])::vector FROM generate_series(1, 3000) i;
+SET maintenance_work_mem = '1MB';
+CREATE INDEX imem_idx ON imem USING vecgo (v);
+RESET maintenance_work_mem;
+SELECT kind, rows FROM vecgo_index_info('imem_idx') ORDER BY segment;
+SELECT vecgo_verify('imem_idx');
+SELECT count(*) FROM (SELECT id FROM imem ORDER BY v <-> array_fill(50::real, ARRAY[256])::vector LIMIT 5000) s;
+SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM imem ORDER BY v <-> array_fill(50::real, ARRAY[256])::vector LIMIT 29) s;
+DROP TABLE imem;
+
 -- Expression and partial indexes.
 CREATE TABLE iexpr (id int, cat int, a real, b real);
 INSERT INTO iexpr SELECT i, i % 10, i % 13, i % 7 FROM generate_series(1, 1000) i;
