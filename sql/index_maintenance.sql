@@ -116,7 +116,7 @@ CREATE TABLE ibig (id int, v vector(16000));
 INSERT INTO ibig SELECT i, array_fill((i % 5)::real, ARRAY[16000])::vector FROM generate_series(1, 12) i;
 CREATE INDEX ibig_idx ON ibig USING vecgo (v vector_l1_ops);
 INSERT INTO ibig SELECT i, array_fill((i % 5 + 0.5)::real, ARRAY[16000])::vector FROM generate_series(13, 20) i;
-SELECT id, v <+> array_fill(2.4::real, ARRAY[16000])::vector AS d
+SELECT id, round((v <+> array_fill(2.4::real, ARRAY[16000])::vector)::numeric) AS d
   FROM ibig ORDER BY v <+> array_fill(2.4::real, ARRAY[16000])::vector LIMIT 4;
 SELECT kind, rows, pages FROM vecgo_index_info('ibig_idx') ORDER BY segment;
 DELETE FROM ibig WHERE id IN (14, 17);
