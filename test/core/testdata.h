@@ -92,11 +92,16 @@ inline bool ReadFvecs(const std::string& path, std::size_t limit, std::size_t* d
 // deterministic shuffle of the file. Returns false (test should GTEST_SKIP with
 // a visible message) when the file is not there.
 inline bool GloveSample(std::size_t n, std::size_t nq, Dataset* d, std::uint64_t seed = 7) {
-  std::string path = GlovePath();
-  if (path.empty()) return false;
-  std::size_t dim = 0;
-  std::vector<float> all;
-  if (!ReadFvecs(path, 0, &dim, &all)) return false;
+  // The file (138 MB) is read once per test binary and kept.
+  static std::size_t dim = 0;
+  static std::vector<float> all;
+  static bool loaded = false, ok = false;
+  if (!loaded) {
+    loaded = true;
+    std::string path = GlovePath();
+    ok = !path.empty() && ReadFvecs(path, 0, &dim, &all);
+  }
+  if (!ok) return false;
   std::size_t total = all.size() / dim;
   if (total < n + nq) return false;
   std::vector<std::size_t> idx(total);
