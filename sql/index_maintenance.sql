@@ -138,6 +138,28 @@ SELECT count(*) FROM (SELECT id FROM imem ORDER BY v <-> array_fill(50::real, AR
 SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM imem ORDER BY v <-> array_fill(50::real, ARRAY[256])::vector LIMIT 29) s;
 DROP TABLE imem;
 
+-- Builds at or above diskann_threshold rows write a DiskANN segment: a
+-- Vamana graph searched by beam, results reranked with full vectors.
+CREATE TABLE idann (id int, v vector(8));
+INSERT INTO idann SELECT i, (SELECT array_agg(sin(i * 0.7 + j * 1.9 + (i % 11) * j)::real)
+  FROM generate_series(1, 8) j)::vector FROM generate_series(1, 3000) i;
+CREATE INDEX idann_idx ON idann USING vecgo (v vector_l2_ops) WITH (diskann_threshold = 1000, quantization = 'sq8');
+SELECT kind, rows, deleted, quantization FROM vecgo_index_info('idann_idx') ORDER BY segment;
+SELECT vecgo_verify('idann_idx');
+SELECT id FROM idann ORDER BY v <-> (SELECT v FROM idann WHERE id = 1234) LIMIT 1;
+-- Iterative scan walks the whole graph when asked to.
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM idann ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5000) s;
+-- Deleted rows become tombstones in the segment's deletion bitmap.
+DELETE FROM idann WHERE id % 3 = 0;
+VACUUM idann;
+SELECT kind, rows, deleted FROM vecgo_index_info('idann_idx') ORDER BY segment;
+SELECT vecgo_verify('idann_idx');
+SELECT count(*) FROM (SELECT id FROM idann ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5000) s WHERE id % 3 = 0;
+SELECT count(*) FROM (SELECT id FROM idann ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5000) s;
+-- Compaction leaves DiskANN segments alone (deleted nodes stay waypoints).
+SELECT vecgo_compact('idann_idx');
+DROP TABLE idann;
+
 -- Expression and partial indexes.
 CREATE TABLE iexpr (id int, cat int, a real, b real);
 INSERT INTO iexpr SELECT i, i % 10, i % 13, i % 7 FROM generate_series(1, 1000) i;

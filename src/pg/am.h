@@ -262,6 +262,26 @@ void vecgorescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
 bool vecgogettuple(IndexScanDesc scan, ScanDirection dir);
 void vecgoendscan(IndexScanDesc scan);
 
+// ------------------------------------------------------------------ DiskANN (am_diskann.cpp)
+// These may throw C++ exceptions: call them from guarded code whose frames
+// hold no PostgreSQL state a longjmp would skip (or through Guard).
+struct DiskAnnScan;
+// Builds a Vamana graph over `nrecords` records and writes it as one
+// contiguous run of pages; fills *e.
+void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
+                         Size nrecords, SegmentEntry* e);
+// A continuation search over one segment (objects freed with `ctx`). A NULL
+// query (or a zero query under cosine) enumerates every live row.
+DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float* query, int dims,
+                              uint8 metric, int ef_search, MemoryContext ctx);
+// Up to `batch` further results; returns how many.
+int DiskAnnScanNext(DiskAnnScan* s, int batch, float* dists, ItemPointerData* tids);
+// Sets deletion bits of dead rows (WAL-logged); returns how many.
+uint64 DiskAnnBulkDelete(Relation index, const SegmentEntry& e, IndexBulkDeleteCallback callback,
+                         void* cbstate, double* live);
+// Full structural check through the core; counts rows and deleted rows.
+void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* deleted);
+
 // Seals the L0 log into a Flat segment. When `only_if_full`, does nothing
 // unless the L0 log has reached memtable_size. Returns rows sealed.
 int64 SealL0(Relation index, bool only_if_full);

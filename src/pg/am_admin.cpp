@@ -186,16 +186,18 @@ int64 CompactSegments(Relation index) {
   for (int i = 0; i < n; i++) {
     const SegmentEntry& s = meta->segments[i];
     uint64 live = s.rows - s.deleted;
-    if (group[i] != -1 || live == 0) continue;
+    if (group[i] != -1 || live == 0 || s.kind != kSegmentFlat) continue;
     int tier = TierOf(live);
     int count = 0;
     for (int j = i; j < n; j++)
-      if (group[j] == -1 && meta->segments[j].rows > meta->segments[j].deleted &&
+      if (group[j] == -1 && meta->segments[j].kind == kSegmentFlat &&
+          meta->segments[j].rows > meta->segments[j].deleted &&
           TierOf(meta->segments[j].rows - meta->segments[j].deleted) == tier)
         count++;
     if (count < threshold || count > capacity - nmembers) continue;
     for (int j = i; j < n; j++)
-      if (group[j] == -1 && meta->segments[j].rows > meta->segments[j].deleted &&
+      if (group[j] == -1 && meta->segments[j].kind == kSegmentFlat &&
+          meta->segments[j].rows > meta->segments[j].deleted &&
           TierOf(meta->segments[j].rows - meta->segments[j].deleted) == tier)
         group[j] = ngroups;
     has_output[ngroups] = true;
@@ -206,7 +208,9 @@ int64 CompactSegments(Relation index) {
   // deleted are rewritten on their own.
   for (int i = 0; i < n && nmembers < capacity; i++) {
     const SegmentEntry& s = meta->segments[i];
-    if (group[i] != -1 || s.deleted == 0) continue;
+    // DiskANN segments keep deleted rows as graph waypoints (DESIGN.md 4);
+    // rewriting them is the compactor's job once it can write DiskANN.
+    if (group[i] != -1 || s.deleted == 0 || s.kind != kSegmentFlat) continue;
     if (s.deleted == s.rows) {
       group[i] = n;  // dropped, no output
       nmembers++;
@@ -391,9 +395,33 @@ VECGO_SQL_FUNCTION(vecgo_verify) {
       Corrupt(index, "%s id %llu out of range (next id %llu)", "segment", s.id, meta->next_segment_id);
     for (uint32 j = 0; j < i; j++)
       if (meta->segments[j].id == s.id) Corrupt(index, "%s id %llu listed twice (%llu)", "segment", s.id, 0);
-    if (s.kind != kSegmentFlat) Corrupt(index, "%s has unknown kind %llu (%llu)", "segment", s.kind, 0);
+    if (s.kind != kSegmentFlat && s.kind != kSegmentDiskANN)
+      Corrupt(index, "%s has unknown kind %llu (%llu)", "segment", s.kind, 0);
     if (s.deleted > s.rows) Corrupt(index, "%s has %llu deleted of %llu rows", "segment", s.deleted, s.rows);
-    VerifyChain(index, meta, s.id, s.head, nblocks, claimed, false, &s);
+    if (s.kind == kSegmentFlat) {
+      VerifyChain(index, meta, s.id, s.head, nblocks, claimed, false, &s);
+      continue;
+    }
+    // DiskANN: one contiguous run of full pages, then the core's own check.
+    if (s.head + s.npages > nblocks || s.tail != s.head + s.npages - 1)
+      Corrupt(index, "%s at block %llu with %llu pages is not a valid run", "DiskANN segment", s.head, s.npages);
+    for (uint32 k = 0; k < s.npages; k++) {
+      BlockNumber blk = s.head + k;
+      if (claimed[blk]) Corrupt(index, "%s reuses block %llu (claimed %llu times)", "DiskANN segment", blk, claimed[blk]);
+      claimed[blk] = 1;
+      Buffer buf = ReadBuffer(index, blk);
+      LockBuffer(buf, BUFFER_LOCK_SHARE);
+      PageOpaque o = *GetOpaque(BufferGetPage(buf));
+      UnlockReleaseBuffer(buf);
+      BlockNumber want_next = k + 1 < s.npages ? blk + 1 : InvalidBlockNumber;
+      if (o.page_id != kPageId || o.flags != kPageChain || o.segment_id != s.id ||
+          o.used != kStreamBytes || o.next != want_next)
+        Corrupt(index, "%s: block %llu is not page %llu of its run", "DiskANN segment", blk, k);
+    }
+    uint64 rows = 0, deleted = 0;
+    DiskAnnVerify(index, s, &rows, &deleted);
+    if (rows != s.rows) Corrupt(index, "%s: manifest says %llu rows, graph has %llu", "DiskANN segment", s.rows, rows);
+    if (deleted != s.deleted) Corrupt(index, "%s: manifest says %llu deleted rows, graph has %llu", "DiskANN segment", s.deleted, deleted);
   }
   // Replaced chains waiting to be recycled must not overlap live ones.
   for (uint32 i = 0; i < meta->npending; i++) {

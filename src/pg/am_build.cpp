@@ -112,6 +112,15 @@ void FlushBuildBuffer(BuildState* bs) {
                     errhint("Increase maintenance_work_mem.")));
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
   uint32 id = meta->next_segment_id++;
+  if (bs->nrecords >= static_cast<Size>(meta->options.diskann_threshold)) {
+    // Called from the table AM's scan callback: no C++ exception may leave.
+    SegmentEntry* e = &meta->segments[meta->nsegments];
+    Guard([&]() { WriteDiskAnnSegment(bs->index, meta, id, bs->buf, bs->nrecords, e); });
+    meta->nsegments++;
+    bs->nrecords = 0;
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
+    return;
+  }
   ChainWriter* w = NewChainWriter();
   ChainWriterBegin(w, bs->index, id);
   ChainWriterAppend(w, bs->buf, bs->nrecords * bs->record_size);

@@ -8,8 +8,11 @@
 // (ordered by distance, then heap TID). The first batch holds vecgo.ef_search
 // rows; with iterative scan on, the executor may keep asking (a WHERE clause
 // filtering rows out) and each further batch doubles, up to
-// vecgo.max_scan_tuples rows in all. The order is exact, so relaxed_order and
-// strict_order return the same sequence.
+// vecgo.max_scan_tuples rows in all. DiskANN segments take part through a
+// continuation beam search whose results join the same batches. Exact tiers
+// are in exact order; a DiskANN result found after a farther row was already
+// returned is still returned under relaxed_order and dropped under
+// strict_order.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -38,6 +41,15 @@ inline bool CandLess(const Candidate& a, const Candidate& b) {
   return ItemPointerCompare(const_cast<ItemPointer>(&a.tid), const_cast<ItemPointer>(&b.tid)) < 0;
 }
 
+// Results a DiskANN segment has produced and the merge has not consumed yet.
+struct Pending {
+  Candidate* items;
+  int n;
+  int cap;
+  bool more;  // the segment may still produce further results
+  bool started;
+};
+
 struct ScanState {
   MemoryContext ctx;
   bool started;
@@ -54,7 +66,20 @@ struct ScanState {
   bool have_last;
   Candidate last;
   ChainReader reader;
+  DiskAnnScan** diskann;  // per segment, created on first use
+  Pending* pending;       // per segment
 };
+
+inline void PushCandidate(const Candidate& c, Candidate* heap, int* nheap, int cap) {
+  if (*nheap < cap) {
+    heap[(*nheap)++] = c;
+    std::push_heap(heap, heap + *nheap, CandLess);
+  } else if (CandLess(c, heap[0])) {
+    std::pop_heap(heap, heap + *nheap, CandLess);
+    heap[*nheap - 1] = c;
+    std::push_heap(heap, heap + *nheap, CandLess);
+  }
+}
 
 // One pass over a chain: keep the best `cap` rows after `last` in a max-heap.
 void ScanChain(ScanState* so, Relation index, uint32 id, BlockNumber head, Candidate* heap,
@@ -75,17 +100,50 @@ void ScanChain(ScanState* so, Relation index, uint32 id, BlockNumber head, Candi
                                  dims, 0.0f)
                  : INFINITY;
     if (so->have_last && !CandLess(so->last, c)) continue;
-    if (*nheap < cap) {
-      heap[(*nheap)++] = c;
-      std::push_heap(heap, heap + *nheap, CandLess);
-    } else if (CandLess(c, heap[0])) {
-      std::pop_heap(heap, heap + *nheap, CandLess);
-      heap[*nheap - 1] = c;
-      std::push_heap(heap, heap + *nheap, CandLess);
-    }
+    PushCandidate(c, heap, nheap, cap);
     CHECK_FOR_INTERRUPTS();
   }
   ChainReaderEnd(&so->reader);
+}
+
+// A DiskANN segment's share of a batch: its results come from a continuation
+// search (approximately in order across calls) and wait in `pending` until a
+// batch takes them. Returns whether the segment may produce more.
+bool DiskAnnCandidates(ScanState* so, Relation index, uint32 seg, Candidate* heap, int* nheap,
+                       int cap) {
+  Pending* p = &so->pending[seg];
+  if (so->diskann[seg] == nullptr)
+    so->diskann[seg] = DiskAnnScanBegin(index, so->meta->segments[seg], so->query,
+                                        so->meta->dims, so->meta->metric, g_ef_search, so->ctx);
+  if (!p->started || p->more) {
+    if (p->n + cap > p->cap) {
+      int newcap = std::max(p->n + cap, p->cap * 2);
+      Candidate* items = static_cast<Candidate*>(palloc(sizeof(Candidate) * newcap));
+      if (p->n > 0) std::memcpy(items, p->items, sizeof(Candidate) * p->n);
+      if (p->items) pfree(p->items);
+      p->items = items;
+      p->cap = newcap;
+    }
+    float* dists = static_cast<float*>(palloc(sizeof(float) * cap));
+    ItemPointerData* tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
+    int got = DiskAnnScanNext(so->diskann[seg], cap, dists, tids);
+    for (int i = 0; i < got; i++) {
+      Candidate c;
+      c.dist = dists[i];
+      c.tid = tids[i];
+      // A result closer than a row already returned arrived late (the
+      // search's order across calls is approximate): relaxed_order still
+      // returns it, strict_order drops it.
+      if (!so->have_last || CandLess(so->last, c) || g_iterative_scan != kIterStrict)
+        p->items[p->n++] = c;
+    }
+    pfree(dists);
+    pfree(tids);
+    p->started = true;
+    p->more = got == cap;
+  }
+  for (int i = 0; i < p->n; i++) PushCandidate(p->items[i], heap, nheap, cap);
+  return p->more;
 }
 
 void NextBatch(ScanState* so, Relation index) {
@@ -101,15 +159,30 @@ void NextBatch(ScanState* so, Relation index) {
   so->batch = static_cast<Candidate*>(palloc(sizeof(Candidate) * cap));
   int n = 0;
   const MetaData* m = so->meta;
+  bool more = false;
   if (m->dims > 0) {
     ScanChain(so, index, m->l0_id, m->l0_head, so->batch, &n, cap);
-    for (uint32 i = 0; i < m->nsegments; i++)
-      ScanChain(so, index, m->segments[i].id, m->segments[i].head, so->batch, &n, cap);
+    for (uint32 i = 0; i < m->nsegments; i++) {
+      if (m->segments[i].kind == kSegmentDiskANN)
+        more |= DiskAnnCandidates(so, index, i, so->batch, &n, cap);
+      else
+        ScanChain(so, index, m->segments[i].id, m->segments[i].head, so->batch, &n, cap);
+    }
   }
   std::sort_heap(so->batch, so->batch + n, CandLess);
+  // Every DiskANN result at or before the batch's last key is in the batch
+  // (the heap keeps the smallest `cap` of all offered): forget them.
+  for (uint32 i = 0; i < m->nsegments; i++) {
+    Pending* p = &so->pending[i];
+    if (p->n == 0) continue;
+    int keep = 0;
+    for (int j = 0; j < p->n; j++)
+      if (n == cap && CandLess(so->batch[n - 1], p->items[j])) p->items[keep++] = p->items[j];
+    p->n = keep;
+  }
   so->nbatch = n;
   so->pos = 0;
-  if (n < cap) so->exhausted = true;  // nothing further exists
+  if (n < cap && !more) so->exhausted = true;  // nothing further exists
   if (so->next_batch_size < (1 << 20)) so->next_batch_size *= 2;
 }
 
@@ -135,6 +208,8 @@ void StartScan(IndexScanDesc scan) {
   so->exhausted = false;
   so->batch = nullptr;
   so->nbatch = so->pos = 0;
+  so->diskann = static_cast<DiskAnnScan**>(palloc0(sizeof(DiskAnnScan*) * (so->meta->nsegments + 1)));
+  so->pending = static_cast<Pending*>(palloc0(sizeof(Pending) * (so->meta->nsegments + 1)));
   so->started = true;
 }
 

@@ -89,7 +89,12 @@ IndexBulkDeleteResult* BulkDeleteImpl(IndexVacuumInfo* info, IndexBulkDeleteResu
   for (uint32 i = 0; i < meta->nsegments; i++) chains[i + 1] = {meta->segments[i].id, meta->segments[i].head};
   bool any = false;
   for (int i = 0; i < nchains; i++) {
-    marked[i] = VacuumChain(info, chains[i].id, chains[i].head, rs, stats, callback, cbstate);
+    if (i > 0 && meta->segments[i - 1].kind == kSegmentDiskANN)
+      marked[i] = DiskAnnBulkDelete(index, meta->segments[i - 1], callback, cbstate,
+                                    &stats->num_index_tuples);
+    else
+      marked[i] = VacuumChain(info, chains[i].id, chains[i].head, rs, stats, callback, cbstate);
+    stats->tuples_removed += i > 0 && meta->segments[i - 1].kind == kSegmentDiskANN ? marked[i] : 0;
     any |= marked[i] > 0;
   }
 

@@ -24,7 +24,7 @@ $primary->safe_psql('postgres', q{
 	INSERT INTO t SELECT i, (SELECT array_agg(((i * 7 + j * 13) % 101)::real) FROM generate_series(1, 48) j)::vector
 	  FROM generate_series(1, 4000) i;
 	CREATE INDEX t_l2 ON t USING vecgo (v vector_l2_ops) WITH (compaction_threshold = 2);
-	CREATE INDEX t_cos ON t USING vecgo (v vector_cosine_ops) WITH (compaction_threshold = 2);
+	CREATE INDEX t_cos ON t USING vecgo (v vector_cosine_ops) WITH (compaction_threshold = 2, diskann_threshold = 1000);
 	CREATE UNLOGGED TABLE u (id int, v vector(48));
 	CREATE INDEX u_idx ON u USING vecgo (v);
 	INSERT INTO u SELECT id, v FROM t WHERE id <= 10;
@@ -64,6 +64,8 @@ sub compare {
 }
 
 compare('after build');
+is($primary->safe_psql('postgres', "SELECT string_agg(kind, ',' ORDER BY segment) FROM vecgo_index_info('t_cos')"),
+	'diskann,l0 log', 't_cos was built as a DiskANN segment');
 
 $primary->safe_psql('postgres', q{
 	INSERT INTO t SELECT i, (SELECT array_agg(((i * 3 + j * 17) % 89)::real) FROM generate_series(1, 48) j)::vector
@@ -80,6 +82,8 @@ compare('after flush');
 
 $primary->safe_psql('postgres', "SELECT vecgo_compact('t_l2'), vecgo_compact('t_cos')");
 $r = compare('after compaction');
+is($primary->safe_psql('postgres', "SELECT string_agg(format('%s:%s:%s', kind, rows, deleted), ' ' ORDER BY segment) FROM vecgo_index_info('t_cos')"),
+	'diskann:4000:1333 l0 log:0:0 flat:1000:0', 'compaction rewrote the sealed L0 log without its deleted rows; the DiskANN segment keeps its tombstones');
 # Both segments had a third of their rows deleted: each is rewritten without
 # them (they are in different size tiers, so they are not merged).
 like($r, qr/^l0 log:0:0:1 flat:2667:0:\d+ flat:1000:0:\d+$/m, 'compaction rewrote the segments without their deleted rows');

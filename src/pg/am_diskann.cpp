@@ -1,0 +1,287 @@
+// DiskANN (Vamana) segments in the index's pages.
+//
+// A DiskANN segment is a chain like any other (same page opaque, segment id,
+// next links, so recycling and verification walk it the same way), but its
+// stream area holds one page of the core's Vamana page format per index page,
+// and its pages are one contiguous run of blocks: page i of the segment is
+// block head + i, which gives the core's page accessor random access without
+// a directory. Only CREATE INDEX writes DiskANN segments, and during a build
+// nothing else extends the relation, so the run is contiguous (checked).
+//
+// The core's search keeps std::vector state, so this file is the one place
+// the glue keeps C++ objects with destructors alive across calls into
+// PostgreSQL: every such call goes through PgCall, and the objects of a scan
+// are deleted by a memory-context reset callback, so an aborted scan does not
+// leak them.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "vecgo/vamana.h"
+#include "guard.h"
+#include "am.h"
+
+extern "C" {
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+}
+
+namespace vecgo::pg {
+
+namespace {
+
+uint64 EncodeTid(const ItemPointerData& tid) {
+  return (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(&tid)) << 16) |
+         ItemPointerGetOffsetNumberNoCheck(&tid);
+}
+
+ItemPointerData DecodeTid(uint64 label) {
+  ItemPointerData tid;
+  ItemPointerSet(&tid, static_cast<BlockNumber>(label >> 16),
+                 static_cast<OffsetNumber>(label & 0xFFFF));
+  return tid;
+}
+
+QuantKind QuantKindOf(uint8 q) {
+  switch (q) {
+    case kQuantSQ8: return QuantKind::SQ8;
+    case kQuantInt4: return QuantKind::INT4;
+    case kQuantPQ: return QuantKind::PQ;
+    default: return QuantKind::None;
+  }
+}
+
+// Page access for the core: copies the stream area of block head + i.
+struct PageCtx {
+  Relation index;
+  BlockNumber head;
+  uint64 npages;
+  uint32 segment_id;
+  uint8* buf;       // kStreamBytes, palloc'd
+  int64 cached;     // page index in buf, -1 for none
+};
+
+// C-style (may ereport): called only through PgCall.
+void ReadSegmentPage(PageCtx* c, BlockNumber blk) {
+  Buffer buf = ReadBuffer(c->index, blk);
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  Page page = BufferGetPage(buf);
+  PageOpaque* o = GetOpaque(page);
+  if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(PageOpaque)) ||
+      o->page_id != kPageId || o->flags != kPageChain || o->segment_id != c->segment_id ||
+      o->used != kStreamBytes) {
+    UnlockReleaseBuffer(buf);
+    RaiseBadChainPage(c->index, blk, c->segment_id);
+  }
+  std::memcpy(c->buf, PageStream(page), kStreamBytes);
+  UnlockReleaseBuffer(buf);
+}
+
+const std::uint8_t* AccessPage(void* ctx, std::size_t i) {
+  PageCtx* c = static_cast<PageCtx*>(ctx);
+  if (i >= c->npages) return nullptr;
+  if (c->cached != static_cast<int64>(i)) {
+    c->cached = -1;
+    PgCall(ReadSegmentPage, c, static_cast<BlockNumber>(c->head + i));
+    c->cached = static_cast<int64>(i);
+  }
+  return c->buf;
+}
+
+void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {
+  c->index = index;
+  c->head = e.head;
+  c->npages = e.npages;
+  c->segment_id = e.id;
+  c->buf = static_cast<uint8*>(PgCall(palloc, static_cast<Size>(kStreamBytes)));
+  c->cached = -1;
+}
+
+// Sets one deletion bit, WAL-logged (C-style: called through PgCall).
+void MarkDeletionBit(Relation index, BlockNumber blk, uint32 segment_id, uint32 byte, uint8 bit) {
+  Buffer buf = ReadBuffer(index, blk);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  Page page = BufferGetPage(buf);
+  PageOpaque* o = GetOpaque(page);
+  if (o->page_id != kPageId || o->flags != kPageChain || o->segment_id != segment_id) {
+    UnlockReleaseBuffer(buf);
+    RaiseBadChainPage(index, blk, segment_id);
+  }
+  GenericXLogState* state = GenericXLogStart(index);
+  Page p = GenericXLogRegisterBuffer(state, buf, 0);
+  PagedVamanaStore::BitLocation loc{0, byte, bit};
+  PagedVamanaStore::SetDeletionBit(reinterpret_cast<std::uint8_t*>(PageStream(p)), kStreamBytes, loc);
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(buf);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ build
+
+void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
+                         Size nrecords, SegmentEntry* e) {
+  const int dims = meta->dims;
+  const Size rs = RecordSize(dims);
+  ChainWriter* w = nullptr;
+  {
+    std::vector<float> data(static_cast<std::size_t>(nrecords) * dims);
+    std::vector<std::uint64_t> labels(nrecords);
+    for (Size i = 0; i < nrecords; i++) {
+      const RecordHeader* h = reinterpret_cast<const RecordHeader*>(records + i * rs);
+      labels[i] = EncodeTid(h->tid);
+      std::memcpy(&data[i * dims], records + i * rs + sizeof(RecordHeader), sizeof(float) * dims);
+    }
+    VamanaParams params;
+    params.metric = static_cast<Metric>(meta->metric);
+    params.R = static_cast<std::uint32_t>(meta->options.graph_degree);
+    params.L = static_cast<std::uint32_t>(meta->options.build_list_size);
+    params.alpha = meta->options.alpha;
+    params.threads = 1;
+    params.quantization = QuantKindOf(meta->options.quantization);
+    VamanaIndex vi = VamanaIndex::Build(data.data(), nrecords, dims, labels.data(), params);
+    std::vector<float>().swap(data);
+    std::vector<std::uint64_t>().swap(labels);
+
+    // The core emits pages in its own order (the header last); gather them,
+    // then write the run front to back.
+    std::vector<std::uint8_t> pages;
+    std::uint64_t npages = WriteVamanaPages(vi, CollectPages(&pages, kStreamBytes), kStreamBytes, id);
+    if (pages.size() != npages * kStreamBytes)
+      throw Error(Error::Kind::Internal, "DiskANN segment size does not match its page count");
+    vi = VamanaIndex();
+    w = PgCall(NewChainWriter);
+    PgCall(ChainWriterBegin, w, index, id);
+    for (std::uint64_t i = 0; i < npages; i++)
+      PgCall(ChainWriterAppend, w, reinterpret_cast<const char*>(pages.data() + i * kStreamBytes),
+             kStreamBytes);
+    PgCall(ChainWriterFinish, w);
+  }
+  if (w->tail - w->head + 1 != w->npages)
+    throw Error(Error::Kind::Internal, "DiskANN segment pages are not one contiguous run");
+  std::memset(e, 0, sizeof(*e));
+  e->id = id;
+  e->kind = kSegmentDiskANN;
+  e->quantization = meta->options.quantization;
+  e->head = w->head;
+  e->tail = w->tail;
+  e->npages = w->npages;
+  e->rows = nrecords;
+  e->deleted = 0;
+}
+
+// ------------------------------------------------------------------ scan
+
+struct DiskAnnScan {
+  PageCtx ctx;
+  PagedVamanaStore* store = nullptr;
+  VamanaSearcher<PagedVamanaStore>* searcher = nullptr;
+  std::vector<VamanaResult> out;
+  bool enumerate = false;  // no usable query: hand out every node
+  std::uint32_t next_id = 0;
+};
+
+static void DiskAnnScanFree(void* arg) {
+  DiskAnnScan* s = static_cast<DiskAnnScan*>(arg);
+  delete s->searcher;
+  delete s->store;
+  s->~DiskAnnScan();
+}
+
+DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float* query, int dims,
+                              uint8 metric, int ef_search, MemoryContext ctx) {
+  void* mem = MemoryContextAllocZero(ctx, sizeof(DiskAnnScan) + sizeof(MemoryContextCallback));
+  DiskAnnScan* s = new (mem) DiskAnnScan();
+  MemoryContextCallback* cb = reinterpret_cast<MemoryContextCallback*>(s + 1);
+  cb->func = DiskAnnScanFree;
+  cb->arg = s;
+  MemoryContextRegisterResetCallback(ctx, cb);
+  MemoryContext old = MemoryContextSwitchTo(ctx);
+  InitPageCtx(&s->ctx, index, e);
+  MemoryContextSwitchTo(old);
+  s->store = new PagedVamanaStore(AccessPage, &s->ctx, e.npages, kStreamBytes);
+  if (s->store->Dim() != static_cast<std::uint32_t>(dims))
+    throw Error(Error::Kind::DataCorrupted, "DiskANN segment dimensions differ from the index's");
+  bool zero = true;
+  if (query)
+    for (int i = 0; i < dims && zero; i++) zero = query[i] == 0.0f;
+  s->enumerate = query == nullptr || (zero && static_cast<Metric>(metric) == Metric::Cosine);
+  if (!s->enumerate) {
+    s->searcher = new VamanaSearcher<PagedVamanaStore>(*s->store);
+    VamanaSearchOptions opts;
+    opts.L = static_cast<std::uint32_t>(std::max(ef_search, 10));
+    s->searcher->Start(query, opts);
+  }
+  return s;
+}
+
+int DiskAnnScanNext(DiskAnnScan* s, int batch, float* dists, ItemPointerData* tids) {
+  int n = 0;
+  if (s->enumerate) {
+    while (n < batch && s->next_id < s->store->Size()) {
+      std::uint32_t id = s->next_id++;
+      if (s->store->Deleted(id)) continue;
+      dists[n] = INFINITY;
+      tids[n] = DecodeTid(s->store->Label(id));
+      n++;
+    }
+    return n;
+  }
+  s->out.clear();
+  s->searcher->Next(static_cast<std::size_t>(batch), &s->out);
+  for (const VamanaResult& r : s->out) {
+    dists[n] = r.distance;
+    tids[n] = DecodeTid(r.label);
+    n++;
+  }
+  return n;
+}
+
+// ------------------------------------------------------------------ vacuum
+
+uint64 DiskAnnBulkDelete(Relation index, const SegmentEntry& e, IndexBulkDeleteCallback callback,
+                         void* cbstate, double* live) {
+  PageCtx ctx;
+  InitPageCtx(&ctx, index, e);
+  PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
+  std::vector<PagedVamanaStore::BitLocation> dead;
+  for (std::uint32_t id = 0; id < store.Size(); id++) {
+    if (store.Deleted(id)) continue;
+    ItemPointerData tid = DecodeTid(store.Label(id));
+    if (callback(&tid, cbstate))
+      dead.push_back(store.DeletionBit(id));
+    else
+      *live += 1;
+    if ((id & 1023) == 0) PgCall(vacuum_delay_point);
+  }
+  for (const auto& loc : dead) {
+    if (loc.page >= e.npages || loc.byte >= kStreamBytes || loc.bit > 7)
+      throw Error(Error::Kind::DataCorrupted, "DiskANN deletion bit outside the segment");
+    PgCall(MarkDeletionBit, index, static_cast<BlockNumber>(e.head + loc.page), e.id, loc.byte,
+           loc.bit);
+  }
+  PgCall(pfree, static_cast<void*>(ctx.buf));
+  return dead.size();
+}
+
+// ------------------------------------------------------------------ verify
+
+void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* deleted) {
+  PageCtx ctx;
+  InitPageCtx(&ctx, index, e);
+  PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
+  store.Verify();
+  *rows = store.Size();
+  *deleted = 0;
+  for (std::uint32_t id = 0; id < store.Size(); id++) {
+    if (store.Deleted(id)) (*deleted)++;
+    ItemPointerData tid = DecodeTid(store.Label(id));
+    if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0)
+      throw Error(Error::Kind::DataCorrupted, "DiskANN segment holds an invalid heap TID");
+  }
+  PgCall(pfree, static_cast<void*>(ctx.buf));
+}
+
+}  // namespace vecgo::pg
