@@ -56,6 +56,11 @@ class VamanaBuilder {
     dot_ = k.dot;
     l1_ = k.l1;
     if (ix_.metric_ == Metric::IP) Lift();
+    // Lists may grow to C = 1.3 R between prunes (a reverse edge into a full
+    // list then costs a prune only every ~R/3 insertions, not every time);
+    // a final pass prunes every list back to R.
+    C_ = R_ + std::max<std::uint32_t>(1, R_ * 3 / 10);
+    adj_.assign(n * C_, 0);
     locks_.reset(new SpinLock[n]);
     ix_.medoid_ = FindMedoid();
     if (n == 1) return;
@@ -84,6 +89,23 @@ class VamanaBuilder {
       });
       if (cancel.load()) throw Error(Error::Kind::Internal, "Vamana build cancelled");
     }
+    // Final cleanup: lists above R are pruned, then packed at stride R.
+    const float last = ix_.metric_ == Metric::L1 ? std::sqrt(alphas[1]) : alphas[1];
+    ParallelFor(n, threads, 256, [&](std::size_t b, std::size_t e, std::size_t w) {
+      Scratch& s = scratch_[w];
+      for (std::size_t i = b; i < e; i++) {
+        std::uint32_t id = static_cast<std::uint32_t>(i);
+        if (ix_.degree_[id] <= R_) continue;
+        s.pool.clear();
+        const std::uint32_t* lst = adj_.data() + std::size_t(id) * C_;
+        for (std::uint32_t t = 0; t < ix_.degree_[id]; t++) s.pool.push_back({D(id, lst[t]), lst[t]});
+        std::sort(s.pool.begin(), s.pool.end());
+        Prune(id, s.pool, last, s);
+        SetNeighbors(id, s.kept);
+      }
+    });
+    for (std::size_t i = 0; i < n; i++)
+      std::copy_n(adj_.data() + i * C_, ix_.degree_[i], ix_.adj_.data() + i * R_);
   }
 
  private:
@@ -149,8 +171,8 @@ class VamanaBuilder {
 
   void CopyNeighbors(std::uint32_t id, std::vector<std::uint32_t>* out) {
     locks_[id].lock();
-    NeighborSpan s = ix_.Neighbors(id);
-    out->assign(s.ids, s.ids + s.count);
+    const std::uint32_t* lst = adj_.data() + std::size_t(id) * C_;
+    out->assign(lst, lst + ix_.degree_[id]);
     locks_[id].unlock();
   }
 
@@ -195,10 +217,13 @@ class VamanaBuilder {
         s.visited[nb] = s.epoch;
         s.nbrs[cnt++] = nb;
       }
+      // Issue every vector fetch first: the loads overlap instead of
+      // missing the cache one after another.
       for (std::size_t j = 0; j < cnt; j++) {
-        if (j + 1 < cnt) ix_.Prefetch(s.nbrs[j + 1]);
-        ListInsert(s, L, {D(p, s.nbrs[j]), s.nbrs[j]}, &cursor);
+        const char* v = reinterpret_cast<const char*>(ix_.Vector(s.nbrs[j]));
+        for (std::size_t o = 0; o < dim_ * 4; o += 64) __builtin_prefetch(v + o);
       }
+      for (std::size_t j = 0; j < cnt; j++) ListInsert(s, L, {D(p, s.nbrs[j]), s.nbrs[j]}, &cursor);
       while (cursor < s.list.size() && s.done[cursor]) cursor++;
     }
   }
@@ -233,7 +258,7 @@ class VamanaBuilder {
   }
 
   void SetNeighbors(std::uint32_t id, const std::vector<Scored>& kept) {
-    std::uint32_t* dst = ix_.adj_.data() + std::size_t(id) * R_;
+    std::uint32_t* dst = adj_.data() + std::size_t(id) * C_;
     for (std::size_t j = 0; j < kept.size(); j++) dst[j] = kept[j].id;
     ix_.degree_[id] = static_cast<std::uint32_t>(kept.size());
   }
@@ -256,7 +281,7 @@ class VamanaBuilder {
 
   void AddReverse(std::uint32_t j, std::uint32_t p, float alpha, Scratch& s) {
     locks_[j].lock();
-    std::uint32_t* lst = ix_.adj_.data() + std::size_t(j) * R_;
+    std::uint32_t* lst = adj_.data() + std::size_t(j) * C_;
     std::uint32_t deg = ix_.degree_[j];
     for (std::uint32_t t = 0; t < deg; t++) {
       if (lst[t] == p) {
@@ -264,7 +289,7 @@ class VamanaBuilder {
         return;
       }
     }
-    if (deg < R_) {
+    if (deg < C_) {
       lst[deg] = p;
       ix_.degree_[j] = deg + 1;
       locks_[j].unlock();
@@ -286,7 +311,8 @@ class VamanaBuilder {
   VamanaIndex& ix_;
   const VamanaParams& p_;
   std::size_t dim_ = 0;
-  std::uint32_t R_ = 0;
+  std::uint32_t R_ = 0, C_ = 0;
+  std::vector<std::uint32_t> adj_;  // n x C while building
   float (*l2_)(const float*, const float*, std::size_t) = nullptr;
   float (*dot_)(const float*, const float*, std::size_t) = nullptr;
   float (*l1_)(const float*, const float*, std::size_t) = nullptr;
@@ -306,7 +332,8 @@ std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const Vaman
     case QuantKind::PQ: code = p.pq_m ? p.pq_m : (dim + 3) / 4; break;
     case QuantKind::Binary: code = 8 * ((dim + 63) / 64); break;
   }
-  std::size_t per_node = dim * 4 + R * 4 + 4 /*degree*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
+  // Adjacency: the segment's n x R plus the build's n x 1.3R working copy.
+  std::size_t per_node = dim * 4 + (R + R + R * 3 / 10 + 1) * 4 + 4 /*degree*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
                          (p.metric == Metric::IP ? 4 : 0);
   std::size_t per_thread = n * 4 /*visited*/ + (L + 2 * R) * 16 + 4096;
   // Quantizer training: PQ copies its sample (<= 16k rows) and centroids.

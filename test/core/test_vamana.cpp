@@ -135,7 +135,7 @@ TEST(VamanaQuant, Int4AndBinaryRerank) {
   ix.SetQuantization(QuantKind::None);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, VamanaMetric,
+INSTANTIATE_TEST_SUITE_P(VamanaMetrics, VamanaMetric,
                          ::testing::Values(Metric::L2, Metric::IP, Metric::Cosine, Metric::L1),
                          [](const ::testing::TestParamInfo<Metric>& i) { return std::string(MetricName(i.param)); });
 
@@ -184,7 +184,8 @@ TEST(VamanaBudget, OverBudgetFailsUpFront) {
 }
 
 TEST(VamanaDelete, RecallHoldsAndDeletedNeverReturned) {
-  const Dataset& d = Synthetic();
+  Dataset d = Synthetic();  // the first 10k rows: an own build, kept small
+  d.base.resize(10000 * d.dim);
   VamanaParams p;
   p.threads = Threads();
   VamanaIndex ix = VamanaIndex::Build(d.base.data(), d.n(), d.dim, nullptr, p);
