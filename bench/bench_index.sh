@@ -4,6 +4,8 @@
 # exact scan, single-row INSERT rate with and without the index. Prints a
 # table. Needs a running server with vecgo installed:
 #   PGHOST=/tmp PGPORT=5442 PGUSER=postgres bench/bench_index.sh [N] [QUERIES]
+# INDEX_WITH (e.g. "diskann_threshold = 1000") is passed to CREATE INDEX ... WITH;
+# EF_SEARCH sets vecgo.ef_search for the queries.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-50000}
@@ -32,18 +34,19 @@ psql_ -c "CREATE EXTENSION IF NOT EXISTS vecgo" \
       -c "CREATE TABLE bench_queries AS SELECT id AS qid, v FROM bench_stage WHERE id > $n"
 
 ms() { date +%s%N; }
+echo "index options: ${INDEX_WITH:-defaults}; vecgo.ef_search = ${EF_SEARCH:-200}"
 printf '%-8s %8s %10s %10s %10s %8s\n' metric rows build_s size_MB "q/s" recall
 for pair in l2:'<->' ip:'<#>' cosine:'<=>' l1:'<+>'; do
   m=${pair%%:*}; op=${pair#*:}
   t0=$(ms)
-  psql_ -c "CREATE INDEX bench_idx ON bench_items USING vecgo (v vector_${m}_ops)"
+  psql_ -c "CREATE INDEX bench_idx ON bench_items USING vecgo (v vector_${m}_ops) ${INDEX_WITH:+WITH ($INDEX_WITH)}"
   t1=$(ms)
   size=$(psql_ -At -c "SELECT round(pg_relation_size('bench_idx') / 1048576.0, 1)")
   # Queries/s: every query in one session, through the index.
   t2=$(ms)
-  psql_ -At -c "SET enable_seqscan = off" -c "SELECT count(*) FROM bench_queries q, LATERAL (SELECT id FROM bench_items ORDER BY v $op q.v LIMIT 10) a" >/dev/null
+  psql_ -At -c "SET enable_seqscan = off" -c "SET vecgo.ef_search = ${EF_SEARCH:-200}" -c "SELECT count(*) FROM bench_queries q, LATERAL (SELECT id FROM bench_items ORDER BY v $op q.v LIMIT 10) a" >/dev/null
   t3=$(ms)
-  recall=$(psql_ -At -c "SET enable_seqscan = off" \
+  recall=$(psql_ -At -c "SET enable_seqscan = off" -c "SET vecgo.ef_search = ${EF_SEARCH:-200}" \
     -c "CREATE TEMP TABLE got AS SELECT q.qid, a.id FROM bench_queries q, LATERAL (SELECT id FROM bench_items ORDER BY v $op q.v LIMIT 10) a" \
     -c "SET enable_indexscan = off" -c "SET enable_seqscan = on" \
     -c "CREATE TEMP TABLE kth AS SELECT q.qid, q.v, (SELECT max(d) FROM (SELECT v $op q.v AS d FROM bench_items ORDER BY 1 LIMIT 10) s) AS d FROM bench_queries q" \

@@ -141,7 +141,18 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     params.alpha = meta->options.alpha;
     params.threads = 1;
     params.quantization = QuantKindOf(meta->options.quantization);
-    VamanaIndex vi = VamanaIndex::Build(data.data(), nrecords, dims, labels.data(), params);
+    // A cancel or termination request stops the graph build; PostgreSQL then
+    // reports it the usual way.
+    params.progress = [](void*, std::size_t, std::size_t) -> bool {
+      return !(InterruptPending && (QueryCancelPending || ProcDiePending));
+    };
+    VamanaIndex vi;
+    try {
+      vi = VamanaIndex::Build(data.data(), nrecords, dims, labels.data(), params);
+    } catch (const Error&) {
+      if (InterruptPending) PgCall(ProcessInterrupts);
+      throw;
+    }
     std::vector<float>().swap(data);
     std::vector<std::uint64_t>().swap(labels);
 
