@@ -274,6 +274,9 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
 // query (or a zero query under cosine) enumerates every live row.
 DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float* query, int dims,
                               uint8 metric, int ef_search, MemoryContext ctx);
+// Releases the buffer pin a scan holds between calls (before the scan's
+// memory goes away on the normal path).
+void DiskAnnScanEnd(DiskAnnScan* s);
 // Up to `batch` further results; returns how many.
 int DiskAnnScanNext(DiskAnnScan* s, int batch, float* dists, ItemPointerData* tids);
 // Sets deletion bits of dead rows (WAL-logged); returns how many.

@@ -53,18 +53,25 @@ QuantKind QuantKindOf(uint8 q) {
   }
 }
 
-// Page access for the core: copies the stream area of block head + i.
+// Page access for the core: the stream area of block head + i, read in place
+// from the shared buffer, which stays pinned until the next access (the
+// core's contract: a pointer is valid until the next call). No content lock
+// is held across calls: a DiskANN segment's pages never change after the
+// build except single bits of its deletion bitmap (set under an exclusive
+// lock by VACUUM; a reader sees each byte before or after, either of which
+// is a valid answer), and its pages are never recycled while the index
+// exists (compaction leaves DiskANN segments in place).
 struct PageCtx {
   Relation index;
   BlockNumber head;
   uint64 npages;
   uint32 segment_id;
-  uint8* buf;       // kStreamBytes, palloc'd
-  int64 cached;     // page index in buf, -1 for none
+  Buffer pinned;    // InvalidBuffer when none
+  int64 cached;     // page index pinned, -1 for none
 };
 
-// C-style (may ereport): called only through PgCall.
-void ReadSegmentPage(PageCtx* c, BlockNumber blk) {
+// C-style (may ereport): called only through PgCall. Returns the buffer pinned.
+Buffer PinSegmentPage(PageCtx* c, BlockNumber blk) {
   Buffer buf = ReadBuffer(c->index, blk);
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buf);
@@ -75,19 +82,28 @@ void ReadSegmentPage(PageCtx* c, BlockNumber blk) {
     UnlockReleaseBuffer(buf);
     RaiseBadChainPage(c->index, blk, c->segment_id);
   }
-  std::memcpy(c->buf, PageStream(page), kStreamBytes);
-  UnlockReleaseBuffer(buf);
+  LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+  return buf;
+}
+
+void Unpin(PageCtx* c) {
+  if (BufferIsValid(c->pinned)) {
+    Buffer b = c->pinned;
+    c->pinned = InvalidBuffer;
+    c->cached = -1;
+    PgCall(ReleaseBuffer, b);
+  }
 }
 
 const std::uint8_t* AccessPage(void* ctx, std::size_t i) {
   PageCtx* c = static_cast<PageCtx*>(ctx);
   if (i >= c->npages) return nullptr;
   if (c->cached != static_cast<int64>(i)) {
-    c->cached = -1;
-    PgCall(ReadSegmentPage, c, static_cast<BlockNumber>(c->head + i));
+    Unpin(c);
+    c->pinned = PgCall(PinSegmentPage, c, static_cast<BlockNumber>(c->head + i));
     c->cached = static_cast<int64>(i);
   }
-  return c->buf;
+  return reinterpret_cast<const std::uint8_t*>(PageStream(BufferGetPage(c->pinned)));
 }
 
 void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {
@@ -95,7 +111,7 @@ void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {
   c->head = e.head;
   c->npages = e.npages;
   c->segment_id = e.id;
-  c->buf = static_cast<uint8*>(PgCall(palloc, static_cast<Size>(kStreamBytes)));
+  c->pinned = InvalidBuffer;
   c->cached = -1;
 }
 
@@ -194,6 +210,9 @@ struct DiskAnnScan {
   std::uint32_t next_id = 0;
 };
 
+// Memory-context reset callback: frees the C++ objects. Buffers are not
+// touched here (on abort the resource owner has released the pin already);
+// DiskAnnScanEnd unpins on the normal path.
 static void DiskAnnScanFree(void* arg) {
   DiskAnnScan* s = static_cast<DiskAnnScan*>(arg);
   delete s->searcher;
@@ -209,9 +228,7 @@ DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float
   cb->func = DiskAnnScanFree;
   cb->arg = s;
   MemoryContextRegisterResetCallback(ctx, cb);
-  MemoryContext old = MemoryContextSwitchTo(ctx);
   InitPageCtx(&s->ctx, index, e);
-  MemoryContextSwitchTo(old);
   s->store = new PagedVamanaStore(AccessPage, &s->ctx, e.npages, kStreamBytes);
   if (s->store->Dim() != static_cast<std::uint32_t>(dims))
     throw Error(Error::Kind::DataCorrupted, "DiskANN segment dimensions differ from the index's");
@@ -227,6 +244,8 @@ DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float
   }
   return s;
 }
+
+void DiskAnnScanEnd(DiskAnnScan* s) { Unpin(&s->ctx); }
 
 int DiskAnnScanNext(DiskAnnScan* s, int batch, float* dists, ItemPointerData* tids) {
   int n = 0;
@@ -267,13 +286,14 @@ uint64 DiskAnnBulkDelete(Relation index, const SegmentEntry& e, IndexBulkDeleteC
       *live += 1;
     if ((id & 1023) == 0) PgCall(vacuum_delay_point);
   }
+  Unpin(&ctx);
   for (const auto& loc : dead) {
     if (loc.page >= e.npages || loc.byte >= kStreamBytes || loc.bit > 7)
       throw Error(Error::Kind::DataCorrupted, "DiskANN deletion bit outside the segment");
     PgCall(MarkDeletionBit, index, static_cast<BlockNumber>(e.head + loc.page), e.id, loc.byte,
            loc.bit);
   }
-  PgCall(pfree, static_cast<void*>(ctx.buf));
+  Unpin(&ctx);
   return dead.size();
 }
 
@@ -292,7 +312,7 @@ void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* 
     if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0)
       throw Error(Error::Kind::DataCorrupted, "DiskANN segment holds an invalid heap TID");
   }
-  PgCall(pfree, static_cast<void*>(ctx.buf));
+  Unpin(&ctx);
 }
 
 }  // namespace vecgo::pg

@@ -226,8 +226,15 @@ IndexScanDesc BeginScanImpl(Relation index, int nkeys, int norderbys) {
   return scan;
 }
 
+void EndDiskAnnScans(ScanState* so) {
+  if (so->diskann == nullptr || so->meta == nullptr) return;
+  for (uint32 i = 0; i < so->meta->nsegments; i++)
+    if (so->diskann[i]) DiskAnnScanEnd(so->diskann[i]);
+}
+
 void RescanImpl(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys) {
   ScanState* so = static_cast<ScanState*>(scan->opaque);
+  EndDiskAnnScans(so);
   if (keys && scan->numberOfKeys > 0)
     std::memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
   if (orderbys && scan->numberOfOrderBys > 0)
@@ -239,6 +246,8 @@ void RescanImpl(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
   so->started = false;
   so->batch = nullptr;
   so->meta = nullptr;
+  so->diskann = nullptr;
+  so->pending = nullptr;
 }
 
 bool GetTupleImpl(IndexScanDesc scan, ScanDirection dir) {
@@ -288,6 +297,7 @@ bool vecgogettuple(IndexScanDesc scan, ScanDirection dir) {
 void vecgoendscan(IndexScanDesc scan) {
   Guard([&]() {
     ScanState* so = static_cast<ScanState*>(scan->opaque);
+    EndDiskAnnScans(so);
     MemoryContextDelete(so->ctx);
     pfree(so);
     scan->opaque = nullptr;
