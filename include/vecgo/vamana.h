@@ -20,6 +20,7 @@
 //   bool Deleted(id);  uint64_t Label(id)
 //   void Prefetch(id), PrefetchCode(id)   hints, may do nothing
 //   const Quantizer& quantizer()  trained iff the segment has codes
+//   std::size_t code_size()       0 without codes
 // Pointers a store returns are valid until the next call on that store (a
 // page-backed store may recycle one buffer), and the search honours that.
 //
@@ -153,6 +154,8 @@ class VamanaIndex {
   // QuantKind::None drops the codes. The graph is unchanged.
   void SetQuantization(QuantKind kind, std::size_t pq_m = 0, std::uint32_t threads = 1,
                        std::uint64_t seed = 1);
+  // Tombstone: the node stays a waypoint but is never returned. Not to be
+  // called while searches run on this index (the glue flips bits in pages).
   void MarkDeleted(std::uint32_t id);
   std::size_t DeletedCount() const;
   // Bytes held by the segment's arrays.
