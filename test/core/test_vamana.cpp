@@ -316,7 +316,9 @@ TEST(VamanaPages, RoundTripIdentical) {
   VamanaIndex ix = VamanaIndex::Build(d.base.data(), labels.size(), d.dim, labels.data(), p);
   for (std::uint32_t i = 0; i < 3000; i += 7) ix.MarkDeleted(i);
   for (QuantKind q : {QuantKind::None, QuantKind::SQ8, QuantKind::PQ, QuantKind::INT4})
-  for (std::size_t page_size : {std::size_t(8192), std::size_t(8192 - 24 - 16), std::size_t(1024)}) {
+  // 512-byte pages: node records (772 bytes) larger than a page's payload.
+  for (std::size_t page_size : {std::size_t(8192), std::size_t(8192 - 24 - 16), std::size_t(1024),
+                                std::size_t(512)}) {
     SCOPED_TRACE(QuantKindName(q));
     ix.SetQuantization(q, 0, Threads());
     PageBuf buf{{}, page_size};
