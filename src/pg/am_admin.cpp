@@ -316,7 +316,7 @@ int64 CompactSegments(Relation index) {
 
 using namespace vecgo::pg;
 
-VECGO_SQL_FUNCTION(vecgo_flush) {
+VECGO_FUNCTION(vecgo_flush) {
   Oid indexoid = PG_GETARG_OID(0);
   RequireNotInRecovery("vecgo_flush");
   Oid heapoid;
@@ -326,7 +326,7 @@ VECGO_SQL_FUNCTION(vecgo_flush) {
   PG_RETURN_INT64(rows);
 }
 
-VECGO_SQL_FUNCTION(vecgo_compact) {
+VECGO_FUNCTION(vecgo_compact) {
   Oid indexoid = PG_GETARG_OID(0);
   RequireNotInRecovery("vecgo_compact");
   Oid heapoid;
@@ -337,7 +337,7 @@ VECGO_SQL_FUNCTION(vecgo_compact) {
   PG_RETURN_INT64(replaced);
 }
 
-VECGO_SQL_FUNCTION(vecgo_index_info) {
+VECGO_FUNCTION(vecgo_index_info) {
   Oid indexoid = PG_GETARG_OID(0);
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -373,7 +373,7 @@ VECGO_SQL_FUNCTION(vecgo_index_info) {
   return (Datum)0;
 }
 
-VECGO_SQL_FUNCTION(vecgo_verify) {
+VECGO_FUNCTION(vecgo_verify) {
   Oid indexoid = PG_GETARG_OID(0);
   Oid heapoid;
   // ShareLock on the table: no inserts while the structure is checked. A hot

@@ -67,6 +67,17 @@ void CaptureCurrentException(CaughtError* out) noexcept {
   }
 }
 
+void TakeCurrentPgError(MemoryContext ctx, CaughtError* out) {
+  MemoryContextSwitchTo(ctx);
+  ErrorData* ed = CopyErrorData();
+  FlushErrorState();
+  out->sqlstate = ed->sqlerrcode;
+  SetText(out->msg, sizeof(out->msg), ed->message);
+  SetText(out->detail, sizeof(out->detail), ed->detail);
+  SetText(out->hint, sizeof(out->hint), ed->hint);
+  FreeErrorData(ed);
+}
+
 void ReraiseCaught(const CaughtError& err) {
   ereport(ERROR, (errcode(err.sqlstate), errmsg_internal("%s", err.msg),
                   err.detail[0] ? errdetail_internal("%s", err.detail) : 0,

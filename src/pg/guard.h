@@ -21,6 +21,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "vecgo/core.h"
@@ -94,55 +95,42 @@ inline auto Guard(Body&& body) -> decltype(body()) {
   ReraiseCaught(err);
 }
 
+// Copies the error being handled in a PG_CATCH block into `out` and clears
+// PostgreSQL's error state (switching back to `ctx` first).
+void TakeCurrentPgError(MemoryContext ctx, CaughtError* out);
+
+// Runs `call` under PG_TRY. Returns true when PostgreSQL raised an ERROR, with
+// the error copied into `err`. Kept out of line of the caller's objects: only
+// plain locals live across the setjmp.
+template <typename Call>
+inline bool TryPg(Call& call, CaughtError* err) {
+  MemoryContext ctx = CurrentMemoryContext;
+  volatile bool failed = false;
+  PG_TRY();
+  { call(); }
+  PG_CATCH();
+  {
+    TakeCurrentPgError(ctx, err);
+    failed = true;
+  }
+  PG_END_TRY();
+  return failed;
+}
+
 // Calls a PostgreSQL function that may ERROR, turning the ERROR into a
 // PgException (keeping SQLSTATE, message, detail, hint).
 template <typename Fn, typename... Args>
 inline auto PgCall(Fn fn, Args... args) -> decltype(fn(args...)) {
   using R = decltype(fn(args...));
-  MemoryContext ctx = CurrentMemoryContext;
-  bool failed = false;
   CaughtError err;
   if constexpr (std::is_void_v<R>) {
-    PG_TRY();
-    { fn(args...); }
-    PG_CATCH();
-    {
-      failed = true;
-      MemoryContextSwitchTo(ctx);
-      ErrorData* ed = CopyErrorData();
-      FlushErrorState();
-      err.sqlstate = ed->sqlerrcode;
-      std::strncpy(err.msg, ed->message ? ed->message : "", sizeof(err.msg) - 1);
-      err.msg[sizeof(err.msg) - 1] = '\0';
-      std::strncpy(err.detail, ed->detail ? ed->detail : "", sizeof(err.detail) - 1);
-      err.detail[sizeof(err.detail) - 1] = '\0';
-      std::strncpy(err.hint, ed->hint ? ed->hint : "", sizeof(err.hint) - 1);
-      err.hint[sizeof(err.hint) - 1] = '\0';
-      FreeErrorData(ed);
-    }
-    PG_END_TRY();
-    if (failed) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
+    auto call = [&]() { fn(args...); };
+    if (TryPg(call, &err)) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
   } else {
     R result{};
-    PG_TRY();
-    { result = fn(args...); }
-    PG_CATCH();
-    {
-      failed = true;
-      MemoryContextSwitchTo(ctx);
-      ErrorData* ed = CopyErrorData();
-      FlushErrorState();
-      err.sqlstate = ed->sqlerrcode;
-      std::strncpy(err.msg, ed->message ? ed->message : "", sizeof(err.msg) - 1);
-      err.msg[sizeof(err.msg) - 1] = '\0';
-      std::strncpy(err.detail, ed->detail ? ed->detail : "", sizeof(err.detail) - 1);
-      err.detail[sizeof(err.detail) - 1] = '\0';
-      std::strncpy(err.hint, ed->hint ? ed->hint : "", sizeof(err.hint) - 1);
-      err.hint[sizeof(err.hint) - 1] = '\0';
-      FreeErrorData(ed);
-    }
-    PG_END_TRY();
-    if (failed) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
+    R* out = &result;  // written through memory, so a longjmp cannot clobber it
+    auto call = [&]() { *out = fn(args...); };
+    if (TryPg(call, &err)) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
     return result;
   }
 }

@@ -38,15 +38,6 @@ void CheckElement(float value);
 
 }  // namespace vecgo::pg
 
-// A guarded SQL function whose symbol is exported. PostgreSQL 15's
-// PG_FUNCTION_INFO_V1 declares the function without PGDLLEXPORT, so under
-// -fvisibility=hidden the loader would not find it; declaring it exported
-// first makes the attribute stick. Include guard.h before this header to use
-// it. (Once VECGO_FUNCTION itself declares the symbol exported, this can
-// become a plain alias.)
-#define VECGO_SQL_FUNCTION(name)                       \
-  extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
-  VECGO_FUNCTION(name)
 
 #define PG_GETARG_VECTOR_P(n) (vecgo::pg::DatumGetVector(PG_GETARG_DATUM(n)))
 #define PG_RETURN_VECTOR_P(x) PG_RETURN_POINTER(x)

@@ -52,7 +52,7 @@ inline float8* Values(ArrayType* a) { return reinterpret_cast<float8*>(ARR_DATA_
 }  // namespace
 
 // vector_accum(double precision[], vector) -> double precision[]
-VECGO_SQL_FUNCTION(vector_accum) {
+VECGO_FUNCTION(vector_accum) {
   ArrayType* state = PG_GETARG_ARRAYTYPE_P(0);
   Vector* v = PG_GETARG_VECTOR_P(1);
   const float8* in = StateValues(state, "vector_accum");
@@ -75,7 +75,7 @@ VECGO_SQL_FUNCTION(vector_accum) {
 }
 
 // vector_combine(double precision[], double precision[]) -> double precision[]
-VECGO_SQL_FUNCTION(vector_combine) {
+VECGO_FUNCTION(vector_combine) {
   ArrayType* s1 = PG_GETARG_ARRAYTYPE_P(0);
   ArrayType* s2 = PG_GETARG_ARRAYTYPE_P(1);
   const float8* v1 = StateValues(s1, "vector_combine");
@@ -103,7 +103,7 @@ VECGO_SQL_FUNCTION(vector_combine) {
 }
 
 // vector_avg(double precision[]) -> vector; NULL when no rows were seen.
-VECGO_SQL_FUNCTION(vector_avg) {
+VECGO_FUNCTION(vector_avg) {
   ArrayType* state = PG_GETARG_ARRAYTYPE_P(0);
   const float8* in = StateValues(state, "vector_avg");
   double n = in[0];

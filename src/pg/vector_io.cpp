@@ -74,7 +74,7 @@ void NeedBytes(StringInfo buf, int n) {
 }  // namespace
 
 // vector_in(cstring, oid, integer) -> vector
-VECGO_SQL_FUNCTION(vector_in) {
+VECGO_FUNCTION(vector_in) {
   const char* lit = PG_GETARG_CSTRING(0);
   int32 typmod = PG_GETARG_INT32(2);
 
@@ -126,7 +126,7 @@ VECGO_SQL_FUNCTION(vector_in) {
 
 // vector_out(vector) -> cstring: "[x1,x2,...]", each the shortest decimal
 // that reads back as the same float.
-VECGO_SQL_FUNCTION(vector_out) {
+VECGO_FUNCTION(vector_out) {
   Vector* v = PG_GETARG_VECTOR_P(0);
   int dim = v->dim;
   // Each element needs at most FLOAT_SHORTEST_DECIMAL_LEN - 1 characters plus
@@ -145,7 +145,7 @@ VECGO_SQL_FUNCTION(vector_out) {
 }
 
 // vector_typmod_in(cstring[]) -> integer
-VECGO_SQL_FUNCTION(vector_typmod_in) {
+VECGO_FUNCTION(vector_typmod_in) {
   ArrayType* ta = PG_GETARG_ARRAYTYPE_P(0);
   int n;
   int32* mods = ArrayGetIntegerTypmods(ta, &n);
@@ -160,7 +160,7 @@ VECGO_SQL_FUNCTION(vector_typmod_in) {
 
 // vector_recv(internal, oid, integer) -> vector. Layout (network order):
 // uint16 dim, uint16 unused (must be 0), float4 x dim.
-VECGO_SQL_FUNCTION(vector_recv) {
+VECGO_FUNCTION(vector_recv) {
   StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
   int32 typmod = PG_GETARG_INT32(2);
 
@@ -181,7 +181,7 @@ VECGO_SQL_FUNCTION(vector_recv) {
 }
 
 // vector_send(vector) -> bytea
-VECGO_SQL_FUNCTION(vector_send) {
+VECGO_FUNCTION(vector_send) {
   Vector* v = PG_GETARG_VECTOR_P(0);
   StringInfoData buf;
   pq_begintypsend(&buf);
@@ -193,14 +193,14 @@ VECGO_SQL_FUNCTION(vector_send) {
 
 // vector(vector, integer, boolean) -> vector: the length coercion that
 // enforces vector(n) on casts and assignments.
-VECGO_SQL_FUNCTION(vector) {
+VECGO_FUNCTION(vector) {
   Vector* v = PG_GETARG_VECTOR_P(0);
   CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
   PG_RETURN_VECTOR_P(v);
 }
 
 // array_to_vector({integer,real,double precision,numeric}[], integer, boolean)
-VECGO_SQL_FUNCTION(array_to_vector) {
+VECGO_FUNCTION(array_to_vector) {
   ArrayType* array = PG_GETARG_ARRAYTYPE_P(0);
   int32 typmod = PG_GETARG_INT32(1);
 
@@ -247,7 +247,7 @@ VECGO_SQL_FUNCTION(array_to_vector) {
 }
 
 // vector_to_float4(vector, integer, boolean) -> real[]
-VECGO_SQL_FUNCTION(vector_to_float4) {
+VECGO_FUNCTION(vector_to_float4) {
   Vector* v = PG_GETARG_VECTOR_P(0);
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * static_cast<Size>(v->dim)));
   for (int i = 0; i < v->dim; i++) datums[i] = Float4GetDatum(v->x[i]);
@@ -259,7 +259,7 @@ VECGO_SQL_FUNCTION(vector_to_float4) {
 
 // vector_to_float8(vector, integer, boolean) -> double precision[]
 // (an explicit cast pgvector lacks; exact, since every float is a double).
-VECGO_SQL_FUNCTION(vector_to_float8) {
+VECGO_FUNCTION(vector_to_float8) {
   Vector* v = PG_GETARG_VECTOR_P(0);
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * static_cast<Size>(v->dim)));
   for (int i = 0; i < v->dim; i++) datums[i] = Float8GetDatum(static_cast<double>(v->x[i]));

@@ -64,35 +64,35 @@ int Compare(const Vector* a, const Vector* b) {
 
 // ---------------------------------------------------------------- distances
 
-VECGO_SQL_FUNCTION(l2_distance) {
+VECGO_FUNCTION(l2_distance) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
   PG_RETURN_FLOAT8(std::sqrt(static_cast<double>(K().l2sq(a->x, b->x, Dim(a)))));
 }
 
-VECGO_SQL_FUNCTION(vector_l2_squared_distance) {
+VECGO_FUNCTION(vector_l2_squared_distance) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
   PG_RETURN_FLOAT8(static_cast<double>(K().l2sq(a->x, b->x, Dim(a))));
 }
 
-VECGO_SQL_FUNCTION(inner_product) {
+VECGO_FUNCTION(inner_product) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
   PG_RETURN_FLOAT8(static_cast<double>(K().dot(a->x, b->x, Dim(a))));
 }
 
-VECGO_SQL_FUNCTION(vector_negative_inner_product) {
+VECGO_FUNCTION(vector_negative_inner_product) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
   PG_RETURN_FLOAT8(static_cast<double>(-K().dot(a->x, b->x, Dim(a))));
 }
 
-VECGO_SQL_FUNCTION(cosine_distance) {
+VECGO_FUNCTION(cosine_distance) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
@@ -101,7 +101,7 @@ VECGO_SQL_FUNCTION(cosine_distance) {
 
 // Angular distance in [0, 1] for unit vectors (acos of the inner product / pi);
 // it satisfies the triangle inequality, which spherical k-means needs.
-VECGO_SQL_FUNCTION(vector_spherical_distance) {
+VECGO_FUNCTION(vector_spherical_distance) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
@@ -111,7 +111,7 @@ VECGO_SQL_FUNCTION(vector_spherical_distance) {
   PG_RETURN_FLOAT8(std::acos(d) / M_PI);
 }
 
-VECGO_SQL_FUNCTION(l1_distance) {
+VECGO_FUNCTION(l1_distance) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
@@ -120,18 +120,18 @@ VECGO_SQL_FUNCTION(l1_distance) {
 
 // ---------------------------------------------------------------- utilities
 
-VECGO_SQL_FUNCTION(vector_dims) {
+VECGO_FUNCTION(vector_dims) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   PG_RETURN_INT32(a->dim);
 }
 
-VECGO_SQL_FUNCTION(vector_norm) {
+VECGO_FUNCTION(vector_norm) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   PG_RETURN_FLOAT8(NormDouble(a));
 }
 
 // Unit vector in the same direction; a zero vector stays zero.
-VECGO_SQL_FUNCTION(l2_normalize) {
+VECGO_FUNCTION(l2_normalize) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* result = NewVector(a->dim);
   double norm = NormDouble(a);
@@ -145,7 +145,7 @@ VECGO_SQL_FUNCTION(l2_normalize) {
 }
 
 // bit(dim): bit i is set when element i is positive.
-VECGO_SQL_FUNCTION(binary_quantize) {
+VECGO_FUNCTION(binary_quantize) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   int len = VARBITTOTALLEN(a->dim);
   VarBit* result = static_cast<VarBit*>(palloc0(len));
@@ -159,7 +159,7 @@ VECGO_SQL_FUNCTION(binary_quantize) {
 
 // subvector(v, start, count): elements start .. start+count-1, 1-based like
 // substring, clipped to the vector; an empty result is an error.
-VECGO_SQL_FUNCTION(subvector) {
+VECGO_FUNCTION(subvector) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   int64 start = PG_GETARG_INT32(1);
   int64 count = PG_GETARG_INT32(2);
@@ -177,7 +177,7 @@ VECGO_SQL_FUNCTION(subvector) {
 
 // ---------------------------------------------------------------- arithmetic
 
-VECGO_SQL_FUNCTION(vector_add) {
+VECGO_FUNCTION(vector_add) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
@@ -188,7 +188,7 @@ VECGO_SQL_FUNCTION(vector_add) {
   PG_RETURN_VECTOR_P(r);
 }
 
-VECGO_SQL_FUNCTION(vector_sub) {
+VECGO_FUNCTION(vector_sub) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
@@ -200,7 +200,7 @@ VECGO_SQL_FUNCTION(vector_sub) {
 }
 
 // Element-wise product.
-VECGO_SQL_FUNCTION(vector_mul) {
+VECGO_FUNCTION(vector_mul) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   CheckSameDims(a, b);
@@ -214,7 +214,7 @@ VECGO_SQL_FUNCTION(vector_mul) {
   PG_RETURN_VECTOR_P(r);
 }
 
-VECGO_SQL_FUNCTION(vector_concat) {
+VECGO_FUNCTION(vector_concat) {
   Vector* a = PG_GETARG_VECTOR_P(0);
   Vector* b = PG_GETARG_VECTOR_P(1);
   int dim = a->dim + b->dim;
@@ -227,24 +227,24 @@ VECGO_SQL_FUNCTION(vector_concat) {
 
 // ---------------------------------------------------------------- comparison
 
-VECGO_SQL_FUNCTION(vector_lt) {
+VECGO_FUNCTION(vector_lt) {
   PG_RETURN_BOOL(Compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) < 0);
 }
-VECGO_SQL_FUNCTION(vector_le) {
+VECGO_FUNCTION(vector_le) {
   PG_RETURN_BOOL(Compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) <= 0);
 }
-VECGO_SQL_FUNCTION(vector_eq) {
+VECGO_FUNCTION(vector_eq) {
   PG_RETURN_BOOL(Compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) == 0);
 }
-VECGO_SQL_FUNCTION(vector_ne) {
+VECGO_FUNCTION(vector_ne) {
   PG_RETURN_BOOL(Compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) != 0);
 }
-VECGO_SQL_FUNCTION(vector_ge) {
+VECGO_FUNCTION(vector_ge) {
   PG_RETURN_BOOL(Compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) >= 0);
 }
-VECGO_SQL_FUNCTION(vector_gt) {
+VECGO_FUNCTION(vector_gt) {
   PG_RETURN_BOOL(Compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) > 0);
 }
-VECGO_SQL_FUNCTION(vector_cmp) {
+VECGO_FUNCTION(vector_cmp) {
   PG_RETURN_INT32(Compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)));
 }
