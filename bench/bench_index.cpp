@@ -182,7 +182,9 @@ struct Result {
 };
 
 void CopyRows(Conn& c, const Data& d, std::size_t from, std::size_t to) {
-  c.Exec("COPY items (id, embedding) FROM STDIN");
+  PGresult* start = PQexec(c.get(), "COPY items (id, embedding) FROM STDIN");
+  if (PQresultStatus(start) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
+  PQclear(start);
   std::string buf;
   for (std::size_t i = from; i < to; i++) {
     buf += std::to_string(i + 1);
