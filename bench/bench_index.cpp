@@ -44,6 +44,7 @@ struct Options {
   std::vector<int> efs = {10, 20, 40, 60, 80, 120, 200, 300, 400};
   bool vecgo = true;
   bool pgvector = true;
+  bool reuse = false;  // keep an existing table and index (query sweep only)
 };
 
 std::vector<int> ParseList(const char* s) {
@@ -227,19 +228,28 @@ Result RunEngine(const Options& o, const Data& d, const std::vector<std::vector<
                  const std::string& name) {
   bool is_vecgo = name == "vecgo";
   std::string db = is_vecgo ? "bench_vecgo" : "bench_pgvector";
+  bool reuse = false;
   {
     Conn admin(o.conninfo + " dbname=postgres");
-    admin.Exec("DROP DATABASE IF EXISTS " + db);
-    admin.Exec("CREATE DATABASE " + db);
+    if (o.reuse && admin.Value("SELECT count(*) FROM pg_database WHERE datname = '" + db + "'") == "1") {
+      Conn probe(o.conninfo + " dbname=" + db);
+      reuse = probe.Value("SELECT count(*) FROM pg_class WHERE relname = 'items_idx'") == "1";
+    }
+    if (!reuse) {
+      admin.Exec("DROP DATABASE IF EXISTS " + db);
+      admin.Exec("CREATE DATABASE " + db);
+    }
   }
   Conn c(o.conninfo + " dbname=" + db);
-  c.Exec(is_vecgo ? "CREATE EXTENSION vecgo" : "CREATE EXTENSION vector");
+  Result res;
+  res.name = name;
   c.Exec("SET maintenance_work_mem = '4GB'");
   c.Exec("SET max_parallel_maintenance_workers = 1");
   c.Exec("SET max_parallel_workers_per_gather = 0");
+  if (reuse) std::printf("[%s] reusing the existing table and index\n", name.c_str());
+  if (!reuse) {
+  c.Exec(is_vecgo ? "CREATE EXTENSION vecgo" : "CREATE EXTENSION vector");
   c.Exec("CREATE TABLE items (id int PRIMARY KEY, embedding vector(" + std::to_string(d.dim) + "))");
-  Result res;
-  res.name = name;
   auto t0 = Clock::now();
   CopyRows(c, d, 0, d.n());
   res.load_s = Seconds(t0, Clock::now());
@@ -258,6 +268,8 @@ Result RunEngine(const Options& o, const Data& d, const std::vector<std::vector<
   std::printf("[%s] index built in %.1f s, %.1f MB\n", name.c_str(), res.build_s,
               res.index_bytes / 1048576.0);
   std::fflush(stdout);
+  }  // !reuse
+  res.index_bytes = std::atoll(c.Value("SELECT pg_relation_size('items_idx')").c_str());
 
   PGresult* r = PQprepare(c.get(), "knn", "SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 10",
                           1, nullptr);
@@ -339,6 +351,7 @@ int main(int argc, char** argv) {
     else if (a == "--out") o.out_dir = next();
     else if (a == "--no-pgvector") o.pgvector = false;
     else if (a == "--no-vecgo") o.vecgo = false;
+    else if (a == "--reuse") o.reuse = true;
     else Die("unknown option " + a);
   }
   Data d = Load(o);

@@ -8,6 +8,7 @@
 #include "am.h"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/relscan.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -106,6 +107,7 @@ void InitIndexAm() {
       "further neighbours (in exact distance order) up to vecgo.max_scan_tuples.",
       &g_iterative_scan, kIterRelaxed, kIterativeScanOptions, PGC_USERSET, 0, nullptr, nullptr,
       nullptr);
+  DefineSegmentCacheGuc();
   DefineCustomIntVariable("vecgo.max_scan_tuples",
                           "Most rows one iterative vecgo scan returns.", nullptr,
                           &g_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
@@ -147,14 +149,45 @@ void vecgocostestimate(PlannerInfo* root, IndexPath* path, double loop_count,
   IndexOptInfo* index = path->indexinfo;
   double tuples = std::max(index->tuples, 1.0);
   double npages = std::max(static_cast<double>(index->pages), 1.0);
-  // Segments are read sequentially, every live row gets one distance, before
-  // the first row comes out; each further row is a step of a k-way merge.
-  // Each further batch is another pass and batches double from
-  // vecgo.ef_search, so returning every row costs about log2(rows/ef_search)
-  // more passes: a plain ORDER BY without LIMIT is cheaper as a sort.
-  *startup_cost = npages * seq_page_cost + tuples * (cpu_index_tuple_cost + cpu_operator_cost);
-  double passes = std::max(0.0, std::log2(tuples / std::max(g_ef_search, 1)));
-  *total_cost = *startup_cost * (1.0 + passes) + tuples * cpu_index_tuple_cost;
+  double ef = std::max(g_ef_search, 1);
+
+  // The cost depends on the tiers: the L0 log and Flat segments are read
+  // sequentially and every live row gets one distance before the first row
+  // comes out; a DiskANN segment expands about ef_search graph nodes (a page
+  // and R distances each) per batch. The manifest says which is which.
+  MetaData meta;
+  Relation rel = index_open(index->indexoid, NoLock);
+  ReadMeta(rel, &meta);
+  index_close(rel, NoLock);
+  double exact_pages = 0, exact_rows = 0, graph_rows = 0, graph_pages = 0, graph_cost = 0,
+         graph_all = 0;
+  double degree = std::max(meta.options.graph_degree, 1);
+  for (uint32 i = 0; i < meta.nsegments; i++) {
+    const SegmentEntry& e = meta.segments[i];
+    double rows = static_cast<double>(e.rows - std::min(e.rows, e.deleted));
+    if (e.kind == kSegmentDiskANN) {
+      double visits = std::min(rows, 1.5 * ef + std::log2(rows + 2.0));
+      double per_visit = seq_page_cost + degree * cpu_operator_cost;
+      graph_rows += rows;
+      graph_pages += e.npages;
+      graph_cost += visits * per_visit;
+      graph_all += rows * per_visit;
+    } else {
+      exact_pages += e.npages;
+      exact_rows += rows;
+    }
+  }
+  // The L0 log: what the segments do not account for.
+  double l0_rows = std::max(0.0, tuples - exact_rows - graph_rows);
+  double l0_pages = std::max(1.0, npages - exact_pages - graph_pages);
+  double exact_cost = (exact_pages + l0_pages) * seq_page_cost +
+                      (exact_rows + l0_rows) * (cpu_index_tuple_cost + cpu_operator_cost);
+  *startup_cost = exact_cost + graph_cost;
+  // Returning every row: exact tiers take about log2(rows/ef_search) further
+  // passes (batches double), graphs expand every node. A plain ORDER BY
+  // without LIMIT is therefore cheaper as a sort.
+  double passes = std::max(0.0, std::log2((exact_rows + l0_rows + 1.0) / ef));
+  *total_cost = *startup_cost + exact_cost * passes + graph_all + tuples * cpu_index_tuple_cost;
   *selectivity = 1.0;
   *correlation = 0;
   *pages = npages;

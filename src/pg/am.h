@@ -171,6 +171,14 @@ struct Options {
 // Registers reloptions and GUCs; called from _PG_init.
 void InitIndexAm();
 
+// Backend-local copies of DiskANN segments (am_segcache.cpp).
+extern int g_segment_cache_mb;
+void DefineSegmentCacheGuc();
+// The segment's stream (npages * kStreamBytes bytes), copied on first use, or
+// nullptr when the cache is off, too small, or a page does not check out.
+// C-style: may ereport (call through PgCall where destructors are alive).
+const char* SegmentCacheLookup(Relation index, const SegmentEntry& e);
+
 extern int g_ef_search;
 extern int g_iterative_scan;  // IterativeScan
 extern int g_max_scan_tuples;

@@ -68,6 +68,12 @@ struct PageCtx {
   uint32 segment_id;
   Buffer pinned;    // InvalidBuffer when none
   int64 cached;     // page index pinned, -1 for none
+  // A backend-local copy of the stream (am_segcache.cpp), or nullptr. Pages
+  // from del_first to del_last (the deletion bitmap, which VACUUM changes)
+  // are always read from shared buffers.
+  const char* copy;
+  uint64 del_first;
+  uint64 del_last;
 };
 
 // C-style (may ereport): called only through PgCall. Returns the buffer pinned.
@@ -98,6 +104,8 @@ void Unpin(PageCtx* c) {
 const std::uint8_t* AccessPage(void* ctx, std::size_t i) {
   PageCtx* c = static_cast<PageCtx*>(ctx);
   if (i >= c->npages) return nullptr;
+  if (c->copy != nullptr && (i < c->del_first || i > c->del_last))
+    return reinterpret_cast<const std::uint8_t*>(c->copy + i * kStreamBytes);
   if (c->cached != static_cast<int64>(i)) {
     Unpin(c);
     c->pinned = PgCall(PinSegmentPage, c, static_cast<BlockNumber>(c->head + i));
@@ -113,6 +121,18 @@ void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {
   c->segment_id = e.id;
   c->pinned = InvalidBuffer;
   c->cached = -1;
+  c->copy = nullptr;
+  c->del_first = 0;
+  c->del_last = UINT64_MAX;
+}
+
+// Serves the segment from the backend's copy, except its deletion bitmap.
+void UseSegmentCopy(PageCtx* c, const SegmentEntry& e, const PagedVamanaStore& store) {
+  const char* copy = PgCall(SegmentCacheLookup, c->index, e);
+  if (copy == nullptr || store.Size() == 0) return;
+  c->del_first = store.DeletionBit(0).page;
+  c->del_last = store.DeletionBit(store.Size() - 1).page;
+  c->copy = copy;
 }
 
 // Sets one deletion bit, WAL-logged (C-style: called through PgCall).
@@ -232,6 +252,7 @@ DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float
   s->store = new PagedVamanaStore(AccessPage, &s->ctx, e.npages, kStreamBytes);
   if (s->store->Dim() != static_cast<std::uint32_t>(dims))
     throw Error(Error::Kind::DataCorrupted, "DiskANN segment dimensions differ from the index's");
+  UseSegmentCopy(&s->ctx, e, *s->store);
   bool zero = true;
   if (query)
     for (int i = 0; i < dims && zero; i++) zero = query[i] == 0.0f;
