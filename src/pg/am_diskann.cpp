@@ -19,6 +19,9 @@
 #include <new>
 #include <vector>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include "vecgo/vamana.h"
 #include "guard.h"
 #include "am.h"
@@ -175,20 +178,34 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     params.R = static_cast<std::uint32_t>(meta->options.graph_degree);
     params.L = static_cast<std::uint32_t>(meta->options.build_list_size);
     params.alpha = meta->options.alpha;
-    params.threads = 1;
+    // The graph is built by the backend plus max_parallel_maintenance_workers
+    // threads. The threads run only core code, never PostgreSQL's; they start
+    // with every signal blocked so PostgreSQL's handlers only ever run on the
+    // backend's own thread, which blocks them too while the threads live and
+    // polls for a pending cancel (SIGINT) or termination (SIGTERM) instead.
+    params.threads = static_cast<std::uint32_t>(std::max(1, max_parallel_maintenance_workers + 1));
     params.quantization = QuantKindOf(meta->options.quantization);
-    // A cancel or termination request stops the graph build; PostgreSQL then
-    // reports it the usual way.
     params.progress = [](void*, std::size_t, std::size_t) -> bool {
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) return false;
       return !(InterruptPending && (QueryCancelPending || ProcDiePending));
     };
     VamanaIndex vi;
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
     try {
       vi = VamanaIndex::Build(data.data(), nrecords, dims, labels.data(), params);
     } catch (const Error&) {
+      pthread_sigmask(SIG_SETMASK, &saved, nullptr);  // delivers what is pending
       if (InterruptPending) PgCall(ProcessInterrupts);
       throw;
+    } catch (...) {
+      pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+      throw;
     }
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
     std::vector<float>().swap(data);
     std::vector<std::uint64_t>().swap(labels);
 
