@@ -89,6 +89,14 @@ test/fuzz/fuzz_io: test/fuzz/fuzz_io.cpp
 fuzz-io: test/fuzz/fuzz_io
 	./test/fuzz/fuzz_io $(FUZZ_ARGS)
 
+# The core headers refuse to compile after postgres.h: check that they do.
+.PHONY: check-headers
+check-headers:
+	@if $(CXX) -std=c++17 -fsyntax-only -I$(CURDIR)/include -I$(PG_INCLUDEDIR_SERVER) \
+	    test/compile/postgres_first.cpp 2>/dev/null; then \
+	  echo "core header compiled after postgres.h"; exit 1; \
+	else echo "ok: core headers refuse postgres.h"; fi
+
 .PHONY: core-tests tsan bench-kernels format
 core-tests: test/core/vecgo_core_tests
 	./test/core/vecgo_core_tests $(GTEST_ARGS)

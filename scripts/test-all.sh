@@ -53,7 +53,7 @@ start_cluster() {  # $1: extra environment for the server (e.g. VECGO_SIMD=scala
   env ${1:-} scripts/pgcluster.sh start "$DATA" "$PORT"
 }
 
-suite_core() { make -j"$jobs" core-tests GTEST_ARGS="${GTEST_ARGS:-}"; }
+suite_core() { make check-headers && make -j"$jobs" core-tests GTEST_ARGS="${GTEST_ARGS:-}"; }
 
 suite_regress() {
   make installcheck PGHOST=/tmp PGPORT="$PORT" PGUSER=postgres ||
