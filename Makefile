@@ -93,9 +93,9 @@ fuzz-io: test/fuzz/fuzz_io
 .PHONY: check-headers
 check-headers:
 	@if $(CXX) -std=c++17 -fsyntax-only -I$(CURDIR)/include -I$(PG_INCLUDEDIR_SERVER) \
-	    test/compile/postgres_first.cpp 2>/dev/null; then \
-	  echo "core header compiled after postgres.h"; exit 1; \
-	else echo "ok: core headers refuse postgres.h"; fi
+	    test/compile/postgres_first.cpp 2>&1 | grep -q "core headers must be included before postgres.h"; \
+	then echo "ok: core headers refuse postgres.h"; \
+	else echo "FAIL: a core header compiled after postgres.h"; exit 1; fi
 
 .PHONY: core-tests tsan bench-kernels format
 core-tests: test/core/vecgo_core_tests
