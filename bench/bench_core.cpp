@@ -177,7 +177,7 @@ void PrintSweep(const char* title, const char* pname, const std::vector<SweepRow
 int main(int argc, char** argv) {
   std::size_t n = 0, nq = 1000, threads = std::max(1u, std::thread::hardware_concurrency());
   std::size_t hnsw_m = 16, hnsw_efc = 64;
-  bool skip_hnsw = false;
+  bool skip_hnsw = false, no_codes = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::size_t {
@@ -193,8 +193,9 @@ int main(int argc, char** argv) {
     else if (a == "--hnsw-m") hnsw_m = next();
     else if (a == "--hnsw-efc") hnsw_efc = next();
     else if (a == "--skip-hnsw") skip_hnsw = true;
+    else if (a == "--no-codes") no_codes = true;  // Vamana full precision only
     else {
-      std::fprintf(stderr, "usage: %s [--n N] [--threads T] [--queries Q] [--hnsw-m M] [--hnsw-efc EF] [--skip-hnsw]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--n N] [--threads T] [--queries Q] [--hnsw-m M] [--hnsw-efc EF] [--skip-hnsw] [--no-codes]\n", argv[0]);
       return 2;
     }
   }
@@ -281,6 +282,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   for (QuantKind qk : {QuantKind::None, QuantKind::SQ8, QuantKind::PQ}) {
+    if (no_codes && qk != QuantKind::None) break;
     auto q0 = Clock::now();
     ix.SetQuantization(qk, 0, vp.threads);
     double qt = Seconds(q0, Clock::now());
