@@ -156,9 +156,60 @@ SELECT kind, rows, deleted FROM vecgo_index_info('idann_idx') ORDER BY segment;
 SELECT vecgo_verify('idann_idx');
 SELECT count(*) FROM (SELECT id FROM idann ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5000) s WHERE id % 3 = 0;
 SELECT count(*) FROM (SELECT id FROM idann ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5000) s;
--- Compaction leaves DiskANN segments alone (deleted nodes stay waypoints).
+-- A DiskANN segment with a fifth or more of its rows deleted is rewritten
+-- by compaction: a new graph over its live rows, the tombstones gone.
+SELECT vecgo_compact('idann_idx');
+SELECT kind, rows, deleted, quantization FROM vecgo_index_info('idann_idx') ORDER BY segment;
+SELECT vecgo_verify('idann_idx');
+SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE id % 3 = 0) FROM (SELECT id FROM idann ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5000) s;
+SELECT id FROM idann ORDER BY v <-> (SELECT v FROM idann WHERE id = 1234) LIMIT 1;
+-- Nothing left to do: a second compaction replaces nothing.
 SELECT vecgo_compact('idann_idx');
 DROP TABLE idann;
+
+-- Compaction of Flat segments whose merged size reaches diskann_threshold
+-- writes a DiskANN segment, in the same order as an exact scan.
+CREATE TABLE icd (id int, v vector(8));
+CREATE INDEX icd_idx ON icd USING vecgo (v vector_l2_ops) WITH (diskann_threshold = 1000, compaction_threshold = 2);
+INSERT INTO icd SELECT i, (SELECT array_agg(sin(i * 0.3 + j * 1.7 + (i % 7) * j)::real)
+  FROM generate_series(1, 8) j)::vector FROM generate_series(1, 600) i;
+SELECT vecgo_flush('icd_idx');
+INSERT INTO icd SELECT i, (SELECT array_agg(sin(i * 0.3 + j * 1.7 + (i % 7) * j)::real)
+  FROM generate_series(1, 8) j)::vector FROM generate_series(601, 1200) i;
+SELECT vecgo_flush('icd_idx');
+SELECT kind, rows, deleted FROM vecgo_index_info('icd_idx') ORDER BY segment;
+SELECT vecgo_compact('icd_idx');
+SELECT kind, rows, deleted, quantization FROM vecgo_index_info('icd_idx') ORDER BY segment;
+SELECT vecgo_verify('icd_idx');
+CREATE FUNCTION icd_same(q int) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE a int[]; b int[];
+BEGIN
+  SET LOCAL enable_seqscan = off;
+  SELECT array_agg(id) INTO a FROM (SELECT id FROM icd ORDER BY v <-> (SELECT v FROM icd WHERE id = q), id LIMIT 10) s;
+  SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on;
+  SELECT array_agg(id) INTO b FROM (SELECT id FROM icd ORDER BY v <-> (SELECT v FROM icd WHERE id = q), id LIMIT 10) s;
+  RETURN a = b;
+END $$;
+SELECT q, icd_same(q) FROM (VALUES (1), (77), (500), (901), (1200)) t(q);
+EXPLAIN (COSTS OFF) SELECT id FROM icd ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 10;
+-- Deleting a quarter of it and compacting drops the tombstones: 900 live
+-- rows are below diskann_threshold, so the rewrite is Flat.
+DELETE FROM icd WHERE id % 4 = 0;
+VACUUM icd;
+SELECT kind, rows, deleted FROM vecgo_index_info('icd_idx') ORDER BY segment;
+SELECT vecgo_compact('icd_idx');
+SELECT kind, rows, deleted FROM vecgo_index_info('icd_idx') ORDER BY segment;
+SELECT vecgo_verify('icd_idx');
+SELECT q, icd_same(q) FROM (VALUES (1), (77), (501), (901), (1199)) t(q);
+-- A Flat segment is rewritten the same way.
+DELETE FROM icd WHERE id % 4 <> 1;
+VACUUM icd;
+SELECT vecgo_compact('icd_idx');
+SELECT kind, rows, deleted FROM vecgo_index_info('icd_idx') ORDER BY segment;
+SELECT vecgo_verify('icd_idx');
+SELECT q, icd_same(q) FROM (VALUES (1), (77), (501), (901)) t(q);
+DROP TABLE icd;
+DROP FUNCTION icd_same;
 
 -- Expression and partial indexes.
 CREATE TABLE iexpr (id int, cat int, a real, b real);

@@ -208,6 +208,10 @@ struct ChainWriter {
   uint32 npages;
   uint64 bytes;
   Buffer buf;  // current page, exclusively locked (InvalidBuffer when none)
+  // Extend the relation for every page, never reuse a free one: set by a
+  // caller that holds the relation extension lock and needs one contiguous
+  // run of blocks (a DiskANN segment).
+  bool extend_only;
 };
 // Allocates a writer (with room for the page it fills).
 ChainWriter* NewChainWriter();
@@ -275,7 +279,8 @@ void vecgoendscan(IndexScanDesc scan);
 // hold no PostgreSQL state a longjmp would skip (or through Guard).
 struct DiskAnnScan;
 // Builds a Vamana graph over `nrecords` records and writes it as one
-// contiguous run of pages; fills *e.
+// contiguous run of pages (holding the relation extension lock while it
+// writes, so concurrent inserts cannot interleave); fills *e.
 void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
                          Size nrecords, SegmentEntry* e);
 // A continuation search over one segment (objects freed with `ctx`). A NULL
@@ -290,6 +295,9 @@ int DiskAnnScanNext(DiskAnnScan* s, int batch, float* dists, ItemPointerData* ti
 // Sets deletion bits of dead rows (WAL-logged); returns how many.
 uint64 DiskAnnBulkDelete(Relation index, const SegmentEntry& e, IndexBulkDeleteCallback callback,
                          void* cbstate, double* live);
+// Copies the live rows of a DiskANN segment as records (TID, flags 0,
+// vector) into `out`, which has room for `max` records; returns how many.
+Size DiskAnnCopyLive(Relation index, const SegmentEntry& e, int dims, char* out, Size max);
 // Full structural check through the core; counts rows and deleted rows.
 void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* deleted);
 

@@ -22,6 +22,7 @@ extern "C" {
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
@@ -175,48 +176,50 @@ int64 CompactSegments(Relation index) {
   Size rs = RecordSize(meta->dims);
   int n = static_cast<int>(meta->nsegments);
   int threshold = meta->options.compaction_threshold;
+  // A group's live rows are gathered in memory (and a DiskANN output built
+  // from them): at most maintenance_work_mem worth of records per group.
+  uint64 max_group_rows =
+      std::max<uint64>(1, static_cast<uint64>(maintenance_work_mem) * 1024 / rs);
+  auto live_of = [&](int j) { return meta->segments[j].rows - meta->segments[j].deleted; };
 
-  // group[i]: the output group of segment i, -1 when it stays.
+  // group[i]: the output group of segment i, -1 when it stays, n when it is
+  // dropped without output.
   int* group = static_cast<int*>(palloc(sizeof(int) * n));
-  bool* has_output = static_cast<bool*>(palloc0(sizeof(bool) * (n + 1)));
+  uint64* group_rows = static_cast<uint64*>(palloc0(sizeof(uint64) * (n + 1)));
   int ngroups = 0, nmembers = 0;
   int capacity = kMaxPending - static_cast<int>(meta->npending);
   for (int i = 0; i < n; i++) group[i] = -1;
-  // Size tiers with at least compaction_threshold segments are merged.
+  // Size tiers (Flat and DiskANN segments alike) with at least
+  // compaction_threshold segments are merged.
   for (int i = 0; i < n; i++) {
-    const SegmentEntry& s = meta->segments[i];
-    uint64 live = s.rows - s.deleted;
-    if (group[i] != -1 || live == 0 || s.kind != kSegmentFlat) continue;
-    int tier = TierOf(live);
+    if (group[i] != -1 || live_of(i) == 0) continue;
+    int tier = TierOf(live_of(i));
     int count = 0;
+    uint64 total = 0;
     for (int j = i; j < n; j++)
-      if (group[j] == -1 && meta->segments[j].kind == kSegmentFlat &&
-          meta->segments[j].rows > meta->segments[j].deleted &&
-          TierOf(meta->segments[j].rows - meta->segments[j].deleted) == tier)
+      if (group[j] == -1 && live_of(j) > 0 && TierOf(live_of(j)) == tier) {
         count++;
-    if (count < threshold || count > capacity - nmembers) continue;
+        total += live_of(j);
+      }
+    if (count < threshold || count > capacity - nmembers || total > max_group_rows) continue;
     for (int j = i; j < n; j++)
-      if (group[j] == -1 && meta->segments[j].kind == kSegmentFlat &&
-          meta->segments[j].rows > meta->segments[j].deleted &&
-          TierOf(meta->segments[j].rows - meta->segments[j].deleted) == tier)
-        group[j] = ngroups;
-    has_output[ngroups] = true;
+      if (group[j] == -1 && live_of(j) > 0 && TierOf(live_of(j)) == tier) group[j] = ngroups;
+    group_rows[ngroups] = total;
     ngroups++;
     nmembers += count;
   }
   // Segments that are all deleted are dropped; those with a fifth or more
-  // deleted are rewritten on their own.
+  // deleted are rewritten on their own without the deleted rows (for a
+  // DiskANN segment, a new graph over its live rows).
   for (int i = 0; i < n && nmembers < capacity; i++) {
     const SegmentEntry& s = meta->segments[i];
-    // DiskANN segments keep deleted rows as graph waypoints (DESIGN.md 4);
-    // rewriting them is the compactor's job once it can write DiskANN.
-    if (group[i] != -1 || s.deleted == 0 || s.kind != kSegmentFlat) continue;
+    if (group[i] != -1 || s.deleted == 0) continue;
     if (s.deleted == s.rows) {
-      group[i] = n;  // dropped, no output
+      group[i] = n;
       nmembers++;
     } else if (s.deleted * 5 >= s.rows) {
       group[i] = ngroups;
-      has_output[ngroups] = true;
+      group_rows[ngroups] = live_of(i);
       ngroups++;
       nmembers++;
     }
@@ -237,36 +240,57 @@ int64 CompactSegments(Relation index) {
     pfree(m);
   }
 
+  // Each group: its live rows gathered in memory (the manifest's counts are
+  // exact: VACUUM cannot run meanwhile), then written as one Flat chain
+  // below diskann_threshold rows or one DiskANN segment at or above it.
   SegmentEntry* outputs = static_cast<SegmentEntry*>(palloc0(sizeof(SegmentEntry) * std::max(ngroups, 1)));
   ChainReader r;
   std::memset(&r, 0, sizeof(r));
   for (int g = 0; g < ngroups; g++) {
-    ChainWriter* w = NewChainWriter();
-    ChainWriterBegin(w, index, first_id + g);
-    uint64 rows = 0;
+    Size cap = static_cast<Size>(group_rows[g]);
+    char* buf = static_cast<char*>(MemoryContextAllocHuge(CurrentMemoryContext, std::max<Size>(cap, 1) * rs));
+    Size rows = 0;
     for (int i = 0; i < n; i++) {
       if (group[i] != g) continue;
-      ChainReaderBegin(&r, index, meta->segments[i].id, meta->segments[i].head, rs);
+      const SegmentEntry& s = meta->segments[i];
+      if (s.kind == kSegmentDiskANN) {
+        Size got = 0;
+        Guard([&]() { got = DiskAnnCopyLive(index, s, meta->dims, buf + rows * rs, cap - rows); });
+        rows += got;
+        continue;
+      }
+      ChainReaderBegin(&r, index, s.id, s.head, rs);
       const RecordHeader* h;
       while ((h = ChainReaderNext(&r)) != nullptr) {
         if (h->flags & kRecordDeleted) continue;
-        ChainWriterAppend(w, reinterpret_cast<const char*>(h), rs);
+        if (rows == cap) Corrupt(index, "%s %llu holds more live rows than the manifest's %llu", "segment", s.id, cap);
+        std::memcpy(buf + rows * rs, h, rs);
         rows++;
         CHECK_FOR_INTERRUPTS();
       }
       ChainReaderEnd(&r);
     }
-    ChainWriterFinish(w);
     SegmentEntry* e = &outputs[g];
-    e->id = first_id + g;
-    e->kind = kSegmentFlat;
-    e->quantization = kQuantNone;
-    e->head = w->head;
-    e->tail = w->tail;
-    e->npages = w->npages;
-    e->rows = rows;
-    e->deleted = 0;
-    pfree(w);
+    uint32 id = first_id + g;
+    if (rows > 0 && rows >= static_cast<Size>(meta->options.diskann_threshold)) {
+      Guard([&]() { WriteDiskAnnSegment(index, meta, id, buf, rows, e); });
+    } else {
+      ChainWriter* w = NewChainWriter();
+      ChainWriterBegin(w, index, id);
+      ChainWriterAppend(w, buf, rows * rs);
+      ChainWriterFinish(w);
+      std::memset(e, 0, sizeof(*e));
+      e->id = id;
+      e->kind = kSegmentFlat;
+      e->quantization = kQuantNone;
+      e->head = w->head;
+      e->tail = w->tail;
+      e->npages = w->npages;
+      e->rows = rows;
+      e->deleted = 0;
+      pfree(w);
+    }
+    pfree(buf);
   }
 
   // The switch: one metapage record.

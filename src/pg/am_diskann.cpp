@@ -5,8 +5,9 @@
 // stream area holds one page of the core's Vamana page format per index page,
 // and its pages are one contiguous run of blocks: page i of the segment is
 // block head + i, which gives the core's page accessor random access without
-// a directory. Only CREATE INDEX writes DiskANN segments, and during a build
-// nothing else extends the relation, so the run is contiguous (checked).
+// a directory. CREATE INDEX and compaction write DiskANN segments; the writer
+// takes every page from the end of the relation while holding the relation
+// extension lock, so the run is contiguous (checked).
 //
 // The core's search keeps std::vector state, so this file is the one place
 // the glue keeps C++ objects with destructors alive across calls into
@@ -28,6 +29,7 @@
 
 extern "C" {
 #include "commands/vacuum.h"
+#include "storage/lmgr.h"
 #include "miscadmin.h"
 }
 
@@ -62,8 +64,9 @@ QuantKind QuantKindOf(uint8 q) {
 // is held across calls: a DiskANN segment's pages never change after the
 // build except single bits of its deletion bitmap (set under an exclusive
 // lock by VACUUM; a reader sees each byte before or after, either of which
-// is a valid answer), and its pages are never recycled while the index
-// exists (compaction leaves DiskANN segments in place).
+// is a valid answer). Compaction may replace a DiskANN segment; its pages
+// are recycled only under the safexid rule (no scan can still hold the old
+// manifest), and a recycled page carries another segment id (checked).
 struct PageCtx {
   Relation index;
   BlockNumber head;
@@ -216,12 +219,19 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     if (pages.size() != npages * kStreamBytes)
       throw Error(Error::Kind::Internal, "DiskANN segment size does not match its page count");
     vi = VamanaIndex();
+    // Pages come from the end of the relation only, under the extension
+    // lock, so no insert (nor a recycled page) lands inside the run. An
+    // error releases the lock with the transaction.
+    const bool lock = !RELATION_IS_LOCAL(index);
     w = PgCall(NewChainWriter);
+    w->extend_only = true;
+    if (lock) PgCall(LockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
     PgCall(ChainWriterBegin, w, index, id);
     for (std::uint64_t i = 0; i < npages; i++)
       PgCall(ChainWriterAppend, w, reinterpret_cast<const char*>(pages.data() + i * kStreamBytes),
              kStreamBytes);
     PgCall(ChainWriterFinish, w);
+    if (lock) PgCall(UnlockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
   }
   if (w->tail - w->head + 1 != w->npages)
     throw Error(Error::Kind::Internal, "DiskANN segment pages are not one contiguous run");
@@ -333,6 +343,32 @@ uint64 DiskAnnBulkDelete(Relation index, const SegmentEntry& e, IndexBulkDeleteC
   }
   Unpin(&ctx);
   return dead.size();
+}
+
+// ------------------------------------------------------------------ compaction input
+
+Size DiskAnnCopyLive(Relation index, const SegmentEntry& e, int dims, char* out, Size max) {
+  const Size rs = RecordSize(dims);
+  PageCtx ctx;
+  InitPageCtx(&ctx, index, e);
+  PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
+  if (store.Dim() != static_cast<std::uint32_t>(dims))
+    throw Error(Error::Kind::DataCorrupted, "DiskANN segment dimensions differ from the index's");
+  Size n = 0;
+  for (std::uint32_t id = 0; id < store.Size(); id++) {
+    if (store.Deleted(id)) continue;
+    if (n == max) throw Error(Error::Kind::DataCorrupted, "DiskANN segment holds more live rows than its manifest entry");
+    char* rec = out + n * rs;
+    std::memset(rec, 0, rs);
+    RecordHeader* h = reinterpret_cast<RecordHeader*>(rec);
+    h->tid = DecodeTid(store.Label(id));
+    h->flags = 0;
+    std::memcpy(rec + sizeof(RecordHeader), store.Vector(id), sizeof(float) * dims);
+    n++;
+    if ((id & 1023) == 0) PgCall([]() { CHECK_FOR_INTERRUPTS(); });
+  }
+  Unpin(&ctx);
+  return n;
 }
 
 // ------------------------------------------------------------------ verify

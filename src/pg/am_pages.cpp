@@ -164,10 +164,19 @@ void WriterFlushPage(ChainWriter* w, BlockNumber next, Page local) {
 // when full; `local` lives just past the writer in the same allocation.
 static Page WriterLocal(ChainWriter* w) { return reinterpret_cast<Page>(w + 1); }
 
+// A new page at the end of the relation; the caller holds the extension lock
+// (or the relation is local to this backend).
+static Buffer WriterNewBuffer(ChainWriter* w) {
+  if (!w->extend_only) return NewBuffer(w->index);
+  Buffer buf = ReadBuffer(w->index, P_NEW);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  return buf;
+}
+
 void ChainWriterBegin(ChainWriter* w, Relation index, uint32 segment_id) {
   w->index = index;
   w->segment_id = segment_id;
-  w->buf = NewBuffer(index);
+  w->buf = WriterNewBuffer(w);
   w->head = w->tail = BufferGetBlockNumber(w->buf);
   w->npages = 1;
   w->bytes = 0;
@@ -179,7 +188,7 @@ void ChainWriterAppend(ChainWriter* w, const char* data, Size len) {
   while (len > 0) {
     Size used = GetOpaque(local)->used;
     if (used == kStreamBytes) {
-      Buffer next = NewBuffer(w->index);
+      Buffer next = WriterNewBuffer(w);
       BlockNumber next_blk = BufferGetBlockNumber(next);
       WriterFlushPage(w, next_blk, local);
       w->buf = next;
