@@ -83,7 +83,7 @@ compare('after flush');
 $primary->safe_psql('postgres', "SELECT vecgo_compact('t_l2'), vecgo_compact('t_cos')");
 $r = compare('after compaction');
 is($primary->safe_psql('postgres', "SELECT string_agg(format('%s:%s:%s', kind, rows, deleted), ' ' ORDER BY segment) FROM vecgo_index_info('t_cos')"),
-	'diskann:4000:1333 l0 log:0:0 flat:1000:0', 'compaction rewrote the sealed L0 log without its deleted rows; the DiskANN segment keeps its tombstones');
+	'l0 log:0:0 diskann:2667:0 diskann:1000:0', 'compaction rewrote the DiskANN segment and the sealed L0 log without their deleted rows (both at or above diskann_threshold: new graphs)');
 # Both segments had a third of their rows deleted: each is rewritten without
 # them (they are in different size tiers, so they are not merged).
 like($r, qr/^l0 log:0:0:1 flat:2667:0:\d+ flat:1000:0:\d+$/m, 'compaction rewrote the segments without their deleted rows');
