@@ -211,6 +211,25 @@ SELECT q, icd_same(q) FROM (VALUES (1), (77), (501), (901)) t(q);
 DROP TABLE icd;
 DROP FUNCTION icd_same;
 
+-- A DiskANN build holds its records and its graph within
+-- maintenance_work_mem: a small setting gives several DiskANN segments,
+-- each built within the budget, and recall stays high.
+CREATE TABLE ism (id int, v vector(8));
+INSERT INTO ism SELECT i, (SELECT array_agg(sin(i * 0.37 + j * 1.3 + (i % 13) * j)::real)
+  FROM generate_series(1, 8) j)::vector FROM generate_series(1, 8000) i;
+SET maintenance_work_mem = '2MB';
+CREATE INDEX ism_idx ON ism USING vecgo (v vector_l2_ops) WITH (diskann_threshold = 1000, graph_degree = 16);
+RESET maintenance_work_mem;
+SELECT count(*) FILTER (WHERE kind = 'diskann') >= 2 AS several_diskann, sum(rows) AS rows
+  FROM vecgo_index_info('ism_idx') WHERE kind <> 'l0 log';
+SELECT vecgo_verify('ism_idx');
+SELECT sum(hits)::float / (10 * count(*)) >= 0.95 AS recall_ok FROM (
+  SELECT q.id, (SELECT count(*) FROM
+      (SELECT id FROM ism ORDER BY v <-> q.v LIMIT 10) a
+      JOIN (SELECT id FROM ism ORDER BY (v <-> q.v) + 0.0 LIMIT 10) e USING (id)) AS hits
+  FROM ism q WHERE q.id % 400 = 7) t;
+DROP TABLE ism;
+
 -- Expression and partial indexes.
 CREATE TABLE iexpr (id int, cat int, a real, b real);
 INSERT INTO iexpr SELECT i, i % 10, i % 13, i % 7 FROM generate_series(1, 1000) i;

@@ -278,7 +278,14 @@ void vecgoendscan(IndexScanDesc scan);
 // These may throw C++ exceptions: call them from guarded code whose frames
 // hold no PostgreSQL state a longjmp would skip (or through Guard).
 struct DiskAnnScan;
-// Builds a Vamana graph over `nrecords` records and writes it as one
+// maintenance_work_mem in bytes: the budget of one DiskANN build.
+Size DiskAnnBudgetBytes();
+// The most rows one DiskANN build may take within `budget` bytes: the
+// caller's records, the glue's copies and serialized pages, and the core's
+// estimate of its build (EstimateVamanaBuildBytes). 0 when none fit.
+Size DiskAnnMaxRows(const MetaData* meta, Size budget);
+// Builds a Vamana graph over `nrecords` records (the core's memory_budget is
+// what maintenance_work_mem leaves after the glue's own copies) and writes it as one
 // contiguous run of pages (holding the relation extension lock while it
 // writes, so concurrent inserts cannot interleave); fills *e.
 void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const char* records,

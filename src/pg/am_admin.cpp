@@ -178,8 +178,15 @@ int64 CompactSegments(Relation index) {
   int threshold = meta->options.compaction_threshold;
   // A group's live rows are gathered in memory (and a DiskANN output built
   // from them): at most maintenance_work_mem worth of records per group.
-  uint64 max_group_rows =
-      std::max<uint64>(1, static_cast<uint64>(maintenance_work_mem) * 1024 / rs);
+  // A DiskANN output (diskann_threshold rows or more) must also fit its
+  // graph build (DiskAnnMaxRows): larger groups are not merged, larger
+  // rewrites wait for a larger maintenance_work_mem.
+  uint64 max_group_rows = std::max<uint64>(1, DiskAnnBudgetBytes() / rs);
+  const uint64 diskann_threshold = static_cast<uint64>(meta->options.diskann_threshold);
+  const uint64 max_diskann_rows = DiskAnnMaxRows(meta, DiskAnnBudgetBytes());
+  auto fits = [&](uint64 rows) {
+    return rows <= max_group_rows && (rows < diskann_threshold || rows <= max_diskann_rows);
+  };
   auto live_of = [&](int j) { return meta->segments[j].rows - meta->segments[j].deleted; };
 
   // group[i]: the output group of segment i, -1 when it stays, n when it is
@@ -201,7 +208,7 @@ int64 CompactSegments(Relation index) {
         count++;
         total += live_of(j);
       }
-    if (count < threshold || count > capacity - nmembers || total > max_group_rows) continue;
+    if (count < threshold || count > capacity - nmembers || !fits(total)) continue;
     for (int j = i; j < n; j++)
       if (group[j] == -1 && live_of(j) > 0 && TierOf(live_of(j)) == tier) group[j] = ngroups;
     group_rows[ngroups] = total;
@@ -217,7 +224,7 @@ int64 CompactSegments(Relation index) {
     if (s.deleted == s.rows) {
       group[i] = n;
       nmembers++;
-    } else if (s.deleted * 5 >= s.rows) {
+    } else if (s.deleted * 5 >= s.rows && fits(live_of(i))) {
       group[i] = ngroups;
       group_rows[ngroups] = live_of(i);
       ngroups++;

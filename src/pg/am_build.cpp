@@ -1,8 +1,9 @@
 // Build, insert and seal.
 //
 // CREATE INDEX reads the heap once, gathering (TID, vector) records in memory
-// up to maintenance_work_mem; each full buffer becomes one Flat segment (an
-// exact SIMD scan serves it). The index then gets an empty L0 log. Pages are
+// up to maintenance_work_mem (records and the graph build together, when the
+// segment is a DiskANN one); each full buffer becomes one segment: Flat below
+// diskann_threshold rows, DiskANN at or above it. The index then gets an empty L0 log. Pages are
 // written through generic WAL as full images, so the build is crash-safe and
 // replicated like any later change.
 //
@@ -98,9 +99,25 @@ struct BuildState {
   Size cap_records;   // maintenance_work_mem / record_size
   Size alloc_records; // records the buffer has room for now
   Size nrecords;
+  Size max_diskann_rows;  // the largest DiskANN build within the budget
   double indtuples;
   double reltuples;
 };
+
+// Sizes the in-memory buffer (one segment) within maintenance_work_mem: the
+// records alone for a Flat segment; records and graph build together when a
+// segment of that size is a DiskANN one. When not even diskann_threshold
+// rows fit a DiskANN build, segments are Flat (max_diskann_rows says so).
+void SetBuildCap(BuildState* bs) {
+  bs->record_size = RecordSize(bs->meta->dims);
+  Size budget = DiskAnnBudgetBytes();
+  bs->cap_records = std::max(static_cast<Size>(1), budget / bs->record_size);
+  Size threshold = static_cast<Size>(bs->meta->options.diskann_threshold);
+  if (bs->cap_records >= threshold) {
+    bs->max_diskann_rows = DiskAnnMaxRows(bs->meta, budget);
+    if (bs->max_diskann_rows >= threshold) bs->cap_records = std::min(bs->cap_records, bs->max_diskann_rows);
+  }
+}
 
 void FlushBuildBuffer(BuildState* bs) {
   if (bs->nrecords == 0) return;
@@ -112,7 +129,8 @@ void FlushBuildBuffer(BuildState* bs) {
                     errhint("Increase maintenance_work_mem.")));
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
   uint32 id = meta->next_segment_id++;
-  if (bs->nrecords >= static_cast<Size>(meta->options.diskann_threshold)) {
+  if (bs->nrecords >= static_cast<Size>(meta->options.diskann_threshold) &&
+      bs->nrecords <= bs->max_diskann_rows) {
     // Called from the table AM's scan callback: no C++ exception may leave.
     SegmentEntry* e = &meta->segments[meta->nsegments];
     Guard([&]() { WriteDiskAnnSegment(bs->index, meta, id, bs->buf, bs->nrecords, e); });
@@ -151,9 +169,7 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
   Vector* v = DatumGetVector(values[0]);
   if (bs->meta->dims == 0) {
     bs->meta->dims = v->dim;
-    bs->record_size = RecordSize(v->dim);
-    bs->cap_records = std::max(static_cast<Size>(1),
-                          static_cast<Size>(maintenance_work_mem) * 1024 / bs->record_size);
+    SetBuildCap(bs);
   }
   CheckRowDims(index, bs->meta->dims, v->dim);
   if (bs->nrecords == bs->cap_records) FlushBuildBuffer(bs);
@@ -201,9 +217,7 @@ IndexBuildResult* BuildImpl(Relation heap, Relation index, IndexInfo* info) {
   bs.index = index;
   bs.meta = meta;
   if (meta->dims > 0) {
-    bs.record_size = RecordSize(meta->dims);
-    bs.cap_records = std::max(static_cast<Size>(1),
-                         static_cast<Size>(maintenance_work_mem) * 1024 / bs.record_size);
+    SetBuildCap(&bs);
   }
 
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);

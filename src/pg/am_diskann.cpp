@@ -163,6 +163,49 @@ void MarkDeletionBit(Relation index, BlockNumber blk, uint32 segment_id, uint32 
 
 // ------------------------------------------------------------------ build
 
+namespace {
+
+VamanaParams BuildParams(const MetaData* meta) {
+  VamanaParams params;
+  params.metric = static_cast<Metric>(meta->metric);
+  params.R = static_cast<std::uint32_t>(meta->options.graph_degree);
+  params.L = static_cast<std::uint32_t>(meta->options.build_list_size);
+  params.alpha = meta->options.alpha;
+  params.threads = static_cast<std::uint32_t>(std::max(1, max_parallel_maintenance_workers + 1));
+  params.quantization = QuantKindOf(meta->options.quantization);
+  return params;
+}
+
+// Bytes per row the glue holds besides the core's build: the caller's record,
+// and the larger of the float/label copies handed to the build and the
+// serialized pages (vector, degree, R neighbours, code, label, slack).
+Size GlueBytesPerRow(const MetaData* meta) {
+  const Size dims = static_cast<Size>(meta->dims);
+  const Size copies = dims * 4 + 8;
+  const Size pages = dims * 4 + 4 + 4 * static_cast<Size>(meta->options.graph_degree) + dims + 8 + 16;
+  return RecordSize(meta->dims) + std::max(copies, pages);
+}
+
+}  // namespace
+
+Size DiskAnnBudgetBytes() { return static_cast<Size>(maintenance_work_mem) * 1024; }
+
+Size DiskAnnMaxRows(const MetaData* meta, Size budget) {
+  if (meta->dims <= 0) return 0;
+  VamanaParams params = BuildParams(meta);
+  const Size glue = GlueBytesPerRow(meta);
+  auto fits = [&](Size n) {
+    return n * glue + EstimateVamanaBuildBytes(n, static_cast<std::size_t>(meta->dims), params) <= budget;
+  };
+  Size lo = 0, hi = budget / glue + 1;  // fits(lo), !fits(hi)
+  if (fits(hi)) return hi;
+  while (hi - lo > 1) {
+    Size mid = lo + (hi - lo) / 2;
+    if (fits(mid)) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
 void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
                          Size nrecords, SegmentEntry* e) {
   const int dims = meta->dims;
@@ -176,18 +219,20 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
       labels[i] = EncodeTid(h->tid);
       std::memcpy(&data[i * dims], records + i * rs + sizeof(RecordHeader), sizeof(float) * dims);
     }
-    VamanaParams params;
-    params.metric = static_cast<Metric>(meta->metric);
-    params.R = static_cast<std::uint32_t>(meta->options.graph_degree);
-    params.L = static_cast<std::uint32_t>(meta->options.build_list_size);
-    params.alpha = meta->options.alpha;
+    VamanaParams params = BuildParams(meta);
+    // The build's share of maintenance_work_mem: what the glue's own copies
+    // of these rows leave (callers size segments with DiskAnnMaxRows, so
+    // this is not below the core's estimate).
+    {
+      Size glue = nrecords * GlueBytesPerRow(meta);
+      Size budget = DiskAnnBudgetBytes();
+      params.memory_budget = budget > glue ? budget - glue : 1;
+    }
     // The graph is built by the backend plus max_parallel_maintenance_workers
     // threads. The threads run only core code, never PostgreSQL's; they start
     // with every signal blocked so PostgreSQL's handlers only ever run on the
     // backend's own thread, which blocks them too while the threads live and
     // polls for a pending cancel (SIGINT) or termination (SIGTERM) instead.
-    params.threads = static_cast<std::uint32_t>(std::max(1, max_parallel_maintenance_workers + 1));
-    params.quantization = QuantKindOf(meta->options.quantization);
     params.progress = [](void*, std::size_t, std::size_t) -> bool {
       sigset_t pending;
       sigpending(&pending);
