@@ -70,5 +70,47 @@ my $live = $node->safe_psql('postgres', "SELECT sum(rows - deleted) FROM vecgo_i
 my ($nheap) = split /\|/, $heap;
 is($live, $nheap, 'live index rows equal table rows after VACUUM');
 
+# Compaction writing DiskANN segments (contiguous page runs) while clients
+# insert and extend the same index.
+$node->safe_psql('postgres', q{
+	CREATE TABLE t2 (id bigint PRIMARY KEY, v vector(16));
+	INSERT INTO t2 SELECT i, (SELECT array_agg(sin(i * 0.61 + j * 1.3 + (i % 17) * j)::real)
+	  FROM generate_series(1, 16) j)::vector FROM generate_series(1, 1500) i;
+	CREATE INDEX t2_idx ON t2 USING vecgo (v vector_l2_ops)
+	  WITH (memtable_size = 1, compaction_threshold = 2, diskann_threshold = 1000, graph_degree = 16);
+	CREATE SEQUENCE ids2 START 100000;
+});
+my $insert2 = q{
+INSERT INTO t2 SELECT nextval('ids2'), (SELECT array_agg(random()::real) FROM generate_series(1, 16) j WHERE g > 0)::vector
+  FROM generate_series(1, 20) g;
+};
+my $maint2 = q{
+SELECT vecgo_flush('t2_idx'), vecgo_compact('t2_idx');
+};
+$node->pgbench(
+	'--no-vacuum --client=4 --jobs=2 --time=8',
+	0,
+	[qr{processed: [1-9]}],
+	[qr{^$}],
+	'concurrent inserts and compaction into DiskANN segments',
+	{
+		'005_insert2@6' => $insert2,
+		'006_maint2@1' => $maint2,
+	});
+$node->safe_psql('postgres', "SELECT vecgo_flush('t2_idx'), vecgo_compact('t2_idx')");
+($rc, $out, $err) = $node->psql('postgres', "SELECT vecgo_verify('t2_idx')");
+is($rc, 0, 'vecgo_verify passes after DiskANN compaction under inserts') or diag($err);
+my $kinds = $node->safe_psql('postgres', "SELECT count(*) FROM vecgo_index_info('t2_idx') WHERE kind = 'diskann'");
+cmp_ok($kinds, '>=', 1, "compaction wrote DiskANN segments ($kinds)");
+$heap = $node->safe_psql('postgres', 'SELECT count(*) FROM t2');
+$live = $node->safe_psql('postgres', "SELECT sum(rows - deleted) FROM vecgo_index_info('t2_idx')");
+is($live, $heap, "the index holds every row of t2 ($heap)");
+my $found = $node->safe_psql('postgres', q{
+	SET enable_seqscan = off;
+	SELECT count(*) FROM (SELECT id FROM t2 WHERE id % 97 = 0 OR id % 1000 = 1) q
+	WHERE q.id = (SELECT id FROM t2 ORDER BY v <-> (SELECT v FROM t2 WHERE id = q.id) LIMIT 1)});
+my $sample = $node->safe_psql('postgres', 'SELECT count(*) FROM t2 WHERE id % 97 = 0 OR id % 1000 = 1');
+cmp_ok($found, '>=', 0.95 * $sample, "each sampled row is its own nearest neighbour ($found of $sample)");
+
 $node->stop;
 done_testing();
