@@ -33,7 +33,7 @@ shared_preload_libraries = 'vecgo'
 fsync = off
 max_wal_senders = 4
 wal_level = replica
-maintenance_work_mem = '512MB'
+maintenance_work_mem = '1GB'
 shared_buffers = '256MB'
 log_min_messages = warning
 CONF
