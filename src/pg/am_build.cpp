@@ -12,6 +12,7 @@
 // memtable_size it is sealed: the chain becomes a Flat segment by a manifest
 // change and a fresh, empty L0 log starts.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "vecgo/core.h"
@@ -102,6 +103,7 @@ struct BuildState {
   Size max_diskann_rows;  // the largest DiskANN build within the budget
   double indtuples;
   double reltuples;
+  double estimated_rows;  // the heap's row estimate (pg_class), 0 if unknown
 };
 
 // Sizes the in-memory buffer (one segment) within maintenance_work_mem: the
@@ -116,6 +118,14 @@ void SetBuildCap(BuildState* bs) {
   if (bs->cap_records >= threshold) {
     bs->max_diskann_rows = DiskAnnMaxRows(bs->meta, budget);
     if (bs->max_diskann_rows >= threshold) bs->cap_records = std::min(bs->cap_records, bs->max_diskann_rows);
+  }
+  // When the table needs several segments, make them about equal (with 5%
+  // slack for the estimate) rather than full ones and a small remainder that
+  // would fall below diskann_threshold and be searched exactly.
+  if (bs->estimated_rows > static_cast<double>(bs->cap_records)) {
+    double parts = std::ceil(bs->estimated_rows / static_cast<double>(bs->cap_records));
+    Size even = static_cast<Size>(std::ceil(bs->estimated_rows * 1.05 / parts));
+    bs->cap_records = std::max(static_cast<Size>(1), std::min(bs->cap_records, even));
   }
 }
 
@@ -216,6 +226,7 @@ IndexBuildResult* BuildImpl(Relation heap, Relation index, IndexInfo* info) {
   std::memset(&bs, 0, sizeof(bs));
   bs.index = index;
   bs.meta = meta;
+  bs.estimated_rows = std::max(0.0, static_cast<double>(heap->rd_rel->reltuples));
   if (meta->dims > 0) {
     SetBuildCap(&bs);
   }
