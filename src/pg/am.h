@@ -78,6 +78,14 @@ inline PageOpaque* GetOpaque(Page page) {
 }
 inline char* PageStream(Page page) { return reinterpret_cast<char*>(page) + kPageDataOffset; }
 
+// True when `page` is a live page of chain `segment_id`: the one check every
+// reader makes before trusting a chain page (a recycled or foreign page fails).
+inline bool IsChainPageOf(Page page, uint32 segment_id) {
+  if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(PageOpaque))) return false;
+  const PageOpaque* o = GetOpaque(page);
+  return o->page_id == kPageId && o->flags == kPageChain && o->segment_id == segment_id;
+}
+
 // Record header; the vector's floats follow.
 struct RecordHeader {
   ItemPointerData tid;  // 6 bytes

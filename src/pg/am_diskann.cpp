@@ -87,10 +87,7 @@ Buffer PinSegmentPage(PageCtx* c, BlockNumber blk) {
   Buffer buf = ReadBuffer(c->index, blk);
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buf);
-  PageOpaque* o = GetOpaque(page);
-  if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(PageOpaque)) ||
-      o->page_id != kPageId || o->flags != kPageChain || o->segment_id != c->segment_id ||
-      o->used != kStreamBytes) {
+  if (!IsChainPageOf(page, c->segment_id) || GetOpaque(page)->used != kStreamBytes) {
     UnlockReleaseBuffer(buf);
     RaiseBadChainPage(c->index, blk, c->segment_id);
   }
@@ -146,8 +143,7 @@ void MarkDeletionBit(Relation index, BlockNumber blk, uint32 segment_id, uint32 
   Buffer buf = ReadBuffer(index, blk);
   LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
   Page page = BufferGetPage(buf);
-  PageOpaque* o = GetOpaque(page);
-  if (o->page_id != kPageId || o->flags != kPageChain || o->segment_id != segment_id) {
+  if (!IsChainPageOf(page, segment_id)) {
     UnlockReleaseBuffer(buf);
     RaiseBadChainPage(index, blk, segment_id);
   }

@@ -234,9 +234,7 @@ static bool ReaderLoadNext(ChainReader* r) {
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buf);
   PageOpaque* o = GetOpaque(page);
-  if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(PageOpaque)) ||
-      o->page_id != kPageId || o->flags != kPageChain || o->segment_id != r->segment_id ||
-      o->used > kStreamBytes) {
+  if (!IsChainPageOf(page, r->segment_id) || o->used > kStreamBytes) {
     UnlockReleaseBuffer(buf);
     RaiseBadChainPage(r->index, blk, r->segment_id);
   }
@@ -393,13 +391,11 @@ uint64 RecyclePending(Relation index) {
       Buffer buf = ReadBuffer(index, blk);
       LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
       Page page = BufferGetPage(buf);
-      PageOpaque* o = GetOpaque(page);
-      if (PageIsNew(page) || o->page_id != kPageId || o->flags != kPageChain ||
-          o->segment_id != ready[i].segment_id) {
+      if (!IsChainPageOf(page, ready[i].segment_id)) {
         UnlockReleaseBuffer(buf);
         break;
       }
-      BlockNumber next = o->next;
+      BlockNumber next = GetOpaque(page)->next;
       GenericXLogState* state = GenericXLogStart(index);
       Page p = GenericXLogRegisterBuffer(state, buf, 0);
       GetOpaque(p)->flags = kPageDeleted;

@@ -96,9 +96,8 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
     Buffer buf = ReadBuffer(index, e.head + i);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
-    PageOpaque* o = GetOpaque(page);
-    bool ok = !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(PageOpaque)) &&
-              o->page_id == kPageId && o->flags == kPageChain && o->segment_id == e.id;
+    // The same acceptance as the buffer path (PinSegmentPage in am_diskann.cpp).
+    bool ok = IsChainPageOf(page, e.id) && GetOpaque(page)->used == kStreamBytes;
     if (ok) std::memcpy(data + static_cast<Size>(i) * kStreamBytes, PageStream(page), kStreamBytes);
     UnlockReleaseBuffer(buf);
     if (!ok) {

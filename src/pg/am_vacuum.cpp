@@ -39,8 +39,7 @@ uint64 VacuumChain(IndexVacuumInfo* info, uint32 id, BlockNumber head, Size rs,
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     Page page = BufferGetPage(buf);
     PageOpaque* o = GetOpaque(page);
-    if (PageIsNew(page) || o->page_id != kPageId || o->flags != kPageChain || o->segment_id != id ||
-        o->used > kStreamBytes) {
+    if (!IsChainPageOf(page, id) || o->used > kStreamBytes) {
       UnlockReleaseBuffer(buf);
       RaiseBadChainPage(index, blk, id);
     }
