@@ -25,7 +25,9 @@
 // switches the manifest in one WAL record; the replaced chains are freed to
 // the free space map only when GlobalVisCheckRemovableFullXid says no
 // snapshot that could have read the old manifest is left (nbtree's safexid
-// rule).
+// rule); just before, a REUSE_PAGES record of vecgo's own WAL resource
+// manager (am_wal.cpp) makes a hot standby cancel the queries whose snapshots
+// are that old, as nbtree's XLOG_BTREE_REUSE_PAGE does.
 //
 // Locking: the metapage's content lock protects the manifest. aminsert holds
 // it in share mode for the whole append (so a seal, which takes it
@@ -257,6 +259,25 @@ void AppendToL0(Relation index, const char* record, Size len, uint32* l0_pages);
 
 // Frees replaced chains whose safexid is old enough. Returns pages freed.
 uint64 RecyclePending(Relation index);
+
+// ------------------------------------------------------------------ WAL resource manager (am_wal.cpp)
+// vecgo's custom WAL resource manager id. Custom ids are 128..255 and must be
+// unique among the resource managers of one server; 128 (RM_EXPERIMENTAL_ID)
+// is shared by every extension under development, so vecgo takes a fixed id
+// that no extension on the PostgreSQL wiki's list of custom resource managers
+// (CustomWALResourceManagers) held when it was chosen; it is to be reserved
+// there before a release. The id is written into every record: changing it
+// makes existing WAL unreadable.
+constexpr uint8 kVecgoRmgrId = 201;
+// Registers the resource manager; does nothing unless called while
+// shared_preload_libraries is being loaded (from _PG_init).
+void RegisterWalRmgr();
+// Logs that the pending chains of `index` with safexid up to `safexid` are
+// about to be recycled, so that a hot standby's replay cancels the queries
+// that could still read them. Writes nothing unless the resource manager is
+// registered, wal_level is replica or higher and the index is WAL-logged.
+// C-style: may ereport.
+void LogReusePages(Relation index, FullTransactionId safexid, uint32 nchains, uint32 npages);
 
 // Writes the metapage (exclusively locked buffer) with `meta` as one WAL record.
 void WriteMeta(Relation index, Buffer metabuf, const MetaData& meta);

@@ -129,10 +129,11 @@ void WriteMeta(Relation index, Buffer metabuf, const MetaData& meta) {
 }
 
 void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id) {
-  // On a hot standby a long query can outlive the pages of a replaced segment
-  // (the primary does not know about standby snapshots unless
-  // hot_standby_feedback is on): that is a conflict with recovery, not
-  // corruption.
+  // On a hot standby the REUSE_PAGES record (am_wal.cpp) cancels a query that
+  // could still read the pages of a replaced segment before they are
+  // recycled. Should one get through anyway (vecgo not preloaded on the
+  // primary, so no record was written), it is still a conflict with recovery,
+  // not corruption.
   if (RecoveryInProgress())
     ereport(ERROR,
             (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -376,6 +377,16 @@ uint64 RecyclePending(Relation index) {
       meta->pending[keep++] = meta->pending[i];
   }
   if (nready > 0) {
+    // A hot standby's snapshots are not part of that check: before any of
+    // these pages changes, tell its replay to cancel the queries that could
+    // still hold the old manifest (the records replay in this order).
+    FullTransactionId newest = ready[0].safexid;
+    uint32 npages = 0;
+    for (int i = 0; i < nready; i++) {
+      if (FullTransactionIdFollows(ready[i].safexid, newest)) newest = ready[i].safexid;
+      npages += ready[i].npages;
+    }
+    LogReusePages(index, newest, static_cast<uint32>(nready), npages);
     meta->npending = keep;
     WriteMeta(index, metabuf, *meta);
   }

@@ -1,4 +1,5 @@
-// Module load: kernel selection and the extension's GUCs.
+// Module load: kernel selection, the extension's GUCs and (when preloaded)
+// its WAL resource manager.
 #include "vecgo/simd.h"
 #include "guard.h"
 #include "am.h"
@@ -23,4 +24,7 @@ extern "C" void _PG_init(void) {
                              nullptr, nullptr);
   vecgo::pg::InitIndexAm();
   MarkGUCPrefixReserved("vecgo");
+  // Replay of vecgo's own WAL records needs the resource manager in every
+  // server, primary and standby: vecgo belongs in shared_preload_libraries.
+  vecgo::pg::RegisterWalRmgr();
 }
