@@ -168,6 +168,10 @@ class VamanaIndex {
 
  private:
   friend class VamanaBuilder;
+  friend class VamanaSharedBuild;
+  // An index of n nodes with labels set and everything else zero.
+  static VamanaIndex Allocate(std::size_t n, std::size_t dim, const VamanaParams& params,
+                              const std::uint64_t* labels);
 
   std::uint32_t n_ = 0, dim_ = 0, R_ = 0, medoid_ = 0;
   Metric metric_ = Metric::L2;
@@ -179,6 +183,43 @@ class VamanaIndex {
   std::vector<std::uint8_t> codes_;     // n x code_size
   std::size_t code_size_ = 0;
   Quantizer quantizer_;
+};
+
+// ---------------------------------------------------------------- shared builds
+
+// A build whose working state (vectors, adjacency, locks, visiting order)
+// lives in one caller-provided block of memory, so that several processes
+// can construct one graph: the PostgreSQL glue puts the block in a dynamic
+// shared memory segment and runs Work in its parallel workers. The block
+// holds offsets only, never pointers, so it may be mapped at a different
+// address in each process.
+//
+// Protocol: the leader calls Init once, then for each phase in
+// [0, Phases()) calls BeginPhase, after which every participant (the leader
+// included) calls Work; Work returns when the phase has no items left to
+// claim. The caller must make sure every participant's Work of a phase has
+// returned before BeginPhase of the next (a barrier; PostgreSQL: wait for
+// the workers, then relaunch them). Finish, in the leader after the last
+// phase, returns the segment. A cancelled participant (progress returned
+// false) sets a flag in the block, and every other participant's Work then
+// throws Error(Internal, "... cancelled") at its next item.
+class VamanaSharedBuild {
+ public:
+  // Bytes of the block for n vectors of `dim` floats.
+  static std::size_t Bytes(std::size_t n, std::size_t dim, const VamanaParams& p);
+  static int Phases();
+  // Validates like VamanaIndex::Build (but without the memory budget, the
+  // caller sized the block), copies the vectors and finds the medoid.
+  static void Init(void* block, std::size_t bytes, const float* data, std::size_t n,
+                   std::size_t dim, const VamanaParams& p);
+  static void BeginPhase(void* block, int phase);
+  // threads: this participant's threads (>= 1). progress is called on the
+  // calling thread with items done over all participants and phases.
+  static void Work(void* block, std::uint32_t threads,
+                   bool (*progress)(void* ctx, std::size_t done, std::size_t total), void* ctx);
+  static void Cancel(void* block);
+  // labels may be null (label = row number). Trains p.quantization.
+  static VamanaIndex Finish(const void* block, const std::uint64_t* labels, const VamanaParams& p);
 };
 
 // ---------------------------------------------------------------- pages

@@ -2,17 +2,21 @@
 //
 // Two passes over the points in random order (alpha = 1 then alpha), each
 // inserting a point by a greedy search from the medoid (list size L/2 in the
-// first pass, L in the second), a
-// robust prune of everything the search expanded down to R neighbours, and
-// reverse edges (pruned again when a neighbour's list overflows). Passes run
-// on the caller's threads with per-node spin locks around adjacency lists;
-// searches copy a list under its lock and work on the copy.
+// first pass, L in the second), a robust prune of everything the search
+// expanded down to R neighbours, and reverse edges (pruned again when a
+// neighbour's list overflows); a last phase prunes lists still above R.
+// All working state is one block of memory (VamanaBuildHeader and arrays at
+// offsets), so the same code runs on the threads of one process
+// (VamanaIndex::Build) or on several processes sharing the block
+// (VamanaSharedBuild). Per-node spin locks guard adjacency lists; searches
+// copy a list under its lock and work on the copy.
 #include "vecgo/vamana.h"
 
 #include <atomic>
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <new>
 #include <thread>
 
 #include "vecgo/thread_pool.h"
@@ -27,104 +31,196 @@ struct Scored {
   bool operator<(const Scored& o) const { return dist < o.dist || (dist == o.dist && id < o.id); }
 };
 
-class SpinLock {
- public:
-  void lock() {
-    for (;;) {
-      if (!f_.exchange(1, std::memory_order_acquire)) return;
-      while (f_.load(std::memory_order_relaxed)) std::this_thread::yield();
-    }
-  }
-  void unlock() { f_.store(0, std::memory_order_release); }
+}  // namespace
 
- private:
-  std::atomic<std::uint8_t> f_{0};
+// The working state of a build, laid out in one block of memory so several
+// processes can share it (VamanaSharedBuild: a PostgreSQL DSM segment) or
+// one process can own it (VamanaIndex::Build). Offsets, not pointers: each
+// process maps the block at its own address. Everything below the header is
+// arrays of plain words; the per-node locks are lock-free atomics, which are
+// address-free and so work across processes.
+struct VamanaBuildHeader {
+  std::uint32_t magic;
+  std::uint32_t n, dim, R, C, L, metric, medoid;
+  float alpha;
+  std::int32_t phase;
+  std::uint64_t seed;
+  std::uint64_t vec_off;  // 0: the vectors are the caller's (one process)
+  std::uint64_t unit_off, adj_off, deg_off, lock_off, order_off, bytes;
+  std::atomic<std::uint64_t> next;   // hand-out of the current phase's items
+  std::atomic<std::uint64_t> done;   // items finished over all phases
+  std::atomic<std::uint32_t> cancel; // set by a participant that was cancelled
 };
+
+void CheckBuildArgs(const float* data, std::size_t n, std::size_t dim, const VamanaParams& params,
+                    bool values);
+
+namespace {
+
+constexpr std::uint32_t kBuildMagic = 0x42444756u;  // "VGDB"
+constexpr int kBuildPhases = 3;  // pass 1 (alpha 1, L/2), pass 2 (alpha, L), final prune
+
+std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t(63); }
+
+struct BuildLayout {
+  std::size_t vec_off = 0, unit_off = 0, adj_off, deg_off, lock_off, order_off, bytes;
+};
+
+std::uint32_t SlackDegree(std::uint32_t R) { return R + std::max<std::uint32_t>(1, R * 3 / 10); }
+
+BuildLayout Layout(std::size_t n, std::size_t dim, std::uint32_t R, Metric m, bool vectors) {
+  BuildLayout l;
+  std::size_t off = Align64(sizeof(VamanaBuildHeader));
+  const std::size_t vbytes = Align64(n * dim * sizeof(float));
+  if (vectors) {
+    l.vec_off = off;
+    off += vbytes;
+  }
+  if (m == Metric::IP) {
+    l.unit_off = off;
+    off += vbytes;
+  }
+  l.adj_off = off;
+  off += Align64(n * SlackDegree(R) * sizeof(std::uint32_t));
+  l.deg_off = off;
+  off += Align64(n * sizeof(std::uint32_t));
+  l.lock_off = off;
+  off += Align64(n);
+  l.order_off = off;
+  off += Align64(n * sizeof(std::uint32_t));
+  l.bytes = off;
+  return l;
+}
 
 }  // namespace
 
-// Builds the adjacency of a VamanaIndex whose vectors are already in place.
+// One participant's view of a build block: the arrays at this process's
+// addresses, and the graph construction itself.
 class VamanaBuilder {
  public:
-  VamanaBuilder(VamanaIndex* ix, const VamanaParams& p) : ix_(*ix), p_(p) {}
-
-  void Run() {
-    const std::size_t n = ix_.n_;
-    dim_ = ix_.dim_;
-    R_ = ix_.R_;
+  VamanaBuilder(void* block, const float* external_vectors) {
+    h_ = static_cast<VamanaBuildHeader*>(block);
+    if (h_->magic != kBuildMagic) throw Error(Error::Kind::Internal, "Vamana build block is not initialised");
+    char* b = static_cast<char*>(block);
+    vec_ = h_->vec_off ? reinterpret_cast<const float*>(b + h_->vec_off) : external_vectors;
+    unit_ = h_->unit_off ? reinterpret_cast<float*>(b + h_->unit_off) : nullptr;
+    adj_ = reinterpret_cast<std::uint32_t*>(b + h_->adj_off);
+    degree_ = reinterpret_cast<std::uint32_t*>(b + h_->deg_off);
+    locks_ = reinterpret_cast<std::atomic<std::uint8_t>*>(b + h_->lock_off);
+    order_ = reinterpret_cast<std::uint32_t*>(b + h_->order_off);
+    n_ = h_->n;
+    dim_ = h_->dim;
+    R_ = h_->R;
+    C_ = h_->C;
+    metric_ = static_cast<Metric>(h_->metric);
     const simd::Kernels& k = simd::active();
     l2_ = k.l2sq;
     dot_ = k.dot;
     l1_ = k.l1;
-    // Inner product: the graph is built over the unit directions (cosine
-    // geometry) and searched with -dot. The MIPS-to-L2 lift was tried and
-    // dropped: its extra coordinate sqrt(M^2 - |x|^2) dominates pairwise
-    // distances on data with a wide spread of norms (GloVe), so the robust
-    // prune left ~13 edges per node out of 64 and the queries, lifted to
-    // (q, 0), sit far off the data's sphere; recall@10 at L=100 on 20k
-    // GloVe rows was 0.68. The directional graph keeps full degree and the
-    // -dot beam walks it to the large-norm, well-aligned rows (0.97).
-    if (ix_.metric_ == Metric::IP) {
-      unit_.resize(n * dim_);
-      for (std::size_t i = 0; i < n; i++)
-        detail::PrepareVamanaQuery(Metric::Cosine, ix_.Vector(static_cast<std::uint32_t>(i)), dim_,
-                                   unit_.data() + i * dim_);
+  }
+
+  // Leader, once: the header, the build-space copies and the medoid.
+  // Inner product: the graph is built over the unit directions (cosine
+  // geometry) and searched with -dot. The MIPS-to-L2 lift was tried and
+  // dropped: its extra coordinate sqrt(M^2 - |x|^2) dominates pairwise
+  // distances on data with a wide spread of norms (GloVe), so the robust
+  // prune left ~13 edges per node out of 64 and the queries, lifted to
+  // (q, 0), sit far off the data's sphere; recall@10 at L=100 on 20k
+  // GloVe rows was 0.68. The directional graph keeps full degree and the
+  // -dot beam walks it to the large-norm, well-aligned rows (0.97).
+  static void InitBlock(void* block, const BuildLayout& l, std::size_t n, std::size_t dim,
+                        const VamanaParams& p) {
+    std::memset(block, 0, sizeof(VamanaBuildHeader));
+    VamanaBuildHeader* h = new (block) VamanaBuildHeader();
+    h->n = static_cast<std::uint32_t>(n);
+    h->dim = static_cast<std::uint32_t>(dim);
+    h->R = p.R;
+    h->C = SlackDegree(p.R);
+    h->L = std::max<std::uint32_t>(1, p.L);
+    h->metric = static_cast<std::uint32_t>(p.metric);
+    h->alpha = std::max(1.0f, p.alpha);
+    h->phase = -1;
+    h->seed = p.seed;
+    h->vec_off = l.vec_off;
+    h->unit_off = l.unit_off;
+    h->adj_off = l.adj_off;
+    h->deg_off = l.deg_off;
+    h->lock_off = l.lock_off;
+    h->order_off = l.order_off;
+    h->bytes = l.bytes;
+    char* b = static_cast<char*>(block);
+    std::memset(b + l.deg_off, 0, n * sizeof(std::uint32_t));
+    for (std::size_t i = 0; i < n; i++) new (b + l.lock_off + i) std::atomic<std::uint8_t>(0);
+    h->magic = kBuildMagic;
+  }
+
+  void PrepareSpace() {
+    if (unit_) {
+      for (std::size_t i = 0; i < n_; i++)
+        detail::PrepareVamanaQuery(Metric::Cosine, vec_ + i * dim_, dim_, unit_ + i * dim_);
     }
-    // Lists may grow to C = 1.3 R between prunes (a reverse edge into a full
-    // list then costs a prune only every ~R/3 insertions, not every time);
-    // a final pass prunes every list back to R.
-    C_ = R_ + std::max<std::uint32_t>(1, R_ * 3 / 10);
-    adj_.assign(n * C_, 0);
-    locks_.reset(new SpinLock[n]);
-    ix_.medoid_ = FindMedoid();
-    if (n == 1) return;
-    std::size_t threads = std::max<std::uint32_t>(1, p_.threads);
-    scratch_.resize(threads);
-    std::vector<std::uint32_t> order(n);
-    std::iota(order.begin(), order.end(), 0u);
-    std::mt19937_64 rng(p_.seed);
-    const float alphas[2] = {1.0f, std::max(1.0f, p_.alpha)};
-    std::atomic<std::size_t> done{0};
-    for (int pass = 0; pass < 2; pass++) {
-      std::shuffle(order.begin(), order.end(), rng);
-      // alpha scales squared distances (L2, cosine and IP as 1 - dot);
-      // L1 is a plain distance, so it gets the square root to prune alike.
-      float alpha = ix_.metric_ == Metric::L1 ? std::sqrt(alphas[pass]) : alphas[pass];
-      // The first pass only has to lay down a navigable scaffold for the
-      // second: half the list size there costs little recall and most of
-      // the search work it would otherwise do (GloVe 100k, 2 threads: build
-      // CPU ~40 s -> ~25 s, recall@10 at L=60 0.968 -> 0.964).
-      cur_L_ = pass == 0 ? std::max<std::uint32_t>(1, p_.L / 2) : p_.L;
-      std::atomic<bool> cancel{false};
-      ParallelFor(n, threads, 64, [&](std::size_t b, std::size_t e, std::size_t w) {
-        if (cancel.load(std::memory_order_relaxed)) return;
-        Scratch& s = scratch_[w];
-        for (std::size_t i = b; i < e; i++) Insert(order[i], alpha, s);
-        std::size_t d = done.fetch_add(e - b) + (e - b);
-        if (w == 0 && p_.progress && !p_.progress(p_.progress_ctx, d, 2 * n)) {
-          cancel.store(true);
+    h_->medoid = FindMedoid();
+  }
+
+  // Leader, between phases: resets the hand-out; insert passes visit the
+  // points in a fresh random order (deterministic for the seed).
+  void BeginPhase(int phase) {
+    if (phase < 0 || phase >= kBuildPhases) throw Error(Error::Kind::InvalidArgument, "Vamana build: no such phase");
+    h_->phase = phase;
+    h_->next.store(0);
+    if (phase < 2) {
+      std::iota(order_, order_ + n_, 0u);
+      std::mt19937_64 rng(h_->seed + static_cast<std::uint64_t>(phase));
+      std::shuffle(order_, order_ + n_, rng);
+    }
+  }
+
+  // Any participant: claims chunks of the current phase until none remain.
+  void Work(std::uint32_t threads, bool (*progress)(void*, std::size_t, std::size_t), void* ctx) {
+    const int phase = h_->phase;
+    if (phase < 0 || phase >= kBuildPhases) throw Error(Error::Kind::Internal, "Vamana build: phase not begun");
+    if (n_ <= 1) return;
+    threads = std::max<std::uint32_t>(1, threads);
+    // alpha scales squared distances (L2, cosine and IP as 1 - dot); L1 is
+    // a plain distance, so it gets the square root to prune alike.
+    const float a = phase == 0 ? 1.0f : h_->alpha;
+    const float alpha = metric_ == Metric::L1 ? std::sqrt(a) : a;
+    // The first pass only has to lay down a navigable scaffold for the
+    // second: half the list size there costs little recall and most of
+    // the search work it would otherwise do (GloVe 100k, 2 threads: build
+    // CPU ~40 s -> ~25 s, recall@10 at L=60 0.968 -> 0.964).
+    cur_L_ = phase == 0 ? std::max<std::uint32_t>(1, h_->L / 2) : h_->L;
+    const std::size_t chunk = phase < 2 ? 64 : 256;
+    const std::size_t total = std::size_t(kBuildPhases) * n_;
+    ParallelFor(threads, threads, 1, [&](std::size_t, std::size_t, std::size_t w) {
+      Scratch s;
+      for (;;) {
+        if (h_->cancel.load(std::memory_order_relaxed))
+          throw Error(Error::Kind::Internal, "Vamana build cancelled");
+        std::size_t b = h_->next.fetch_add(chunk, std::memory_order_relaxed);
+        if (b >= n_) return;
+        std::size_t e = std::min<std::size_t>(n_, b + chunk);
+        if (phase < 2) {
+          for (std::size_t i = b; i < e; i++) Insert(order_[i], alpha, s);
+        } else {
+          for (std::size_t i = b; i < e; i++) FinalPrune(static_cast<std::uint32_t>(i), alpha, s);
+        }
+        std::size_t d = h_->done.fetch_add(e - b) + (e - b);
+        if (w == 0 && progress && !progress(ctx, std::min(d, total), total)) {
+          h_->cancel.store(1);
           throw Error(Error::Kind::Internal, "Vamana build cancelled");
         }
-      });
-      if (cancel.load()) throw Error(Error::Kind::Internal, "Vamana build cancelled");
-    }
-    // Final cleanup: lists above R are pruned, then packed at stride R.
-    const float last = ix_.metric_ == Metric::L1 ? std::sqrt(alphas[1]) : alphas[1];
-    ParallelFor(n, threads, 256, [&](std::size_t b, std::size_t e, std::size_t w) {
-      Scratch& s = scratch_[w];
-      for (std::size_t i = b; i < e; i++) {
-        std::uint32_t id = static_cast<std::uint32_t>(i);
-        if (ix_.degree_[id] <= R_) continue;
-        s.pool.clear();
-        const std::uint32_t* lst = adj_.data() + std::size_t(id) * C_;
-        for (std::uint32_t t = 0; t < ix_.degree_[id]; t++) s.pool.push_back({D(id, lst[t]), lst[t]});
-        std::sort(s.pool.begin(), s.pool.end());
-        Prune(id, s.pool, last, s);
-        SetNeighbors(id, s.kept);
       }
     });
-    for (std::size_t i = 0; i < n; i++)
-      std::copy_n(adj_.data() + i * C_, ix_.degree_[i], ix_.adj_.data() + i * R_);
+  }
+
+  // Leader, after the last phase: lists packed at stride R into ix.
+  void Finish(VamanaIndex* ix) const {
+    ix->medoid_ = h_->medoid;
+    for (std::size_t i = 0; i < n_; i++) {
+      ix->degree_[i] = std::min(degree_[i], R_);
+      std::copy_n(adj_ + i * C_, ix->degree_[i], ix->adj_.data() + i * R_);
+    }
   }
 
  private:
@@ -138,37 +234,44 @@ class VamanaBuilder {
     std::vector<std::uint32_t> nbrs;
   };
 
+  void Lock(std::uint32_t id) {
+    for (;;) {
+      if (!locks_[id].exchange(1, std::memory_order_acquire)) return;
+      while (locks_[id].load(std::memory_order_relaxed)) std::this_thread::yield();
+    }
+  }
+  void Unlock(std::uint32_t id) { locks_[id].store(0, std::memory_order_release); }
+
+  const float* V(std::uint32_t id) const { return vec_ + std::size_t(id) * dim_; }
+
   // A point in the build space (IP: its direction; else the stored vector).
   const float* P(std::uint32_t id) const {
-    return unit_.empty() ? ix_.Vector(id) : unit_.data() + std::size_t(id) * dim_;
+    return unit_ ? unit_ + std::size_t(id) * dim_ : V(id);
   }
 
   // Distance between two stored points in the build space.
   float D(std::uint32_t a, std::uint32_t b) const {
-    const float* x = ix_.Vector(a);
-    const float* y = ix_.Vector(b);
-    switch (ix_.metric_) {
-      case Metric::L2: return l2_(x, y, dim_);
-      case Metric::Cosine: return 1.0f - dot_(x, y, dim_);
-      case Metric::IP:  // the graph of the directions (see Run)
+    switch (metric_) {
+      case Metric::L2: return l2_(V(a), V(b), dim_);
+      case Metric::Cosine: return 1.0f - dot_(V(a), V(b), dim_);
+      case Metric::IP:  // the graph of the directions (see InitBlock)
         return 1.0f - dot_(P(a), P(b), dim_);
-      case Metric::L1: return l1_(x, y, dim_);
+      case Metric::L1: return l1_(V(a), V(b), dim_);
     }
     return 0;
   }
 
   std::uint32_t FindMedoid() const {
-    const std::size_t n = ix_.n_;
     std::vector<double> sum(dim_, 0.0);
-    for (std::size_t i = 0; i < n; i++) {
+    for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
       for (std::size_t j = 0; j < dim_; j++) sum[j] += x[j];
     }
     std::vector<float> c(dim_);
-    for (std::size_t j = 0; j < dim_; j++) c[j] = static_cast<float>(sum[j] / n);
+    for (std::size_t j = 0; j < dim_; j++) c[j] = static_cast<float>(sum[j] / std::max<std::size_t>(1, n_));
     std::uint32_t best = 0;
     float bd = INFINITY;
-    for (std::size_t i = 0; i < n; i++) {
+    for (std::size_t i = 0; i < n_; i++) {
       float d = l2_(c.data(), P(static_cast<std::uint32_t>(i)), dim_);
       if (d < bd) {
         bd = d;
@@ -179,10 +282,10 @@ class VamanaBuilder {
   }
 
   void CopyNeighbors(std::uint32_t id, std::vector<std::uint32_t>* out) {
-    locks_[id].lock();
-    const std::uint32_t* lst = adj_.data() + std::size_t(id) * C_;
-    out->assign(lst, lst + ix_.degree_[id]);
-    locks_[id].unlock();
+    Lock(id);
+    const std::uint32_t* lst = adj_ + std::size_t(id) * C_;
+    out->assign(lst, lst + degree_[id]);
+    Unlock(id);
   }
 
   void ListInsert(Scratch& s, std::size_t cap, Scored c, std::size_t* cursor) {
@@ -199,8 +302,7 @@ class VamanaBuilder {
 
   // Greedy search for point p; leaves the expanded nodes in s.pool.
   void GreedySearch(std::uint32_t p, Scratch& s) {
-    const std::size_t n = ix_.n_;
-    if (s.visited.size() < n) s.visited.assign(n, 0);
+    if (s.visited.size() < n_) s.visited.assign(n_, 0);
     if (++s.epoch == 0) {
       std::fill(s.visited.begin(), s.visited.end(), 0);
       s.epoch = 1;
@@ -209,7 +311,7 @@ class VamanaBuilder {
     s.list.clear();
     s.done.clear();
     s.pool.clear();
-    std::uint32_t m = ix_.medoid_;
+    std::uint32_t m = h_->medoid;
     s.visited[m] = s.epoch;
     s.visited[p] = s.epoch;
     s.list.push_back({D(p, m), m});
@@ -267,9 +369,9 @@ class VamanaBuilder {
   }
 
   void SetNeighbors(std::uint32_t id, const std::vector<Scored>& kept) {
-    std::uint32_t* dst = adj_.data() + std::size_t(id) * C_;
+    std::uint32_t* dst = adj_ + std::size_t(id) * C_;
     for (std::size_t j = 0; j < kept.size(); j++) dst[j] = kept[j].id;
-    ix_.degree_[id] = static_cast<std::uint32_t>(kept.size());
+    degree_[id] = static_cast<std::uint32_t>(kept.size());
   }
 
   void Insert(std::uint32_t p, float alpha, Scratch& s) {
@@ -279,57 +381,114 @@ class VamanaBuilder {
     for (std::uint32_t nb : s.nbrs) s.pool.push_back({D(p, nb), nb});
     SortUnique(&s.pool);
     Prune(p, s.pool, alpha, s);
-    locks_[p].lock();
+    Lock(p);
     SetNeighbors(p, s.kept);
-    locks_[p].unlock();
+    Unlock(p);
     // Reverse edges. Copy of p's new list, since s.kept is reused below.
     std::vector<Scored>& mine = s.list;  // free after the search
     mine.assign(s.kept.begin(), s.kept.end());
     for (const Scored& e : mine) AddReverse(e.id, p, alpha, s);
   }
 
+  // Lists may grow to C = 1.3 R between prunes (a reverse edge into a full
+  // list then costs a prune only every ~R/3 insertions, not every time);
+  // the last phase prunes every list still above R back to R.
+  void FinalPrune(std::uint32_t id, float alpha, Scratch& s) {
+    if (degree_[id] <= R_) return;
+    s.pool.clear();
+    const std::uint32_t* lst = adj_ + std::size_t(id) * C_;
+    for (std::uint32_t t = 0; t < degree_[id]; t++) s.pool.push_back({D(id, lst[t]), lst[t]});
+    std::sort(s.pool.begin(), s.pool.end());
+    Prune(id, s.pool, alpha, s);
+    SetNeighbors(id, s.kept);
+  }
+
   void AddReverse(std::uint32_t j, std::uint32_t p, float alpha, Scratch& s) {
-    locks_[j].lock();
-    std::uint32_t* lst = adj_.data() + std::size_t(j) * C_;
-    std::uint32_t deg = ix_.degree_[j];
+    Lock(j);
+    std::uint32_t* lst = adj_ + std::size_t(j) * C_;
+    std::uint32_t deg = degree_[j];
     for (std::uint32_t t = 0; t < deg; t++) {
       if (lst[t] == p) {
-        locks_[j].unlock();
+        Unlock(j);
         return;
       }
     }
     if (deg < C_) {
       lst[deg] = p;
-      ix_.degree_[j] = deg + 1;
-      locks_[j].unlock();
+      degree_[j] = deg + 1;
+      Unlock(j);
       return;
     }
     s.nbrs.assign(lst, lst + deg);
-    locks_[j].unlock();
+    Unlock(j);
     // Overflow: prune j's list plus p outside the lock, then write back.
     s.pool.clear();
     for (std::uint32_t nb : s.nbrs) s.pool.push_back({D(j, nb), nb});
     s.pool.push_back({D(j, p), p});
     std::sort(s.pool.begin(), s.pool.end());
     Prune(j, s.pool, alpha, s);
-    locks_[j].lock();
+    Lock(j);
     SetNeighbors(j, s.kept);
-    locks_[j].unlock();
+    Unlock(j);
   }
 
-  VamanaIndex& ix_;
-  const VamanaParams& p_;
-  std::size_t dim_ = 0;
+  VamanaBuildHeader* h_;
+  const float* vec_;
+  float* unit_;
+  std::uint32_t* adj_;
+  std::uint32_t* degree_;
+  std::atomic<std::uint8_t>* locks_;
+  std::uint32_t* order_;
+  std::size_t n_ = 0, dim_ = 0;
   std::uint32_t R_ = 0, C_ = 0;
-  std::vector<std::uint32_t> adj_;  // n x C while building
+  Metric metric_ = Metric::L2;
   float (*l2_)(const float*, const float*, std::size_t) = nullptr;
   float (*dot_)(const float*, const float*, std::size_t) = nullptr;
   float (*l1_)(const float*, const float*, std::size_t) = nullptr;
-  std::uint32_t cur_L_ = 0;  // list size of the current pass
-  std::vector<float> unit_;  // IP: unit-length copies the graph is built over
-  std::unique_ptr<SpinLock[]> locks_;
-  std::vector<Scratch> scratch_;
+  std::uint32_t cur_L_ = 0;  // list size of the current phase
 };
+
+// ---------------------------------------------------------------- shared builds
+
+std::size_t VamanaSharedBuild::Bytes(std::size_t n, std::size_t dim, const VamanaParams& p) {
+  return Layout(n, dim, p.R, p.metric, true).bytes;
+}
+
+int VamanaSharedBuild::Phases() { return kBuildPhases; }
+
+void VamanaSharedBuild::Init(void* block, std::size_t bytes, const float* data, std::size_t n,
+                             std::size_t dim, const VamanaParams& p) {
+  CheckBuildArgs(data, n, dim, p, true);
+  BuildLayout l = Layout(n, dim, p.R, p.metric, true);
+  if (bytes < l.bytes) throw Error(Error::Kind::InvalidArgument, "Vamana build block is too small");
+  VamanaBuilder::InitBlock(block, l, n, dim, p);
+  float* vec = reinterpret_cast<float*>(static_cast<char*>(block) + l.vec_off);
+  for (std::size_t i = 0; i < n; i++) detail::PrepareVamanaQuery(p.metric, data + i * dim, dim, vec + i * dim);
+  VamanaBuilder(block, nullptr).PrepareSpace();
+}
+
+void VamanaSharedBuild::BeginPhase(void* block, int phase) { VamanaBuilder(block, nullptr).BeginPhase(phase); }
+
+void VamanaSharedBuild::Work(void* block, std::uint32_t threads,
+                             bool (*progress)(void*, std::size_t, std::size_t), void* ctx) {
+  VamanaBuilder(block, nullptr).Work(threads, progress, ctx);
+}
+
+void VamanaSharedBuild::Cancel(void* block) {
+  static_cast<VamanaBuildHeader*>(block)->cancel.store(1);
+}
+
+VamanaIndex VamanaSharedBuild::Finish(const void* block, const std::uint64_t* labels,
+                                      const VamanaParams& p) {
+  void* b = const_cast<void*>(block);
+  const VamanaBuildHeader* h = static_cast<const VamanaBuildHeader*>(block);
+  VamanaIndex ix = VamanaIndex::Allocate(h->n, h->dim, p, labels);
+  std::memcpy(ix.vectors_.data(), static_cast<const char*>(block) + h->vec_off,
+              std::size_t(h->n) * h->dim * sizeof(float));
+  if (h->n > 0) VamanaBuilder(b, nullptr).Finish(&ix);
+  ix.SetQuantization(p.quantization, p.pq_m, p.threads, p.seed);
+  return ix;
+}
 
 std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const VamanaParams& p) {
   std::size_t R = p.R, L = std::max<std::uint32_t>(p.L, 1);
@@ -353,8 +512,9 @@ std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const Vaman
   return n * per_node + threads * per_thread + train + (1u << 20) /*fixed overhead*/;
 }
 
-VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim,
-                               const std::uint64_t* labels, const VamanaParams& params) {
+// Shape checks always; the values (NaN, infinity) when `values`.
+void CheckBuildArgs(const float* data, std::size_t n, std::size_t dim, const VamanaParams& params,
+                    bool values) {
   if (dim == 0 || dim > kMaxDim)
     throw Error(Error::Kind::InvalidArgument, "Vamana: dimension " + std::to_string(dim) +
                                                   " out of range (1.." + std::to_string(kMaxDim) + ")");
@@ -364,6 +524,32 @@ VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim
     throw Error(Error::Kind::InvalidArgument, "Vamana: graph_degree must be between 1 and 4096");
   if (!(params.alpha >= 1.0f) || params.alpha > 10.0f)
     throw Error(Error::Kind::InvalidArgument, "Vamana: alpha must be between 1.0 and 10.0");
+  for (std::size_t i = 0; values && i < n * dim; i++) {
+    if (!std::isfinite(data[i]))
+      throw Error(Error::Kind::InvalidArgument,
+                  "Vamana: vector " + std::to_string(i / dim) + " contains NaN or infinity");
+  }
+}
+
+VamanaIndex VamanaIndex::Allocate(std::size_t n, std::size_t dim, const VamanaParams& params,
+                                  const std::uint64_t* labels) {
+  VamanaIndex ix;
+  ix.n_ = static_cast<std::uint32_t>(n);
+  ix.dim_ = static_cast<std::uint32_t>(dim);
+  ix.R_ = params.R;
+  ix.metric_ = params.metric;
+  ix.vectors_.resize(n * dim);
+  ix.adj_.assign(n * params.R, 0);
+  ix.degree_.assign(n, 0);
+  ix.labels_.resize(n);
+  for (std::size_t i = 0; i < n; i++) ix.labels_[i] = labels ? labels[i] : i;
+  ix.deleted_.assign((n + 63) / 64, 0);
+  return ix;
+}
+
+VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim,
+                               const std::uint64_t* labels, const VamanaParams& params) {
+  CheckBuildArgs(data, n, dim, params, false);
   if (params.memory_budget) {
     std::size_t need = EstimateVamanaBuildBytes(n, dim, params);
     if (need > params.memory_budget) {
@@ -375,26 +561,25 @@ VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim
                       " MB; build fewer rows per segment or raise the budget");
     }
   }
-  for (std::size_t i = 0; i < n * dim; i++) {
-    if (!std::isfinite(data[i]))
-      throw Error(Error::Kind::InvalidArgument,
-                  "Vamana: vector " + std::to_string(i / dim) + " contains NaN or infinity");
-  }
-  VamanaIndex ix;
-  ix.n_ = static_cast<std::uint32_t>(n);
-  ix.dim_ = static_cast<std::uint32_t>(dim);
-  ix.R_ = params.R;
-  ix.metric_ = params.metric;
-  ix.vectors_.resize(n * dim);
+  CheckBuildArgs(data, n, dim, params, true);
+  VamanaIndex ix = Allocate(n, dim, params, labels);
   for (std::size_t i = 0; i < n; i++)
     detail::PrepareVamanaQuery(params.metric, data + i * dim, dim, ix.vectors_.data() + i * dim);
-  ix.adj_.assign(n * params.R, 0);
-  ix.degree_.assign(n, 0);
-  ix.labels_.resize(n);
-  for (std::size_t i = 0; i < n; i++) ix.labels_[i] = labels ? labels[i] : i;
-  ix.deleted_.assign((n + 63) / 64, 0);
   if (n == 0) return ix;
-  VamanaBuilder(&ix, params).Run();
+  // One process: the block holds everything but the vectors, which stay in
+  // the index being built.
+  BuildLayout l = Layout(n, dim, params.R, params.metric, false);
+  std::unique_ptr<std::uint64_t[]> mem(new std::uint64_t[(l.bytes + 7) / 8]);
+  void* block = mem.get();
+  VamanaBuilder::InitBlock(block, l, n, dim, params);
+  VamanaBuilder b(block, ix.vectors_.data());
+  b.PrepareSpace();
+  for (int phase = 0; phase < kBuildPhases; phase++) {
+    b.BeginPhase(phase);
+    b.Work(params.threads, params.progress, params.progress_ctx);
+  }
+  b.Finish(&ix);
+  mem.reset();
   ix.SetQuantization(params.quantization, params.pq_m, params.threads, params.seed);
   return ix;
 }

@@ -511,3 +511,84 @@ TEST(VamanaConcurrency, ParallelBuildThenParallelSearch) {
 
 }  // namespace
 }  // namespace vecgo
+
+namespace vecgo {
+namespace {
+
+// Runs one phase of a shared build with `procs` participants of one thread
+// each, as the PostgreSQL glue does with its parallel workers.
+void RunSharedPhase(void* block, int procs) {
+  std::vector<std::thread> th;
+  for (int t = 1; t < procs; t++)
+    th.emplace_back([block] { VamanaSharedBuild::Work(block, 1, nullptr, nullptr); });
+  VamanaSharedBuild::Work(block, 1, nullptr, nullptr);
+  for (auto& x : th) x.join();
+}
+
+// The block holds offsets only: it is moved to another address between
+// phases (as each process maps a DSM segment at its own address), and the
+// graph it yields searches as well as a one-process build.
+TEST(VamanaShared, ParticipantsBuildOneGraphAnywhereInMemory) {
+  const Dataset& d = Synthetic();
+  for (Metric m : {Metric::Cosine, Metric::IP}) {
+    VamanaParams p;
+    p.metric = m;
+    p.quantization = QuantKind::SQ8;
+    std::vector<std::uint64_t> labels(d.n());
+    for (std::size_t i = 0; i < d.n(); i++) labels[i] = 1000 + i;
+    const std::size_t bytes = VamanaSharedBuild::Bytes(d.n(), d.dim, p);
+    std::vector<std::uint64_t> a((bytes + 7) / 8), b((bytes + 7) / 8);
+    VamanaSharedBuild::Init(a.data(), bytes, d.base.data(), d.n(), d.dim, p);
+    void* cur = a.data();
+    for (int phase = 0; phase < VamanaSharedBuild::Phases(); phase++) {
+      VamanaSharedBuild::BeginPhase(cur, phase);
+      RunSharedPhase(cur, 3);
+      void* other = cur == a.data() ? static_cast<void*>(b.data()) : static_cast<void*>(a.data());
+      std::memcpy(other, cur, bytes);
+      std::memset(cur, 0xAB, bytes);
+      cur = other;
+    }
+    VamanaIndex ix = VamanaSharedBuild::Finish(cur, labels.data(), p);
+    ASSERT_EQ(ix.Size(), d.n());
+    EXPECT_EQ(ix.Label(7), 1007u);
+    EXPECT_GT(ix.code_size(), 0u);
+    EXPECT_GT(ix.MeanDegree(), 8.0);
+    for (std::uint32_t i = 0; i < ix.Size(); i++) {
+      NeighborSpan nb = ix.Neighbors(i);
+      ASSERT_LE(nb.count, p.R);
+      for (std::uint32_t j = 0; j < nb.count; j++) ASSERT_LT(nb.ids[j], ix.Size());
+    }
+    auto gt = BruteForce(d, m, kK);
+    double r = Recall(gt, SearchAll(ix, d, kK), kK);
+    std::printf("[ shared %s ] recall@10 %.4f (mean degree %.1f)\n", MetricName(m), r, ix.MeanDegree());
+    EXPECT_GE(r, 0.95);
+  }
+}
+
+// A participant whose progress hook says stop cancels every participant.
+TEST(VamanaShared, CancelStopsEveryParticipant) {
+  const Dataset d = testing::Clustered(4000, 8, 32);
+  VamanaParams p;
+  const std::size_t bytes = VamanaSharedBuild::Bytes(d.n(), d.dim, p);
+  std::vector<std::uint64_t> a((bytes + 7) / 8);
+  VamanaSharedBuild::Init(a.data(), bytes, d.base.data(), d.n(), d.dim, p);
+  VamanaSharedBuild::BeginPhase(a.data(), 0);
+  std::atomic<int> threw{0};
+  std::thread other([&] {
+    try {
+      VamanaSharedBuild::Work(a.data(), 1, nullptr, nullptr);
+    } catch (const Error&) {
+      threw++;
+    }
+  });
+  auto stop = [](void*, std::size_t done, std::size_t) { return done < 500; };
+  EXPECT_THROW(VamanaSharedBuild::Work(a.data(), 1, stop, nullptr), Error);
+  other.join();
+  EXPECT_EQ(threw.load(), 1);
+  // Too small a block and an unknown phase are refused.
+  EXPECT_THROW(VamanaSharedBuild::Init(a.data(), bytes / 2, d.base.data(), d.n(), d.dim, p), Error);
+  EXPECT_THROW(VamanaSharedBuild::BeginPhase(a.data(), VamanaSharedBuild::Phases()), Error);
+}
+
+}  // namespace
+}  // namespace vecgo
