@@ -20,15 +20,19 @@
 #include <new>
 #include <vector>
 
-#include <pthread.h>
-#include <signal.h>
+#include <sys/statvfs.h>
 
 #include "vecgo/vamana.h"
 #include "guard.h"
 #include "am.h"
 
 extern "C" {
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "commands/vacuum.h"
+#include "portability/instr_time.h"
+#include "storage/dsm_impl.h"
+#include "storage/shm_toc.h"
 #include "storage/lmgr.h"
 #include "miscadmin.h"
 }
@@ -202,6 +206,164 @@ Size DiskAnnMaxRows(const MetaData* meta, Size budget) {
   return lo;
 }
 
+// ------------------------------------------------------------------ parallel graph build
+//
+// The graph of a large segment is built by the backend and up to
+// max_parallel_maintenance_workers PostgreSQL parallel workers, as btree and
+// pgvector build in parallel: the build's whole working state (vectors,
+// adjacency lists, per-node locks, visiting order) is one block
+// (VamanaSharedBuild) in the parallel context's dynamic shared memory, and
+// every participant, the backend included, claims batches of points from it.
+// The build has phases that must not overlap, so the workers are launched
+// once per phase and waited for before the next. Every participant is a
+// single-threaded process, so PostgreSQL's signal handling, cancellation and
+// statement_timeout work as everywhere else.
+
+namespace {
+
+constexpr uint64 kShmKeyGraph = UINT64CONST(0x7665636700000001);  // "vecg" 1
+// Below this many rows starting workers costs more than it saves.
+constexpr Size kMinParallelRows = 10000;
+
+// Checks for interrupts in a participant (C++ frames: an ERROR comes back as
+// a PgException, which the core passes up after stopping its loop).
+bool ParticipantProgress(void*, std::size_t, std::size_t) {
+  if (InterruptPending) PgCall(ProcessInterrupts);
+  return true;
+}
+
+// Whether POSIX dynamic shared memory (a tmpfs, often small in containers)
+// has room for the block: InitializeParallelDSM would otherwise fail with
+// an ERROR instead of falling back.
+bool SharedMemoryHasRoom(Size bytes) {
+  if (dynamic_shared_memory_type != DSM_IMPL_POSIX) return true;
+  struct statvfs st;
+  if (statvfs("/dev/shm", &st) != 0) return true;
+  const unsigned long long avail =
+      static_cast<unsigned long long>(st.f_bavail) * static_cast<unsigned long long>(st.f_frsize);
+  return avail >= bytes + bytes / 8 + (16u << 20);
+}
+
+// C-style (may ereport; through PgCall). Enters parallel mode and sets up a
+// context whose DSM holds a block of `bytes`; returns nullptr (and leaves
+// parallel mode) when no DSM segment was available.
+ParallelContext* BeginParallelGraph(int nworkers, Size bytes, void** block) {
+  EnterParallelMode();
+  ParallelContext* pcxt = CreateParallelContext("vecgo", "vecgo_graph_build_main", nworkers);
+  shm_toc_estimate_chunk(&pcxt->estimator, bytes);
+  shm_toc_estimate_keys(&pcxt->estimator, 1);
+  InitializeParallelDSM(pcxt);
+  if (pcxt->seg == nullptr) {
+    DestroyParallelContext(pcxt);
+    ExitParallelMode();
+    return nullptr;
+  }
+  *block = shm_toc_allocate(pcxt->toc, bytes);
+  shm_toc_insert(pcxt->toc, kShmKeyGraph, *block);
+  return pcxt;
+}
+
+void EndParallelGraph(ParallelContext* pcxt) {
+  DestroyParallelContext(pcxt);
+  ExitParallelMode();
+}
+
+// Tears a context down on an error path, where a second ERROR would only
+// hide the first.
+void EndQuietly(ParallelContext* pcxt) noexcept {
+  try {
+    PgCall(EndParallelGraph, pcxt);
+  } catch (...) {
+  }
+}
+
+void LaunchPhase(ParallelContext* pcxt, int phase) {
+  if (phase > 0) ReinitializeParallelDSM(pcxt);
+  LaunchParallelWorkers(pcxt);
+}
+
+instr_time Now() {
+  instr_time t;
+  INSTR_TIME_SET_CURRENT(t);
+  return t;
+}
+
+double MillisBetween(instr_time a, instr_time b) {
+  INSTR_TIME_SUBTRACT(b, a);
+  return INSTR_TIME_GET_MILLISEC(b);
+}
+
+void ReportSegmentTimes(Size rows, int participants, double graph_ms, double write_ms) {
+  ereport(DEBUG1, (errmsg("vecgo: DiskANN segment of %zu rows: graph built in %.0f ms by %d "
+                          "process(es), pages written in %.0f ms",
+                          static_cast<size_t>(rows), graph_ms, participants, write_ms)));
+}
+
+void NoteSerialBuild(Size bytes) {
+  ereport(NOTICE,
+          (errmsg("vecgo: building the graph in one process"),
+           errdetail("A parallel build needs %zu MB of dynamic shared memory, more than is free "
+                     "in /dev/shm.",
+                     static_cast<size_t>(bytes >> 20))));
+}
+
+VamanaIndex BuildGraph(std::vector<float>* data, Size n, int dims, const std::uint64_t* labels,
+                       VamanaParams params, int* participants) {
+  // Every participant is one thread (the core's own threads are for
+  // programs outside PostgreSQL).
+  params.threads = 1;
+  params.progress = ParticipantProgress;
+  params.progress_ctx = nullptr;
+  int nworkers = 0;
+  if (n >= kMinParallelRows && !IsInParallelMode())
+    nworkers = std::max(0, max_parallel_maintenance_workers);
+  Size bytes = VamanaSharedBuild::Bytes(n, static_cast<std::size_t>(dims), params);
+  if (nworkers > 0 && !SharedMemoryHasRoom(bytes)) {
+    PgCall(NoteSerialBuild, bytes);
+    nworkers = 0;
+  }
+  void* block = nullptr;
+  ParallelContext* pcxt = nworkers > 0 ? PgCall(BeginParallelGraph, nworkers, bytes, &block) : nullptr;
+  // No DSM segment to be had: the backend builds alone.
+  if (pcxt == nullptr) return VamanaIndex::Build(data->data(), n, dims, labels, params);
+  try {
+    VamanaSharedBuild::Init(block, bytes, data->data(), n, static_cast<std::size_t>(dims), params);
+    std::vector<float>().swap(*data);  // the block has the vectors now
+    for (int phase = 0; phase < VamanaSharedBuild::Phases(); phase++) {
+      VamanaSharedBuild::BeginPhase(block, phase);
+      PgCall(LaunchPhase, pcxt, phase);
+      *participants = std::max(*participants, 1 + pcxt->nworkers_launched);
+      VamanaSharedBuild::Work(block, 1, params.progress, nullptr);
+      PgCall(WaitForParallelWorkersToFinish, pcxt);
+    }
+    VamanaIndex vi = VamanaSharedBuild::Finish(block, labels, params);
+    PgCall(EndParallelGraph, pcxt);
+    return vi;
+  } catch (const PgException&) {
+    // This backend's own ERROR (a cancel, a timeout, or a worker's error
+    // passed on by ProcessInterrupts): stop the workers' loops at their next
+    // item and tear the context down here (an abort would also do it).
+    VamanaSharedBuild::Cancel(block);
+    EndQuietly(pcxt);
+    throw;
+  } catch (...) {
+    // The core stopped because a worker gave up (it sets the block's cancel
+    // flag): the worker's ERROR, waiting in its queue, is the cause to
+    // report, so collect it before anything else.
+    VamanaSharedBuild::Cancel(block);
+    try {
+      PgCall(WaitForParallelWorkersToFinish, pcxt);
+    } catch (const PgException&) {
+      EndQuietly(pcxt);
+      throw;
+    }
+    EndQuietly(pcxt);
+    throw;
+  }
+}
+
+}  // namespace
+
 void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
                          Size nrecords, SegmentEntry* e) {
   const int dims = meta->dims;
@@ -224,32 +386,10 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
       Size budget = DiskAnnBudgetBytes();
       params.memory_budget = budget > glue ? budget - glue : 1;
     }
-    // The graph is built by the backend plus max_parallel_maintenance_workers
-    // threads. The threads run only core code, never PostgreSQL's; they start
-    // with every signal blocked so PostgreSQL's handlers only ever run on the
-    // backend's own thread, which blocks them too while the threads live and
-    // polls for a pending cancel (SIGINT) or termination (SIGTERM) instead.
-    params.progress = [](void*, std::size_t, std::size_t) -> bool {
-      sigset_t pending;
-      sigpending(&pending);
-      if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) return false;
-      return !(InterruptPending && (QueryCancelPending || ProcDiePending));
-    };
-    VamanaIndex vi;
-    sigset_t all, saved;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &saved);
-    try {
-      vi = VamanaIndex::Build(data.data(), nrecords, dims, labels.data(), params);
-    } catch (const Error&) {
-      pthread_sigmask(SIG_SETMASK, &saved, nullptr);  // delivers what is pending
-      if (InterruptPending) PgCall(ProcessInterrupts);
-      throw;
-    } catch (...) {
-      pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-      throw;
-    }
-    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    const instr_time t0 = Now();
+    int participants = 1;
+    VamanaIndex vi = BuildGraph(&data, nrecords, dims, labels.data(), params, &participants);
+    const instr_time t1 = Now();
     std::vector<float>().swap(data);
     std::vector<std::uint64_t>().swap(labels);
 
@@ -272,6 +412,7 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
       PgCall(ChainWriterAppend, w, reinterpret_cast<const char*>(pages.data() + i * kStreamBytes),
              kStreamBytes);
     PgCall(ChainWriterFinish, w);
+    PgCall(ReportSegmentTimes, nrecords, participants, MillisBetween(t0, t1), MillisBetween(t1, Now()));
     if (lock) PgCall(UnlockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
   }
   if (w->tail - w->head + 1 != w->npages)
@@ -431,3 +572,19 @@ void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* 
 }
 
 }  // namespace vecgo::pg
+
+// The entry point of a parallel worker of a graph build (see BuildGraph):
+// PostgreSQL looks it up by name in this library.
+extern "C" PGDLLEXPORT void vecgo_graph_build_main(dsm_segment* seg, shm_toc* toc);
+
+extern "C" void vecgo_graph_build_main(dsm_segment*, shm_toc* toc) {
+  void* block = shm_toc_lookup(toc, vecgo::pg::kShmKeyGraph, false);
+  vecgo::pg::Guard([&]() {
+    try {
+      vecgo::VamanaSharedBuild::Work(block, 1, vecgo::pg::ParticipantProgress, nullptr);
+    } catch (...) {
+      vecgo::VamanaSharedBuild::Cancel(block);  // the others stop too
+      throw;
+    }
+  });
+}
