@@ -218,7 +218,10 @@ CREATE TABLE ism (id int, v vector(8));
 INSERT INTO ism SELECT i, (SELECT array_agg(sin(i * 0.37 + j * 1.3 + (i % 13) * j)::real)
   FROM generate_series(1, 8) j)::vector FROM generate_series(1, 8000) i;
 SET maintenance_work_mem = '2MB';
-CREATE INDEX ism_idx ON ism USING vecgo (v vector_l2_ops) WITH (diskann_threshold = 1000, graph_degree = 16);
+CREATE INDEX ism_idx ON ism USING vecgo (v vector_l2_ops)
+  WITH (diskann_threshold = 1000, graph_degree = 16, compaction_threshold = 2);
+-- Merging them would not fit the same budget: compaction says so.
+SELECT vecgo_compact('ism_idx');
 RESET maintenance_work_mem;
 SELECT count(*) FILTER (WHERE kind = 'diskann') >= 2 AS several_diskann, sum(rows) AS rows
   FROM vecgo_index_info('ism_idx') WHERE kind <> 'l0 log';

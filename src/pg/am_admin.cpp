@@ -194,6 +194,8 @@ int64 CompactSegments(Relation index) {
   int* group = static_cast<int*>(palloc(sizeof(int) * n));
   uint64* group_rows = static_cast<uint64*>(palloc0(sizeof(uint64) * (n + 1)));
   int ngroups = 0, nmembers = 0;
+  int skipped_segments = 0;
+  uint64 skipped_rows = 0;
   int capacity = kMaxPending - static_cast<int>(meta->npending);
   for (int i = 0; i < n; i++) group[i] = -1;
   // Size tiers (Flat and DiskANN segments alike) with at least
@@ -208,6 +210,10 @@ int64 CompactSegments(Relation index) {
         count++;
         total += live_of(j);
       }
+    if (count >= threshold && count <= capacity - nmembers && !fits(total)) {
+      skipped_segments += count;
+      skipped_rows = std::max(skipped_rows, total);
+    }
     if (count < threshold || count > capacity - nmembers || !fits(total)) continue;
     for (int j = i; j < n; j++)
       if (group[j] == -1 && live_of(j) > 0 && TierOf(live_of(j)) == tier) group[j] = ngroups;
@@ -229,8 +235,20 @@ int64 CompactSegments(Relation index) {
       group_rows[ngroups] = live_of(i);
       ngroups++;
       nmembers++;
+    } else if (s.deleted * 5 >= s.rows) {
+      skipped_segments++;
+      skipped_rows = std::max(skipped_rows, live_of(i));
     }
   }
+  // Work left undone for lack of memory is reported, not silently dropped.
+  if (skipped_segments > 0)
+    ereport(NOTICE,
+            (errmsg("vecgo: %d segment(s) of index \"%s\" were left uncompacted", skipped_segments,
+                    RelationGetRelationName(index)),
+             errdetail("Merging them would build a graph of %llu rows, which does not fit in "
+                       "maintenance_work_mem (%d kB).",
+                       static_cast<unsigned long long>(skipped_rows), maintenance_work_mem),
+             errhint("Raise maintenance_work_mem and run vecgo_compact again.")));
   if (nmembers == 0) return 0;
 
   // Reserve the ids of the new segments.
