@@ -26,10 +26,11 @@
 //
 // Metrics: smaller is closer for all four. Cosine vectors are normalised on
 // build and queries on search, and cosine distance is computed as 1 - dot.
-// The graph for inner product is built over the unit directions of the
-// points (cosine geometry) and searched with -dot: the beam follows the
-// directional neighbourhoods towards the large-norm, well-aligned rows that
-// win on inner product. (The MIPS-to-L2 lift, an extra coordinate
+// The graph for inner product is built over x / |x|^1.5 with L2 (directions,
+// with large-norm rows drawn toward the origin so they collect in-edges) and
+// searched with -dot: the beam follows the directional neighbourhoods
+// towards the large-norm, well-aligned rows that win on inner product
+// (src/core/vamana_build.cpp has the measurements). (The MIPS-to-L2 lift, an extra coordinate
 // sqrt(M^2 - |x|^2), was dropped: on data with a wide spread of norms the
 // lift dominates the pairwise distances, the prune leaves a sparse graph and
 // recall at a given L falls well below the other metrics.)

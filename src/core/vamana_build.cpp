@@ -142,6 +142,15 @@ class VamanaBuilder {
   // (q, 0), sit far off the data's sphere; recall@10 at L=100 on 20k
   // GloVe rows was 0.68. The directional graph keeps full degree and the
   // -dot beam walks it to the large-norm, well-aligned rows (0.97).
+  // The build space is x / |x|^1.5 with L2 rather than the plain
+  // direction x / |x|: a large-norm row, the kind inner-product queries
+  // want, lands nearer the origin and so near many rows, and gets the
+  // in-edges that lead the beam to it; a small-norm row moves out. On the
+  // first 15k GloVe rows (500 queries from row 300000) recall@10 at
+  // L=100/200 went 0.889/0.947 -> 0.971/0.988 (mean degree 37 -> 32.5),
+  // on the first 60k 0.876/0.935 -> 0.955/0.988. Exponents: 1.25 gave
+  // 0.935/0.975, 1.75 0.951/0.976, 2 0.947/0.970; below 1 (toward the raw
+  // vectors) recall fell (0.9: 0.869/0.932, 0.5: 0.763/0.828).
   static void InitBlock(void* block, const BuildLayout& l, std::size_t n, std::size_t dim,
                         const VamanaParams& p) {
     std::memset(block, 0, sizeof(VamanaBuildHeader));
@@ -172,9 +181,14 @@ class VamanaBuilder {
   }
 
   void PrepareSpace() {
-    if (unit_) {
-      for (std::size_t i = 0; i < n_; i++)
-        detail::PrepareVamanaQuery(Metric::Cosine, vec_ + i * dim_, dim_, unit_ + i * dim_);
+    if (unit_) {  // inner product: x / |x|^1.5 (see InitBlock); zero stays zero
+      for (std::size_t i = 0; i < n_; i++) {
+        const float* x = vec_ + i * dim_;
+        double nn = 0;
+        for (std::size_t j = 0; j < dim_; j++) nn += double(x[j]) * x[j];
+        const float s = nn > 0 ? static_cast<float>(std::pow(nn, -0.75)) : 0.0f;
+        for (std::size_t j = 0; j < dim_; j++) unit_[i * dim_ + j] = x[j] * s;
+      }
     }
     EncodeSpace();
     h_->medoid = FindMedoid();
@@ -199,8 +213,9 @@ class VamanaBuilder {
     if (phase < 0 || phase >= kBuildPhases) throw Error(Error::Kind::Internal, "Vamana build: phase not begun");
     if (n_ <= 1) return;
     threads = std::max<std::uint32_t>(1, threads);
-    // alpha scales squared distances (L2, cosine and IP as 1 - dot); L1 is
-    // a plain distance, so it gets the square root to prune alike.
+    // alpha scales squared distances (L2, IP in its build space, cosine
+    // as 1 - dot); L1 is a plain distance, so it gets the square root to
+    // prune alike.
     const float a = phase == 0 ? 1.0f : h_->alpha;
     const float alpha = metric_ == Metric::L1 ? std::sqrt(a) : a;
     // The first pass only has to lay down a navigable scaffold for the
@@ -275,7 +290,7 @@ class VamanaBuilder {
 
   const float* V(std::uint32_t id) const { return vec_ + std::size_t(id) * dim_; }
 
-  // A point in the build space (IP: its direction; else the stored vector).
+  // A point in the build space (IP: x / |x|^1.5; else the stored vector).
   const float* P(std::uint32_t id) const {
     return unit_ ? unit_ + std::size_t(id) * dim_ : V(id);
   }
@@ -285,8 +300,8 @@ class VamanaBuilder {
     switch (metric_) {
       case Metric::L2: return l2_(V(a), V(b), dim_);
       case Metric::Cosine: return 1.0f - dot_(V(a), V(b), dim_);
-      case Metric::IP:  // the graph of the directions (see InitBlock)
-        return 1.0f - dot_(P(a), P(b), dim_);
+      case Metric::IP:  // L2 in the build space (see InitBlock)
+        return l2_(P(a), P(b), dim_);
       case Metric::L1: return l1_(V(a), V(b), dim_);
     }
     return 0;
@@ -327,9 +342,9 @@ class VamanaBuilder {
   // Distance from the build-space point q (float) to stored point b's code.
   float DQ(const float* q, std::uint32_t b) const {
     switch (metric_) {
-      case Metric::L2: return sq8_l2_(Code(b), q, qbase_, qstep_, dim_);
-      case Metric::Cosine:
-      case Metric::IP: return 1.0f - sq8_dot_(Code(b), q, qbase_, qstep_, dim_);
+      case Metric::L2:
+      case Metric::IP: return sq8_l2_(Code(b), q, qbase_, qstep_, dim_);
+      case Metric::Cosine: return 1.0f - sq8_dot_(Code(b), q, qbase_, qstep_, dim_);
       case Metric::L1: return sq8_l1_(Code(b), q, qbase_, qstep_, dim_);
     }
     return 0;
