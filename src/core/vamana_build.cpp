@@ -181,12 +181,27 @@ class VamanaBuilder {
   }
 
   void PrepareSpace() {
-    if (unit_) {  // inner product: x / |x|^1.5 (see InitBlock); zero stays zero
+    if (n_ == 0) return;
+    if (unit_) {
+      // Inner product: x / |x|^1.5 (see InitBlock). Norms below 1/8 of the
+      // median count as 1/8 of it, so a row of tiny norm sits at most
+      // sqrt(8) times the typical distance from the origin instead of
+      // arbitrarily far out, where reverse edges would all be pruned away
+      // and leave it unreachable. A zero vector stays zero.
+      std::vector<double> norm(n_);
       for (std::size_t i = 0; i < n_; i++) {
         const float* x = vec_ + i * dim_;
         double nn = 0;
         for (std::size_t j = 0; j < dim_; j++) nn += double(x[j]) * x[j];
-        const float s = nn > 0 ? static_cast<float>(std::pow(nn, -0.75)) : 0.0f;
+        norm[i] = std::sqrt(nn);
+      }
+      std::vector<double> sorted(norm);
+      std::nth_element(sorted.begin(), sorted.begin() + n_ / 2, sorted.end());
+      const double floor = sorted[n_ / 2] / 8;
+      for (std::size_t i = 0; i < n_; i++) {
+        const float* x = vec_ + i * dim_;
+        const double r = norm[i];
+        const float s = r > 0 ? static_cast<float>(1.0 / (r * std::sqrt(std::max(r, floor)))) : 0.0f;
         for (std::size_t j = 0; j < dim_; j++) unit_[i * dim_ + j] = x[j] * s;
       }
     }
@@ -314,18 +329,37 @@ class VamanaBuilder {
   // candidates it expanded are rescored exactly before the prune, so the
   // edges still come from exact distances. GloVe 100k, one thread: build
   // CPU 29.9 s -> 26.6 s with recall@10 unchanged to +-0.0005 at every L.
+  // The range per dimension is min to max, cut to the 0.1% to 99.9%
+  // quantile range (of up to 64k evenly spaced rows) widened by half its
+  // width on each side: one stray row with a huge coordinate would
+  // otherwise spread the 256 levels so thin that every other row's code
+  // collapses and the searches steer blind. A clamped outlier only gets a
+  // rough search score; its edges still come from exact distances. (Cut
+  // at the plain quantiles, cosine recall@10 on the first 15k GloVe rows
+  // at L=100/200 fell 0.934/0.978 -> 0.927/0.974; widened, GloVe's codes
+  // are those of min to max.)
   void EncodeSpace() {
-    std::vector<float> lo(dim_, INFINITY), hi(dim_, -INFINITY);
+    const std::size_t stride = std::max<std::size_t>(1, n_ / 65536);
+    const std::size_t m = (n_ + stride - 1) / stride;
+    const std::size_t cut = m / 1000;
+    std::vector<float> col(m);
+    std::vector<float> mn(dim_, INFINITY), mx(dim_, -INFINITY);
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
       for (std::size_t j = 0; j < dim_; j++) {
-        lo[j] = std::min(lo[j], x[j]);
-        hi[j] = std::max(hi[j], x[j]);
+        mn[j] = std::min(mn[j], x[j]);
+        mx[j] = std::max(mx[j], x[j]);
       }
     }
     for (std::size_t j = 0; j < dim_; j++) {
-      qbase_[j] = lo[j];
-      qstep_[j] = (hi[j] - lo[j]) / 255.0f;
+      for (std::size_t i = 0, r = 0; i < n_; i += stride, r++) col[r] = P(static_cast<std::uint32_t>(i))[j];
+      std::nth_element(col.begin(), col.begin() + cut, col.end());
+      const float ql = col[cut];
+      std::nth_element(col.begin(), col.begin() + (m - 1 - cut), col.end());
+      const float qh = col[m - 1 - cut];
+      const float lo = std::max(mn[j], ql - (qh - ql) / 2), hi = std::min(mx[j], qh + (qh - ql) / 2);
+      qbase_[j] = lo;
+      qstep_[j] = (hi - lo) / 255.0f;
     }
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
