@@ -1,7 +1,7 @@
 // Vamana graph construction.
 //
 // Two passes over the points in random order (alpha = 1 then alpha), each
-// inserting a point by a greedy search from the medoid (list size L/3 in the
+// inserting a point by a greedy search from the medoid (list size L/2 in the
 // first pass, L in the second; neighbours scored on SQ8 codes of the build
 // space, the expanded nodes rescored exactly), a robust prune of everything the search
 // expanded down to R neighbours, and reverse edges (pruned again when a
@@ -60,7 +60,7 @@ void CheckBuildArgs(const float* data, std::size_t n, std::size_t dim, const Vam
 namespace {
 
 constexpr std::uint32_t kBuildMagic = 0x42444756u;  // "VGDB"
-constexpr int kBuildPhases = 3;  // pass 1 (alpha 1, L/3), pass 2 (alpha, L), final prune
+constexpr int kBuildPhases = 3;  // pass 1 (alpha 1, L/2), pass 2 (alpha, L), final prune
 
 std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t(63); }
 
@@ -236,13 +236,14 @@ class VamanaBuilder {
     // The first pass only has to lay down a navigable scaffold for the
     // second: half the list size there costs little recall and most of
     // the search work it would otherwise do (GloVe 100k, 2 threads: build
-    // CPU ~40 s -> ~25 s, recall@10 at L=60 0.968 -> 0.964). A third is
-    // as good (GloVe 100k, one thread: 12% fewer distance computations,
-    // recall@10 at L=60/100/200 0.9618/0.9818/0.9930 -> 0.9628/0.9814/
-    // 0.9914, mean degree 47.4 -> 46.5); a quarter starts to cost recall
-    // (0.9602/0.9780/0.9906), and skipping the pass more (0.9564/0.9758/
-    // 0.9880).
-    cur_L_ = phase == 0 ? std::max<std::uint32_t>(1, h_->L / 3) : h_->L;
+    // CPU ~40 s -> ~25 s, recall@10 at L=60 0.968 -> 0.964). Less does
+    // not pay: a third looked as good on GloVe 100k (12% fewer distance
+    // computations, recall@10 at L=60/100/200 0.9618/0.9818/0.9930 ->
+    // 0.9628/0.9814/0.9914) but on all 341k rows (2 threads) it built in
+    // 49 s against 51 s and lost recall (0.9470/0.9684/0.9854 ->
+    // 0.9428/0.9654/0.9856); a quarter (100k: 0.9602/0.9780/0.9906) and
+    // skipping the pass (0.9564/0.9758/0.9880) cost more.
+    cur_L_ = phase == 0 ? std::max<std::uint32_t>(1, h_->L / 2) : h_->L;
     const std::size_t chunk = phase < 2 ? 64 : 256;
     const std::size_t total = std::size_t(kBuildPhases) * n_;
     ParallelFor(threads, threads, 1, [&](std::size_t, std::size_t, std::size_t w) {
