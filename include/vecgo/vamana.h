@@ -220,6 +220,8 @@ class VamanaSharedBuild {
   static void Work(void* block, std::uint32_t threads,
                    bool (*progress)(void* ctx, std::size_t done, std::size_t total), void* ctx);
   static void Cancel(void* block);
+  // Whether some participant cancelled the build.
+  static bool Cancelled(const void* block);
   // labels may be null (label = row number). Trains p.quantization.
   static VamanaIndex Finish(const void* block, const std::uint64_t* labels, const VamanaParams& p);
 };

@@ -635,6 +635,10 @@ void VamanaSharedBuild::Cancel(void* block) {
   static_cast<VamanaBuildHeader*>(block)->cancel.store(1);
 }
 
+bool VamanaSharedBuild::Cancelled(const void* block) {
+  return static_cast<const VamanaBuildHeader*>(block)->cancel.load() != 0;
+}
+
 VamanaIndex VamanaSharedBuild::Finish(const void* block, const std::uint64_t* labels,
                                       const VamanaParams& p) {
   void* b = const_cast<void*>(block);

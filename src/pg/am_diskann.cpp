@@ -583,7 +583,11 @@ extern "C" void vecgo_graph_build_main(dsm_segment*, shm_toc* toc) {
     try {
       vecgo::VamanaSharedBuild::Work(block, 1, vecgo::pg::ParticipantProgress, nullptr);
     } catch (...) {
-      vecgo::VamanaSharedBuild::Cancel(block);  // the others stop too
+      // Stopped by another participant's cancel: that one reports why, this
+      // worker just ends. Otherwise this worker's error stops the others and
+      // goes to the backend.
+      if (vecgo::VamanaSharedBuild::Cancelled(block)) return;
+      vecgo::VamanaSharedBuild::Cancel(block);
       throw;
     }
   });

@@ -594,6 +594,7 @@ TEST(VamanaShared, CancelStopsEveryParticipant) {
   std::vector<std::uint64_t> a((bytes + 7) / 8);
   VamanaSharedBuild::Init(a.data(), bytes, d.base.data(), d.n(), d.dim, p);
   VamanaSharedBuild::BeginPhase(a.data(), 0);
+  EXPECT_FALSE(VamanaSharedBuild::Cancelled(a.data()));
   std::atomic<int> threw{0};
   std::thread other([&] {
     try {
@@ -606,6 +607,7 @@ TEST(VamanaShared, CancelStopsEveryParticipant) {
   EXPECT_THROW(VamanaSharedBuild::Work(a.data(), 1, stop, nullptr), Error);
   other.join();
   EXPECT_EQ(threw.load(), 1);
+  EXPECT_TRUE(VamanaSharedBuild::Cancelled(a.data()));
   // Too small a block and an unknown phase are refused.
   EXPECT_THROW(VamanaSharedBuild::Init(a.data(), bytes / 2, d.base.data(), d.n(), d.dim, p), Error);
   EXPECT_THROW(VamanaSharedBuild::BeginPhase(a.data(), VamanaSharedBuild::Phases()), Error);

@@ -84,15 +84,8 @@ my %ops = (
 	vector_cosine_ops => '<=>',
 	vector_l1_ops => '<+>');
 
-# Inner product right after CREATE INDEX measures 0.93 on this sample (the
-# first 15k GloVe words, whose norms vary most) at vecgo.ef_search = 200,
-# against 0.96-0.98 after inserts, VACUUM and compaction and 0.96 in the
-# core's own 20k test: reported as TODO until the build-time graph reaches
-# the target too.
 sub check_recall {
 	my ($r, $opclass, $kind, $what) = @_;
-	local our $TODO = ($opclass =~ /^vector_ip_ops/ && $kind eq 'diskann' && $what eq 'after build')
-	  ? 'inner-product recall of a freshly built DiskANN segment below target' : undef;
 	cmp_ok($r, '>=', 0.95, "$opclass: recall\@$k $what = $r");
 }
 
