@@ -17,4 +17,4 @@ for t in "${tests[@]}"; do cp "$t" "$work/t/"; done
 run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cd "$work"
 run env PATH="$bindir:$PATH" TESTDIR="$work" PG_REGRESS="$pgxs/src/test/regress/pg_regress" VECGO_DATA="$root/data" \
-  prove -I "$perl_lib" ${PROVE_FLAGS:-} t/*.pl
+  prove -I "$perl_lib" -I "$root/test/perl" ${PROVE_FLAGS:-} t/*.pl

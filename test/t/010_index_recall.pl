@@ -7,32 +7,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecgoData;
 
-my $data = ($ENV{VECGO_DATA} // 'data') . '/glove-100.fvecs';
+my $data = glove_path();
 plan skip_all => "GloVe data not found at $data" unless -f $data;
 
 my $nbuild = 15000;   # rows in the table at CREATE INDEX
 my $ninsert = 5000;   # rows inserted afterwards
 my $nquery = 50;      # held-out query vectors
 my $k = 10;
-
-# Reads $n vectors starting at row $first from the fvecs file (int32 dim, floats).
-sub read_fvecs {
-	my ($first, $n) = @_;
-	open(my $fh, '<:raw', $data) or die "open $data: $!";
-	read($fh, my $hdr, 4) == 4 or die 'short read';
-	my $dim = unpack('l<', $hdr);
-	my $row = 4 + 4 * $dim;
-	seek($fh, $first * $row, 0) or die 'seek';
-	my @out;
-	for (1 .. $n) {
-		read($fh, my $buf, $row) == $row or die 'short read';
-		my @x = unpack("x4 f<$dim", $buf);
-		push @out, '[' . join(',', map { sprintf('%.6g', $_) } @x) . ']';
-	}
-	close $fh;
-	return @out;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('recall');
 $node->init;

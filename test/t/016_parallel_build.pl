@@ -11,31 +11,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecgoData;
 use IPC::Run;
 
-my $data = ($ENV{VECGO_DATA} // 'data') . '/glove-100.fvecs';
+my $data = glove_path();
 plan skip_all => "GloVe data not found at $data" unless -f $data;
 
 my $nrows = 20000;
 my $nquery = 50;
 my $k = 10;
-
-sub read_fvecs {
-	my ($first, $n) = @_;
-	open(my $fh, '<:raw', $data) or die "open $data: $!";
-	read($fh, my $hdr, 4) == 4 or die 'short read';
-	my $dim = unpack('l<', $hdr);
-	my $row = 4 + 4 * $dim;
-	seek($fh, $first * $row, 0) or die 'seek';
-	my @out;
-	for (1 .. $n) {
-		read($fh, my $buf, $row) == $row or die 'short read';
-		my @x = unpack("x4 f<$dim", $buf);
-		push @out, '[' . join(',', map { sprintf('%.6g', $_) } @x) . ']';
-	}
-	close $fh;
-	return @out;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('parallel');
 $node->init;

@@ -1,0 +1,33 @@
+# Real sample vectors for the TAP tests: rows of the GloVe-100 .fvecs file
+# that scripts/fetch-glove.sh writes (per row: int32 dim, then dim float32).
+package VecgoData;
+use strict;
+use warnings;
+use Exporter 'import';
+our @EXPORT = qw(glove_path read_fvecs);
+
+# Where the file is: $VECGO_DATA (set by scripts/run-tap.sh) or ./data.
+sub glove_path {
+	return ($ENV{VECGO_DATA} // 'data') . '/glove-100.fvecs';
+}
+
+# $n vectors starting at row $first, as vector literals ('[x,y,...]').
+sub read_fvecs {
+	my ($first, $n) = @_;
+	my $path = glove_path();
+	open(my $fh, '<:raw', $path) or die "open $path: $!";
+	read($fh, my $hdr, 4) == 4 or die 'short read';
+	my $dim = unpack('l<', $hdr);
+	my $row = 4 + 4 * $dim;
+	seek($fh, $first * $row, 0) or die 'seek';
+	my @out;
+	for (1 .. $n) {
+		read($fh, my $buf, $row) == $row or die 'short read';
+		my @x = unpack("x4 f<$dim", $buf);
+		push @out, '[' . join(',', map { sprintf('%.6g', $_) } @x) . ']';
+	}
+	close $fh;
+	return @out;
+}
+
+1;
