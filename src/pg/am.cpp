@@ -203,6 +203,7 @@ char* vecgobuildphasename(int64 phase) {
     case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE: return const_cast<char*>("initializing");
     case 2: return const_cast<char*>("loading tuples");
     case 3: return const_cast<char*>("writing segments");
+    case kSubphaseGraph: return const_cast<char*>("building graph");
   }
   return nullptr;
 }

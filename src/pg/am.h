@@ -308,6 +308,10 @@ void vecgoendscan(IndexScanDesc scan);
 // hold no PostgreSQL state a longjmp would skip (or through Guard).
 struct DiskAnnScan;
 // maintenance_work_mem in bytes: the budget of one DiskANN build.
+// pg_stat_progress_create_index subphase while a DiskANN graph is built
+// (tuples_done / tuples_total: the segment's rows, over all build phases).
+constexpr int64 kSubphaseGraph = 4;
+
 Size DiskAnnBudgetBytes();
 // The most rows one DiskANN build may take within `budget` bytes: the
 // caller's records, the glue's copies and serialized pages, and the core's

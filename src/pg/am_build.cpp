@@ -146,7 +146,11 @@ void FlushBuildBuffer(BuildState* bs) {
     Guard([&]() { WriteDiskAnnSegment(bs->index, meta, id, bs->buf, bs->nrecords, e); });
     meta->nsegments++;
     bs->nrecords = 0;
-    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
+    // Back to loading: the graph's row counts are not the table's.
+    const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL,
+                         PROGRESS_CREATEIDX_TUPLES_DONE};
+    const int64 value[] = {2, 0, static_cast<int64>(bs->indtuples)};
+    pgstat_progress_update_multi_param(3, index, value);
     return;
   }
   ChainWriter* w = NewChainWriter();

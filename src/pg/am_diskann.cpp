@@ -29,7 +29,9 @@
 extern "C" {
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "pgstat.h"
 #include "portability/instr_time.h"
 #include "storage/dsm_impl.h"
 #include "storage/shm_toc.h"
@@ -232,6 +234,17 @@ bool ParticipantProgress(void*, std::size_t, std::size_t) {
   return true;
 }
 
+// The backend's hook: interrupts, then progress for
+// pg_stat_progress_create_index (ctx: the segment's row count).
+bool LeaderProgress(void* ctx, std::size_t done, std::size_t total) {
+  ParticipantProgress(nullptr, done, total);
+  const Size rows = *static_cast<const Size*>(ctx);
+  if (total > 0)
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+                                 static_cast<int64>(static_cast<double>(done) / total * rows));
+  return true;
+}
+
 // Whether POSIX dynamic shared memory (a tmpfs, often small in containers)
 // has room for the block: InitializeParallelDSM would otherwise fail with
 // an ERROR instead of falling back.
@@ -312,8 +325,8 @@ VamanaIndex BuildGraph(std::vector<float>* data, Size n, int dims, const std::ui
   // Every participant is one thread (the core's own threads are for
   // programs outside PostgreSQL).
   params.threads = 1;
-  params.progress = ParticipantProgress;
-  params.progress_ctx = nullptr;
+  params.progress = LeaderProgress;
+  params.progress_ctx = &n;
   int nworkers = 0;
   if (n >= kMinParallelRows && !IsInParallelMode())
     nworkers = std::max(0, max_parallel_maintenance_workers);
@@ -333,7 +346,7 @@ VamanaIndex BuildGraph(std::vector<float>* data, Size n, int dims, const std::ui
       VamanaSharedBuild::BeginPhase(block, phase);
       PgCall(LaunchPhase, pcxt, phase);
       *participants = std::max(*participants, 1 + pcxt->nworkers_launched);
-      VamanaSharedBuild::Work(block, 1, params.progress, nullptr);
+      VamanaSharedBuild::Work(block, 1, params.progress, params.progress_ctx);
       PgCall(WaitForParallelWorkersToFinish, pcxt);
     }
     VamanaIndex vi = VamanaSharedBuild::Finish(block, labels, params);
@@ -388,7 +401,14 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     }
     const instr_time t0 = Now();
     int participants = 1;
+    {
+      const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL,
+                           PROGRESS_CREATEIDX_TUPLES_DONE};
+      const int64 value[] = {kSubphaseGraph, static_cast<int64>(nrecords), 0};
+      pgstat_progress_update_multi_param(3, index, value);
+    }
     VamanaIndex vi = BuildGraph(&data, nrecords, dims, labels.data(), params, &participants);
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
     const instr_time t1 = Now();
     std::vector<float>().swap(data);
     std::vector<std::uint64_t>().swap(labels);

@@ -137,6 +137,11 @@ my $h = IPC::Run::start(
 	'<', \$in, '>', \$bout, '2>', \$berr, $timer);
 $in .= "CREATE INDEX items_idx ON items USING vecgo (v vector_cosine_ops) WITH (diskann_threshold = 10000);\n\\echo build-ended\n";
 $h->pump;
+# pg_stat_progress_create_index shows the graph being built, with its rows.
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) > 0 FROM pg_stat_progress_create_index
+	 WHERE phase = 'building index: building graph' AND tuples_total = 20000 AND tuples_done > 0}),
+	'the build reports its graph phase and progress');
 # Between phases no worker runs for a moment: retry until one was signalled.
 ok($node->poll_query_until('postgres', q{
 	SELECT coalesce(bool_or(pg_terminate_backend(pid)), false)
