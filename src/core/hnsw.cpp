@@ -380,6 +380,7 @@ void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) 
     list[0].store(n, std::memory_order_release);
     Unlock(id);
   }
+  bool linked = false;  // some neighbour kept its link back to id
   for (const Item& it : s.selected) {
     std::uint32_t nb = it.second;
     if (nb == id) continue;
@@ -388,10 +389,13 @@ void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) 
     std::uint32_t n = std::min<std::uint32_t>(list[0].load(std::memory_order_relaxed), cap);
     bool present = false;
     for (std::uint32_t i = 0; i < n && !present; i++) present = list[1 + i].load(std::memory_order_relaxed) == id;
-    if (!present) {
+    if (present) {
+      linked = true;
+    } else {
       if (n < cap) {
         list[1 + n].store(id, std::memory_order_release);
         list[0].store(n + 1, std::memory_order_release);
+        linked = true;
       } else {
         const float* nv = Vec(nb);
         s.prune.clear();
@@ -403,10 +407,27 @@ void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) 
         std::sort(s.prune.begin(), s.prune.end());
         SelectNeighbours(dist, s.prune, cap, s.prune_out);
         std::uint32_t k = 0;
-        for (const Item& p : s.prune_out) list[1 + k++].store(p.second, std::memory_order_release);
+        for (const Item& p : s.prune_out) {
+          linked = linked || p.second == id;
+          list[1 + k++].store(p.second, std::memory_order_release);
+        }
         list[0].store(k, std::memory_order_release);
       }
     }
+    Unlock(nb);
+  }
+  // Every full list the node was offered to kept its own links instead
+  // (more likely while concurrent inserts fill the same lists): the node
+  // would have no way in on this layer. Its nearest neighbour gives up its
+  // farthest link for it (lists are kept nearest first).
+  if (!linked && !s.selected.empty() && s.selected.front().second != id) {
+    std::uint32_t nb = s.selected.front().second;
+    Lock(nb);
+    std::atomic<std::uint32_t>* list = List(nb, level);
+    std::uint32_t n = std::min<std::uint32_t>(list[0].load(std::memory_order_relaxed), cap);
+    bool present = false;
+    for (std::uint32_t i = 0; i < n && !present; i++) present = list[1 + i].load(std::memory_order_relaxed) == id;
+    if (!present && n > 0) list[n].store(id, std::memory_order_release);
     Unlock(nb);
   }
 }
