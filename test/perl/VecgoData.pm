@@ -4,7 +4,7 @@ package VecgoData;
 use strict;
 use warnings;
 use Exporter 'import';
-our @EXPORT = qw(glove_path read_fvecs);
+our @EXPORT = qw(glove_path read_fvecs write_rows);
 
 # Where the file is: $VECGO_DATA (set by scripts/run-tap.sh) or ./data.
 sub glove_path {
@@ -28,6 +28,17 @@ sub read_fvecs {
 	}
 	close $fh;
 	return @out;
+}
+
+# Writes vector literals as COPY text rows "id<TAB>vector" (ids from 1) to
+# $path, readable by the server (it runs as another user in the tests).
+sub write_rows {
+	my ($path, @vecs) = @_;
+	open(my $out, '>', $path) or die "open $path: $!";
+	print $out ($_ + 1) . "\t" . $vecs[$_] . "\n" for 0 .. $#vecs;
+	close $out;
+	chmod 0644, $path;
+	return;
 }
 
 1;

@@ -26,10 +26,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION vecgo');
 my @vecs = read_fvecs(0, $nbuild + $ninsert);
 my @queries = read_fvecs(300000, $nquery);
 my $csv = $node->basedir . '/glove.tsv';
-open(my $out, '>', $csv) or die;
-print $out ($_ + 1) . "\t" . $vecs[$_] . "\n" for 0 .. $#vecs;
-close $out;
-chmod 0644, $csv;
+write_rows($csv, @vecs);
 
 $node->safe_psql('postgres', qq{
 	CREATE TABLE items (id int PRIMARY KEY, v vector(100));

@@ -36,10 +36,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION vecgo');
 my @vecs = read_fvecs(0, $nrows);
 my @queries = read_fvecs(300000, $nquery);
 my $tsv = $node->basedir . '/glove.tsv';
-open(my $out, '>', $tsv) or die;
-print $out ($_ + 1) . "\t" . $vecs[$_] . "\n" for 0 .. $#vecs;
-close $out;
-chmod 0644, $tsv;
+write_rows($tsv, @vecs);
 $node->safe_psql('postgres', qq{
 	CREATE TABLE items (id int PRIMARY KEY, v vector(100));
 	COPY items FROM '$tsv';
