@@ -210,11 +210,12 @@ int64 CompactSegments(Relation index) {
         count++;
         total += live_of(j);
       }
-    if (count >= threshold && count <= capacity - nmembers && !fits(total)) {
+    if (count < threshold || count > capacity - nmembers) continue;
+    if (!fits(total)) {
       skipped_segments += count;
       skipped_rows = std::max(skipped_rows, total);
+      continue;
     }
-    if (count < threshold || count > capacity - nmembers || !fits(total)) continue;
     for (int j = i; j < n; j++)
       if (group[j] == -1 && live_of(j) > 0 && TierOf(live_of(j)) == tier) group[j] = ngroups;
     group_rows[ngroups] = total;
@@ -230,14 +231,16 @@ int64 CompactSegments(Relation index) {
     if (s.deleted == s.rows) {
       group[i] = n;
       nmembers++;
-    } else if (s.deleted * 5 >= s.rows && fits(live_of(i))) {
-      group[i] = ngroups;
-      group_rows[ngroups] = live_of(i);
-      ngroups++;
-      nmembers++;
     } else if (s.deleted * 5 >= s.rows) {
-      skipped_segments++;
-      skipped_rows = std::max(skipped_rows, live_of(i));
+      if (fits(live_of(i))) {
+        group[i] = ngroups;
+        group_rows[ngroups] = live_of(i);
+        ngroups++;
+        nmembers++;
+      } else {
+        skipped_segments++;
+        skipped_rows = std::max(skipped_rows, live_of(i));
+      }
     }
   }
   // Work left undone for lack of memory is reported, not silently dropped.
