@@ -14,6 +14,7 @@
 #include "vecgo/vamana.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <cstdio>
 #include <numeric>
@@ -61,8 +62,13 @@ namespace {
 
 constexpr std::uint32_t kBuildMagic = 0x42444756u;  // "VGDB"
 constexpr int kBuildPhases = 3;  // pass 1 (alpha 1, L/2), pass 2 (alpha, L), final prune
+constexpr std::size_t kInsertChunk = 64;  // points a participant claims at once in a pass
 
 std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t(63); }
+
+// Build-space codes are padded to whole cache lines: a 100-byte record at a
+// multiple of 100 straddles three lines half of the time, two when padded.
+std::size_t CodeStride(std::size_t dim) { return Align64(dim); }
 
 struct BuildLayout {
   std::size_t vec_off = 0, unit_off = 0, code_off, qbase_off, qstep_off, adj_off, deg_off, lock_off, order_off, bytes;
@@ -83,7 +89,7 @@ BuildLayout Layout(std::size_t n, std::size_t dim, std::uint32_t R, Metric m, bo
     off += vbytes;
   }
   l.code_off = off;
-  off += Align64(n * dim);
+  off += n * CodeStride(dim);
   l.qbase_off = off;
   off += Align64(dim * sizeof(float));
   l.qstep_off = off;
@@ -123,6 +129,7 @@ class VamanaBuilder {
     dim_ = h_->dim;
     R_ = h_->R;
     C_ = h_->C;
+    cstride_ = CodeStride(dim_);
     metric_ = static_cast<Metric>(h_->metric);
     const simd::Kernels& k = simd::active();
     l2_ = k.l2sq;
@@ -209,8 +216,23 @@ class VamanaBuilder {
     h_->medoid = FindMedoid();
   }
 
-  // Leader, between phases: resets the hand-out; insert passes visit the
-  // points in a fresh random order (deterministic for the seed).
+  // Leader, between phases: resets the hand-out and sets the order the
+  // insert passes visit the points in (deterministic for the seed).
+  //
+  // The order is local: points inserted one after another lie close
+  // together, so each search finds most of the codes and lists it reads
+  // still in cache from the searches before it. Only the first pass's
+  // first tenth is in random order: while the graph is being laid down, a
+  // random sample of the whole set spans it first, so no region is joined
+  // to the rest only through the region built before it. The local order
+  // is dealt out as kStreams interleaved streams (chunk by chunk, from
+  // kStreams far-apart parts of it): one region refined in one burst lost
+  // recall, as if its reverse edges crowded each other out.
+  // All 341k GloVe rows: random order 2 threads 66.8 s (another run, 1
+  // thread beside a second build: 166 s); one local stream 50.4 s (135 s);
+  // 8 streams 120 s (1 thread beside a second build). Recall@10 at
+  // L=40/60/100: random 0.9165/0.9428/0.9650, one stream
+  // 0.9163/0.9403/0.9645, 8 streams 0.9164/0.9417/0.9654.
   void BeginPhase(int phase) {
     if (phase < 0 || phase >= kBuildPhases) throw Error(Error::Kind::InvalidArgument, "Vamana build: no such phase");
     h_->phase = phase;
@@ -219,6 +241,9 @@ class VamanaBuilder {
       std::iota(order_, order_ + n_, 0u);
       std::mt19937_64 rng(h_->seed + static_cast<std::uint64_t>(phase));
       std::shuffle(order_, order_ + n_, rng);
+      const std::size_t prefix = phase == 0 ? n_ / 10 : 0;
+      LocalityOrder(order_ + prefix, n_ - prefix, rng);
+      Interleave(order_ + prefix, n_ - prefix);
     }
   }
 
@@ -244,7 +269,7 @@ class VamanaBuilder {
     // 0.9428/0.9654/0.9856); a quarter (100k: 0.9602/0.9780/0.9906) and
     // skipping the pass (0.9564/0.9758/0.9880) cost more.
     cur_L_ = phase == 0 ? std::max<std::uint32_t>(1, h_->L / 2) : h_->L;
-    const std::size_t chunk = phase < 2 ? 64 : 256;
+    const std::size_t chunk = phase < 2 ? kInsertChunk : 256;
     const std::size_t total = std::size_t(kBuildPhases) * n_;
     ParallelFor(threads, threads, 1, [&](std::size_t, std::size_t, std::size_t w) {
       Scratch s;
@@ -286,14 +311,14 @@ class VamanaBuilder {
   };
 
   struct Scratch {
-    std::vector<std::uint16_t> visited;  // epoch tags: cleared once per 65535 searches
-    std::uint16_t epoch = 0;
+    std::vector<std::uint64_t> visited;  // one bit per node, cleared per search
     std::vector<Cand> list;         // bounded sorted candidate list, `size` entries used
     std::size_t size = 0;
     std::vector<Scored> pool;       // expanded nodes + current neighbours
     std::vector<Scored> kept;
     std::vector<Scored> mine;
     std::vector<std::uint32_t> nbrs;
+    std::vector<float> dist;        // scores of nbrs
   };
 
   void Lock(std::uint32_t id) {
@@ -305,6 +330,53 @@ class VamanaBuilder {
   void Unlock(std::uint32_t id) { locks_[id].store(0, std::memory_order_release); }
 
   const float* V(std::uint32_t id) const { return vec_ + std::size_t(id) * dim_; }
+
+  // Deals ids[0..count) out as kStreams streams, taking kInsertChunk ids
+  // at a time from each of kStreams equal parts in turn.
+  static void Interleave(std::uint32_t* ids, std::size_t count) {
+    constexpr std::size_t kStreams = 8;
+    const std::size_t part = (count + kStreams - 1) / kStreams;
+    std::vector<std::uint32_t> out;
+    out.reserve(count);
+    for (std::size_t round = 0; out.size() < count; round++) {
+      for (std::size_t k = 0; k < kStreams; k++) {
+        const std::size_t end = std::min(count, (k + 1) * part);
+        const std::size_t b = k * part + round * kInsertChunk;
+        if (b < end) out.insert(out.end(), ids + b, ids + std::min(end, b + kInsertChunk));
+      }
+    }
+    std::copy(out.begin(), out.end(), ids);
+  }
+
+  // Reorders ids[0..count) so that nearby points are near each other in
+  // the array: a random-projection tree (split each range at the median of
+  // the points' projections on the line through two random points of the
+  // range, down to ranges of kLeaf), about log2(count / kLeaf) passes of
+  // one dot product per point.
+  void LocalityOrder(std::uint32_t* ids, std::size_t count, std::mt19937_64& rng) const {
+    constexpr std::size_t kLeaf = 128;
+    if (count <= kLeaf) return;
+    std::vector<float> key(n_), dir(dim_);
+    struct Range {
+      std::size_t begin, end;
+    };
+    std::vector<Range> todo{{0, count}};
+    while (!todo.empty()) {
+      const Range r = todo.back();
+      todo.pop_back();
+      const std::size_t len = r.end - r.begin;
+      if (len <= kLeaf) continue;
+      const float* a = P(ids[r.begin + rng() % len]);
+      const float* b = P(ids[r.begin + rng() % len]);
+      for (std::size_t j = 0; j < dim_; j++) dir[j] = a[j] - b[j];
+      for (std::size_t i = r.begin; i < r.end; i++) key[ids[i]] = dot_(P(ids[i]), dir.data(), dim_);
+      const std::size_t mid = r.begin + len / 2;
+      std::nth_element(ids + r.begin, ids + mid, ids + r.end,
+                       [&key](std::uint32_t x, std::uint32_t y) { return key[x] < key[y]; });
+      todo.push_back({r.begin, mid});
+      todo.push_back({mid, r.end});
+    }
+  }
 
   // A point in the build space (IP: x / |x|^1.5; else the stored vector).
   const float* P(std::uint32_t id) const {
@@ -364,7 +436,7 @@ class VamanaBuilder {
     }
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
-      std::uint8_t* c = codes_ + i * dim_;
+      std::uint8_t* c = codes_ + i * CodeStride(dim_);
       for (std::size_t j = 0; j < dim_; j++) {
         float t = qstep_[j] > 0 ? (x[j] - qbase_[j]) / qstep_[j] : 0.0f;
         c[j] = static_cast<std::uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(t))));
@@ -372,7 +444,7 @@ class VamanaBuilder {
     }
   }
 
-  const std::uint8_t* Code(std::uint32_t id) const { return codes_ + std::size_t(id) * dim_; }
+  const std::uint8_t* Code(std::uint32_t id) const { return codes_ + std::size_t(id) * cstride_; }
 
   // Distance from the build-space point q (float) to stored point b's code.
   float DQ(const float* q, std::uint32_t b) const {
@@ -422,11 +494,15 @@ class VamanaBuilder {
       if (!(c.dist < w.dist || (c.dist == w.dist && c.id < w.id))) return;
       sz--;
     }
-    std::size_t lo = 0, hi = sz;  // upper bound of c
-    while (lo < hi) {
-      std::size_t mid = (lo + hi) / 2;
-      if (c.dist < l[mid].dist || (c.dist == l[mid].dist && c.id < l[mid].id)) hi = mid;
-      else lo = mid + 1;
+    // Upper bound of c, without branches: the comparisons are coin flips
+    // the predictor cannot learn.
+    std::size_t lo = 0, len = sz;
+    while (len > 0) {
+      const std::size_t half = len / 2;
+      const Cand& m = l[lo + half];
+      const bool after = !(c.dist < m.dist || (c.dist == m.dist && c.id < m.id));
+      lo = after ? lo + half + 1 : lo;
+      len = after ? len - half - 1 : half;
     }
     std::memmove(l + lo + 1, l + lo, (sz - lo) * sizeof(Cand));
     l[lo] = {c.dist, c.id, 0};
@@ -436,19 +512,22 @@ class VamanaBuilder {
 
   // Greedy search for point p; leaves the expanded nodes in s.pool.
   void GreedySearch(std::uint32_t p, Scratch& s) {
-    if (s.visited.size() < n_) s.visited.assign(n_, 0);
-    if (++s.epoch == 0) {
-      std::fill(s.visited.begin(), s.visited.end(), 0);
-      s.epoch = 1;
-    }
+    // A bitmap, not epoch tags: n/8 bytes stay in L2 where 2n bytes of
+    // tags did not, and clearing it costs less than one expansion.
+    s.visited.assign((n_ + 63) / 64, 0);
+    std::uint64_t* vis = s.visited.data();
+    auto seen = [vis](std::uint32_t x) {
+      const std::uint64_t bit = std::uint64_t(1) << (x & 63);
+      const bool was = vis[x >> 6] & bit;
+      vis[x >> 6] |= bit;
+      return was;
+    };
     const std::size_t L = std::max<std::uint32_t>(cur_L_, 1);
     if (s.list.size() < L + 1) s.list.resize(L + 1);
     s.pool.clear();
-    const std::uint16_t ep = s.epoch;
-    std::uint16_t* vis = s.visited.data();
     std::uint32_t m = h_->medoid;
-    vis[m] = ep;
-    vis[p] = ep;
+    seen(m);
+    seen(p);
     const float* q = P(p);
     s.list[0] = {DQ(q, m), m, 0};
     s.size = 1;
@@ -470,8 +549,7 @@ class VamanaBuilder {
       CopyNeighbors(cid, &s.nbrs);
       std::size_t cnt = 0;
       for (std::uint32_t nb : s.nbrs) {
-        if (vis[nb] == ep) continue;
-        vis[nb] = ep;
+        if (seen(nb)) continue;
         s.nbrs[cnt++] = nb;
       }
       // Issue every vector fetch first: the loads overlap instead of
@@ -479,9 +557,13 @@ class VamanaBuilder {
       for (std::size_t j = 0; j < cnt; j++) {
         const char* v = reinterpret_cast<const char*>(Code(s.nbrs[j]));
         for (std::size_t o = 0; o < dim_; o += 64) __builtin_prefetch(v + o);
-        __builtin_prefetch(v + dim_ - 1);
       }
-      for (std::size_t j = 0; j < cnt; j++) ListInsert(s, L, {DQ(q, s.nbrs[j]), s.nbrs[j]}, &cursor);
+      // All the scores first, then the inserts: the distance computations
+      // are independent of each other and overlap, where interleaving them
+      // with the list's data-dependent branches serialised them.
+      if (s.dist.size() < cnt) s.dist.resize(cnt);
+      for (std::size_t j = 0; j < cnt; j++) s.dist[j] = DQ(q, s.nbrs[j]);
+      for (std::size_t j = 0; j < cnt; j++) ListInsert(s, L, {s.dist[j], s.nbrs[j]}, &cursor);
       while (cursor < s.size && s.list[cursor].expanded) cursor++;
     }
   }
@@ -593,6 +675,7 @@ class VamanaBuilder {
   std::uint32_t* order_;
   std::size_t n_ = 0, dim_ = 0;
   std::uint32_t R_ = 0, C_ = 0;
+  std::size_t cstride_ = 0;  // bytes between build-space codes
   Metric metric_ = Metric::L2;
   float (*l2_)(const float*, const float*, std::size_t) = nullptr;
   float (*dot_)(const float*, const float*, std::size_t) = nullptr;
@@ -666,7 +749,7 @@ std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const Vaman
   std::size_t per_node = dim * 4 + (R + R + R * 3 / 10 + 1) * 4 + 4 /*degree*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
                          dim /*build-space SQ8 code*/ +
                          (p.metric == Metric::IP ? dim * 4 : 0);
-  std::size_t per_thread = n * 2 /*visited*/ + (L + 2 * R) * 16 + 4096;
+  std::size_t per_thread = n / 8 /*visited*/ + (L + 2 * R) * 16 + 4096;
   // Quantizer training: PQ copies its sample (<= 16k rows) and centroids.
   std::size_t train = 0;
   if (p.quantization == QuantKind::PQ) train = std::min<std::size_t>(n, 16384) * dim * 4 * 2 + 256 * dim * 4 * 2;
@@ -731,7 +814,9 @@ VamanaIndex VamanaIndex::Build(const float* data, std::size_t n, std::size_t dim
   // One process: the block holds everything but the vectors, which stay in
   // the index being built.
   BuildLayout l = Layout(n, dim, params.R, params.metric, false);
-  std::unique_ptr<std::uint64_t[]> mem(new std::uint64_t[(l.bytes + 7) / 8]);
+  // Cache-line aligned, so that the padded codes start on a line.
+  std::unique_ptr<void, void (*)(void*)> mem(std::aligned_alloc(64, Align64(l.bytes)), std::free);
+  if (!mem) throw std::bad_alloc();
   void* block = mem.get();
   VamanaBuilder::InitBlock(block, l, n, dim, params);
   VamanaBuilder b(block, ix.vectors_.data());

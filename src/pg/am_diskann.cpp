@@ -260,10 +260,17 @@ bool SharedMemoryHasRoom(Size bytes) {
 // C-style (may ereport; through PgCall). Enters parallel mode and sets up a
 // context whose DSM holds a block of `bytes`; returns nullptr (and leaves
 // parallel mode) when no DSM segment was available.
+// The build block starts on a cache line (the core pads its codes to whole
+// lines); shm_toc_allocate aligns to ALIGNOF_BUFFER only, so each process
+// rounds the chunk's address up (the chunk has a line to spare).
+void* GraphBlockIn(void* chunk) {
+  return reinterpret_cast<void*>(TYPEALIGN(64, reinterpret_cast<uintptr_t>(chunk)));
+}
+
 ParallelContext* BeginParallelGraph(int nworkers, Size bytes, void** block) {
   EnterParallelMode();
   ParallelContext* pcxt = CreateParallelContext("vecgo", "vecgo_graph_build_main", nworkers);
-  shm_toc_estimate_chunk(&pcxt->estimator, bytes);
+  shm_toc_estimate_chunk(&pcxt->estimator, bytes + 64);
   shm_toc_estimate_keys(&pcxt->estimator, 1);
   InitializeParallelDSM(pcxt);
   if (pcxt->seg == nullptr) {
@@ -271,8 +278,9 @@ ParallelContext* BeginParallelGraph(int nworkers, Size bytes, void** block) {
     ExitParallelMode();
     return nullptr;
   }
-  *block = shm_toc_allocate(pcxt->toc, bytes);
-  shm_toc_insert(pcxt->toc, kShmKeyGraph, *block);
+  void* chunk = shm_toc_allocate(pcxt->toc, bytes + 64);
+  shm_toc_insert(pcxt->toc, kShmKeyGraph, chunk);
+  *block = GraphBlockIn(chunk);
   return pcxt;
 }
 
@@ -598,7 +606,7 @@ void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* 
 extern "C" PGDLLEXPORT void vecgo_graph_build_main(dsm_segment* seg, shm_toc* toc);
 
 extern "C" void vecgo_graph_build_main(dsm_segment*, shm_toc* toc) {
-  void* block = shm_toc_lookup(toc, vecgo::pg::kShmKeyGraph, false);
+  void* block = vecgo::pg::GraphBlockIn(shm_toc_lookup(toc, vecgo::pg::kShmKeyGraph, false));
   vecgo::pg::Guard([&]() {
     try {
       vecgo::VamanaSharedBuild::Work(block, 1, vecgo::pg::ParticipantProgress, nullptr);
