@@ -538,12 +538,16 @@ class VamanaBuilder {
       const std::uint32_t cid = c.id;
       if (cid != p) s.pool.push_back({c.dist, cid});
       // The next unexpanded entry is usually the next one expanded: start
-      // fetching its list now so the miss overlaps this expansion's work.
+      // fetching its list, degree and lock now so the misses overlap this
+      // expansion's work.
       for (std::size_t t = cursor + 1; t < s.size; t++) {
         if (s.list[t].expanded) continue;
-        const char* a = reinterpret_cast<const char*>(adj_ + std::size_t(s.list[t].id) * C_);
+        const std::uint32_t next = s.list[t].id;
+        const char* a = reinterpret_cast<const char*>(adj_ + std::size_t(next) * C_);
         for (std::size_t o = 0; o < C_ * 4; o += 64) __builtin_prefetch(a + o);
         __builtin_prefetch(a + C_ * 4 - 1);
+        __builtin_prefetch(degree_ + next);
+        __builtin_prefetch(&locks_[next], 1);
         break;
       }
       CopyNeighbors(cid, &s.nbrs);
