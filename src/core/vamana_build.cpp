@@ -228,11 +228,12 @@ class VamanaBuilder {
   // is dealt out as kStreams interleaved streams (chunk by chunk, from
   // kStreams far-apart parts of it): one region refined in one burst lost
   // recall, as if its reverse edges crowded each other out.
-  // All 341k GloVe rows: random order 2 threads 66.8 s (another run, 1
-  // thread beside a second build: 166 s); one local stream 50.4 s (135 s);
-  // 8 streams 120 s (1 thread beside a second build). Recall@10 at
-  // L=40/60/100: random 0.9165/0.9428/0.9650, one stream
-  // 0.9163/0.9403/0.9645, 8 streams 0.9164/0.9417/0.9654.
+  // All 341k GloVe rows, two builds side by side on one thread each:
+  // random order 144.7 s, local order 111.6 s. Recall@10 at L=60/100 on
+  // the unit tests' 1,000 queries: random 0.9425/0.9651, one local stream
+  // 0.9403/0.9645, 8 streams 0.9454/0.9674; at L=80/120 on make bench's
+  // 1,000 queries: random 0.9521/0.9675, 8 streams 0.9500/0.9639 (the
+  // two query sets disagree by more than the orders do).
   void BeginPhase(int phase) {
     if (phase < 0 || phase >= kBuildPhases) throw Error(Error::Kind::InvalidArgument, "Vamana build: no such phase");
     h_->phase = phase;
@@ -751,7 +752,8 @@ std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const Vaman
   }
   // Adjacency: the segment's n x R plus the build's n x 1.3R working copy.
   std::size_t per_node = dim * 4 + (R + R + R * 3 / 10 + 1) * 4 + 4 /*degree*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
-                         dim /*build-space SQ8 code*/ +
+                         CodeStride(dim) /*build-space SQ8 code*/ +
+                         8 /*the visiting order's scratch*/ +
                          (p.metric == Metric::IP ? dim * 4 : 0);
   std::size_t per_thread = n / 8 /*visited*/ + (L + 2 * R) * 16 + 4096;
   // Quantizer training: PQ copies its sample (<= 16k rows) and centroids.
