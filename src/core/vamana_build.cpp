@@ -437,7 +437,7 @@ class VamanaBuilder {
     }
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
-      std::uint8_t* c = codes_ + i * CodeStride(dim_);
+      std::uint8_t* c = codes_ + i * cstride_;
       for (std::size_t j = 0; j < dim_; j++) {
         float t = qstep_[j] > 0 ? (x[j] - qbase_[j]) / qstep_[j] : 0.0f;
         c[j] = static_cast<std::uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(t))));
