@@ -257,9 +257,6 @@ bool SharedMemoryHasRoom(Size bytes) {
   return avail >= bytes + bytes / 8 + (16u << 20);
 }
 
-// C-style (may ereport; through PgCall). Enters parallel mode and sets up a
-// context whose DSM holds a block of `bytes`; returns nullptr (and leaves
-// parallel mode) when no DSM segment was available.
 // The build block starts on a cache line (the core pads its codes to whole
 // lines); shm_toc_allocate aligns to ALIGNOF_BUFFER only, so each process
 // rounds the chunk's address up (the chunk has a line to spare).
@@ -267,6 +264,9 @@ void* GraphBlockIn(void* chunk) {
   return reinterpret_cast<void*>(TYPEALIGN(64, reinterpret_cast<uintptr_t>(chunk)));
 }
 
+// C-style (may ereport; through PgCall). Enters parallel mode and sets up a
+// context whose DSM holds a block of `bytes`; returns nullptr (and leaves
+// parallel mode) when no DSM segment was available.
 ParallelContext* BeginParallelGraph(int nworkers, Size bytes, void** block) {
   EnterParallelMode();
   ParallelContext* pcxt = CreateParallelContext("vecgo", "vecgo_graph_build_main", nworkers);
