@@ -1,11 +1,11 @@
 // Vamana graph construction.
 //
-// Two passes over the points in random order (alpha = 1 then alpha), each
-// inserting a point by a greedy search from the medoid (list size L/2 in the
-// first pass, L in the second; neighbours scored on SQ8 codes of the build
-// space, the expanded nodes rescored exactly), a robust prune of everything the search
-// expanded down to R neighbours, and reverse edges (pruned again when a
-// neighbour's list overflows); a last phase prunes lists still above R.
+// One pass over the points (in the order BeginPhase explains), inserting
+// each by a greedy search from the medoid (list size L; neighbours scored on
+// SQ8 codes of the build space, the expanded nodes rescored exactly), a
+// robust prune (alpha) of everything the search expanded down to R
+// neighbours, and reverse edges (pruned again when a neighbour's list
+// overflows); a last phase prunes lists still above R.
 // All working state is one block of memory (VamanaBuildHeader and arrays at
 // offsets), so the same code runs on the threads of one process
 // (VamanaIndex::Build) or on several processes sharing the block
@@ -61,7 +61,7 @@ void CheckBuildArgs(const float* data, std::size_t n, std::size_t dim, const Vam
 namespace {
 
 constexpr std::uint32_t kBuildMagic = 0x42444756u;  // "VGDB"
-constexpr int kBuildPhases = 3;  // pass 1 (alpha 1, L/2), pass 2 (alpha, L), final prune
+constexpr int kBuildPhases = 2;  // the insert pass, the final prune
 constexpr std::size_t kInsertChunk = 64;  // points a participant claims at once in a pass
 
 std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t(63); }
@@ -217,18 +217,19 @@ class VamanaBuilder {
   }
 
   // Leader, between phases: resets the hand-out and sets the order the
-  // insert passes visit the points in (deterministic for the seed).
+  // insert pass visits the points in (deterministic for the seed).
   //
   // The order is local: points inserted one after another lie close
   // together, so each search finds most of the codes and lists it reads
-  // still in cache from the searches before it. Only the first pass's
+  // still in cache from the searches before it. Only the pass's
   // first tenth is in random order: while the graph is being laid down, a
   // random sample of the whole set spans it first, so no region is joined
   // to the rest only through the region built before it. The local order
   // is dealt out as kStreams interleaved streams (chunk by chunk, from
   // kStreams far-apart parts of it): one region refined in one burst lost
   // recall, as if its reverse edges crowded each other out.
-  // All 341k GloVe rows, two builds side by side on one thread each:
+  // All 341k GloVe rows, two builds side by side on one thread each (then
+  // two insert passes):
   // random order 144.7 s, local order 111.6 s. Recall@10 at L=60/100 on
   // the unit tests' 1,000 queries: random 0.9425/0.9651, one local stream
   // 0.9403/0.9645, 8 streams 0.9454/0.9674; at L=80/120 on make bench's
@@ -238,11 +239,11 @@ class VamanaBuilder {
     if (phase < 0 || phase >= kBuildPhases) throw Error(Error::Kind::InvalidArgument, "Vamana build: no such phase");
     h_->phase = phase;
     h_->next.store(0);
-    if (phase < 2) {
+    if (phase == 0) {
       std::iota(order_, order_ + n_, 0u);
-      std::mt19937_64 rng(h_->seed + static_cast<std::uint64_t>(phase));
+      std::mt19937_64 rng(h_->seed);
       std::shuffle(order_, order_ + n_, rng);
-      const std::size_t prefix = phase == 0 ? n_ / 10 : 0;
+      const std::size_t prefix = n_ / 10;
       LocalityOrder(order_ + prefix, n_ - prefix, rng);
       Interleave(order_ + prefix, n_ - prefix);
     }
@@ -257,20 +258,14 @@ class VamanaBuilder {
     // alpha scales squared distances (L2, IP in its build space, cosine
     // as 1 - dot); L1 is a plain distance, so it gets the square root to
     // prune alike.
-    const float a = phase == 0 ? 1.0f : h_->alpha;
-    const float alpha = metric_ == Metric::L1 ? std::sqrt(a) : a;
-    // The first pass only has to lay down a navigable scaffold for the
-    // second: half the list size there costs little recall and most of
-    // the search work it would otherwise do (GloVe 100k, 2 threads: build
-    // CPU ~40 s -> ~25 s, recall@10 at L=60 0.968 -> 0.964). Less does
-    // not pay: a third looked as good on GloVe 100k (12% fewer distance
-    // computations, recall@10 at L=60/100/200 0.9618/0.9818/0.9930 ->
-    // 0.9628/0.9814/0.9914) but on all 341k rows (2 threads) it built in
-    // 49 s against 51 s and lost recall (0.9470/0.9684/0.9854 ->
-    // 0.9428/0.9654/0.9856); a quarter (100k: 0.9602/0.9780/0.9906) and
-    // skipping the pass (0.9564/0.9758/0.9880) cost more.
-    cur_L_ = phase == 0 ? std::max<std::uint32_t>(1, h_->L / 2) : h_->L;
-    const std::size_t chunk = phase < 2 ? kInsertChunk : 256;
+    const float alpha = metric_ == Metric::L1 ? std::sqrt(h_->alpha) : h_->alpha;
+    // One insert pass at alpha: a
+    // first pass at alpha = 1 (list size L/2) in front of it cost a fifth
+    // of the build and moved nothing on the recall/throughput curve (all
+    // 341k GloVe rows, one thread each, side by side: 118.6 s -> 92.0 s;
+    // make bench's queries, recall@10 and q/s at L=120 0.9639 at 2,111 ->
+    // 0.9628 at 2,293, at L=200 0.9779 at 1,404 -> 0.9762 at 1,473).
+    const std::size_t chunk = phase == 0 ? kInsertChunk : 256;
     const std::size_t total = std::size_t(kBuildPhases) * n_;
     ParallelFor(threads, threads, 1, [&](std::size_t, std::size_t, std::size_t w) {
       Scratch s;
@@ -280,7 +275,7 @@ class VamanaBuilder {
         std::size_t b = h_->next.fetch_add(chunk, std::memory_order_relaxed);
         if (b >= n_) return;
         std::size_t e = std::min<std::size_t>(n_, b + chunk);
-        if (phase < 2) {
+        if (phase == 0) {
           for (std::size_t i = b; i < e; i++) Insert(order_[i], alpha, s);
         } else {
           for (std::size_t i = b; i < e; i++) FinalPrune(static_cast<std::uint32_t>(i), alpha, s);
@@ -523,7 +518,7 @@ class VamanaBuilder {
       vis[x >> 6] |= bit;
       return was;
     };
-    const std::size_t L = std::max<std::uint32_t>(cur_L_, 1);
+    const std::size_t L = std::max<std::uint32_t>(h_->L, 1);
     if (s.list.size() < L + 1) s.list.resize(L + 1);
     s.pool.clear();
     std::uint32_t m = h_->medoid;
@@ -690,7 +685,6 @@ class VamanaBuilder {
   std::uint8_t* codes_ = nullptr;
   float* qbase_ = nullptr;
   float* qstep_ = nullptr;
-  std::uint32_t cur_L_ = 0;  // list size of the current phase
 };
 
 // ---------------------------------------------------------------- shared builds
