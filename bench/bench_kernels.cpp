@@ -216,6 +216,21 @@ int main(int argc, char** argv) {
     rows.push_back(row);
   }
   {
+    // sq8_dot with the query folded into the scale (as queries and builds
+    // score SQ8 codes for cosine and inner product).
+    std::vector<float> w(dim);
+    for (std::size_t i = 0; i < dim; i++) w[i] = query[i] * step[i];
+    const float* wp = w.data();
+    Row row{"sq8_wsum", dim, {}};
+    for (const Kernels* k : tables)
+      row.cells.push_back(AddCell([=] {
+        float acc = 0;
+        for (std::size_t v = 0; v < kSet; v++) acc += k->sq8_wsum(c8 + v * dim, wp, dim);
+        return acc;
+      }));
+    rows.push_back(row);
+  }
+  {
     Row row{"pq_adc(m=96)", dim, {}};
     for (const Kernels* k : tables)
       row.cells.push_back(AddCell([=] {

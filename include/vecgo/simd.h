@@ -31,6 +31,10 @@ struct Kernels {
                    const float* step, std::size_t n);
   float (*sq8_l1)(const std::uint8_t* code, const float* q, const float* base,
                   const float* step, std::size_t n);
+  // sum w[i] * code[i]: the dot product with a query folded into the
+  // code's scale ahead of time (w = q * step; q . base is a constant), one
+  // multiply-add per dimension where sq8_dot decodes first
+  float (*sq8_wsum)(const std::uint8_t* code, const float* w, std::size_t n);
 
   // ---- INT4: two dims per byte (dim 2j in the low nibble, 2j+1 in the high
   // nibble), value = base[i] + step[i] * nibble ----

@@ -136,7 +136,7 @@ class VamanaBuilder {
     dot_ = k.dot;
     l1_ = k.l1;
     sq8_l2_ = k.sq8_l2sq;
-    sq8_dot_ = k.sq8_dot;
+    sq8_wsum_ = k.sq8_wsum;
     sq8_l1_ = k.sq8_l1;
   }
 
@@ -315,6 +315,8 @@ class VamanaBuilder {
     std::vector<Scored> mine;
     std::vector<std::uint32_t> nbrs;
     std::vector<float> dist;        // scores of nbrs
+    std::vector<float> qw;          // cosine: the point times the code scale
+    float qoff = 0.0f;              // cosine: the point . the code base
   };
 
   void Lock(std::uint32_t id) {
@@ -442,12 +444,27 @@ class VamanaBuilder {
 
   const std::uint8_t* Code(std::uint32_t id) const { return codes_ + std::size_t(id) * cstride_; }
 
-  // Distance from the build-space point q (float) to stored point b's code.
-  float DQ(const float* q, std::uint32_t b) const {
+  // Readies s for DQ from the build-space point q: for cosine, q folded
+  // into the code scale (q . (base + step c) = q . base + (q step) . c),
+  // which halves the cost of each score.
+  void PrepareQuery(const float* q, Scratch& s) const {
+    if (metric_ != Metric::Cosine) return;
+    s.qw.resize(dim_);
+    double off = 0.0;
+    for (std::size_t j = 0; j < dim_; j++) {
+      off += double(q[j]) * qbase_[j];
+      s.qw[j] = q[j] * qstep_[j];
+    }
+    s.qoff = static_cast<float>(off);
+  }
+
+  // Distance from the build-space point q (float) to stored point b's code
+  // (s readied by PrepareQuery(q)).
+  float DQ(const float* q, const Scratch& s, std::uint32_t b) const {
     switch (metric_) {
       case Metric::L2:
       case Metric::IP: return sq8_l2_(Code(b), q, qbase_, qstep_, dim_);
-      case Metric::Cosine: return 1.0f - sq8_dot_(Code(b), q, qbase_, qstep_, dim_);
+      case Metric::Cosine: return 1.0f - (s.qoff + sq8_wsum_(Code(b), s.qw.data(), dim_));
       case Metric::L1: return sq8_l1_(Code(b), q, qbase_, qstep_, dim_);
     }
     return 0;
@@ -506,6 +523,14 @@ class VamanaBuilder {
     if (lo < *cursor) *cursor = lo;
   }
 
+  void PrefetchList(std::uint32_t id) const {
+    const char* a = reinterpret_cast<const char*>(adj_ + std::size_t(id) * C_);
+    for (std::size_t o = 0; o < C_ * 4; o += 64) __builtin_prefetch(a + o);
+    __builtin_prefetch(a + C_ * 4 - 1);
+    __builtin_prefetch(degree_ + id);
+    __builtin_prefetch(&locks_[id], 1);
+  }
+
   // Greedy search for point p; leaves the expanded nodes in s.pool.
   void GreedySearch(std::uint32_t p, Scratch& s) {
     // A bitmap, not epoch tags: n/8 bytes stay in L2 where 2n bytes of
@@ -525,7 +550,8 @@ class VamanaBuilder {
     seen(m);
     seen(p);
     const float* q = P(p);
-    s.list[0] = {DQ(q, m), m, 0};
+    PrepareQuery(q, s);
+    s.list[0] = {DQ(q, s, m), m, 0};
     s.size = 1;
     std::size_t cursor = 0;
     while (cursor < s.size) {
@@ -538,12 +564,7 @@ class VamanaBuilder {
       // expansion's work.
       for (std::size_t t = cursor + 1; t < s.size; t++) {
         if (s.list[t].expanded) continue;
-        const std::uint32_t next = s.list[t].id;
-        const char* a = reinterpret_cast<const char*>(adj_ + std::size_t(next) * C_);
-        for (std::size_t o = 0; o < C_ * 4; o += 64) __builtin_prefetch(a + o);
-        __builtin_prefetch(a + C_ * 4 - 1);
-        __builtin_prefetch(degree_ + next);
-        __builtin_prefetch(&locks_[next], 1);
+        PrefetchList(s.list[t].id);
         break;
       }
       CopyNeighbors(cid, &s.nbrs);
@@ -562,7 +583,7 @@ class VamanaBuilder {
       // are independent of each other and overlap, where interleaving them
       // with the list's data-dependent branches serialised them.
       if (s.dist.size() < cnt) s.dist.resize(cnt);
-      for (std::size_t j = 0; j < cnt; j++) s.dist[j] = DQ(q, s.nbrs[j]);
+      for (std::size_t j = 0; j < cnt; j++) s.dist[j] = DQ(q, s, s.nbrs[j]);
       for (std::size_t j = 0; j < cnt; j++) ListInsert(s, L, {s.dist[j], s.nbrs[j]}, &cursor);
       while (cursor < s.size && s.list[cursor].expanded) cursor++;
     }
@@ -681,7 +702,8 @@ class VamanaBuilder {
   float (*dot_)(const float*, const float*, std::size_t) = nullptr;
   float (*l1_)(const float*, const float*, std::size_t) = nullptr;
   using Sq8Fn = float (*)(const std::uint8_t*, const float*, const float*, const float*, std::size_t);
-  Sq8Fn sq8_l2_ = nullptr, sq8_dot_ = nullptr, sq8_l1_ = nullptr;
+  Sq8Fn sq8_l2_ = nullptr, sq8_l1_ = nullptr;
+  float (*sq8_wsum_)(const std::uint8_t*, const float*, std::size_t) = nullptr;
   std::uint8_t* codes_ = nullptr;
   float* qbase_ = nullptr;
   float* qstep_ = nullptr;

@@ -245,12 +245,22 @@ TEST(KernelQuantized, Sq8AndInt4AllLevels) {
       std::uint8_t b = d.int4[i / 2];
       return double(base[i]) + double(step[i]) * ((i & 1) ? (b >> 4) : (b & 15));
     });
+    // sq8_wsum's weights: the query folded into the scale, as the
+    // quantizer prepares them; sum w * code + q . base is sq8_dot.
+    std::vector<float> w(n);
+    double ws = 0, ws_abs = 0;
+    for (std::size_t i = 0; i < n; i++) {
+      w[i] = q[i] * step[i];
+      ws += double(w[i]) * d.sq8[i];
+      ws_abs += std::fabs(double(w[i]) * d.sq8[i]);
+    }
     for (const Kernels* k : tables) {
       const std::uint8_t* s8 = d.sq8.data();
       const std::uint8_t* i4 = d.int4.data();
       c.Close(k->sq8_l2sq(s8, q, base, step, n), rs.l2, rs.l2, "sq8_l2sq", *k, n, 0);
       c.Close(k->sq8_dot(s8, q, base, step, n), rs.dot, rs.abs_dot, "sq8_dot", *k, n, 0);
       c.Close(k->sq8_l1(s8, q, base, step, n), rs.l1, rs.l1, "sq8_l1", *k, n, 0);
+      c.Close(k->sq8_wsum(s8, w.data(), n), ws, ws_abs, "sq8_wsum", *k, n, 0);
       c.Close(k->int4_l2sq(i4, q, base, step, n), ri.l2, ri.l2, "int4_l2sq", *k, n, 0);
       c.Close(k->int4_dot(i4, q, base, step, n), ri.dot, ri.abs_dot, "int4_dot", *k, n, 0);
       c.Close(k->int4_l1(i4, q, base, step, n), ri.l1, ri.l1, "int4_l1", *k, n, 0);
@@ -351,7 +361,7 @@ TEST(KernelBounds, NoReadPastTheEnd) {
       k->dot_norms(a, b, n, out);
       const std::uint8_t* s8 = gcode.AtEnd(d.sq8.data(), n);
       sink = sink + k->sq8_l2sq(s8, q, base, step, n) + k->sq8_dot(s8, q, base, step, n) +
-             k->sq8_l1(s8, q, base, step, n);
+             k->sq8_l1(s8, q, base, step, n) + k->sq8_wsum(s8, q, n);
       const std::uint8_t* i4 = gcode.AtEnd(d.int4.data(), (n + 1) / 2);
       sink = sink + k->int4_l2sq(i4, q, base, step, n) + k->int4_dot(i4, q, base, step, n) +
              k->int4_l1(i4, q, base, step, n);
@@ -395,7 +405,7 @@ TEST(SimdDispatch, TablesAreCompleteAndSelfDescribing) {
     EXPECT_EQ(k->level, l);
     EXPECT_STREQ(k->name, level_name(l));
     EXPECT_TRUE(k->l2sq && k->dot && k->l1 && k->dot_norms);
-    EXPECT_TRUE(k->sq8_l2sq && k->sq8_dot && k->sq8_l1);
+    EXPECT_TRUE(k->sq8_l2sq && k->sq8_dot && k->sq8_l1 && k->sq8_wsum);
     EXPECT_TRUE(k->int4_l2sq && k->int4_dot && k->int4_l1);
     EXPECT_TRUE(k->pq_adc && k->hamming);
   }

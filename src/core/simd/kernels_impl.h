@@ -357,6 +357,37 @@ float Sq8L1(const std::uint8_t* code, const float* q, const float* base, const f
   return Sq8Loop<A, L1Op>(code, q, base, step, n);
 }
 
+template <class A>
+float Sq8WSum(const std::uint8_t* code, const float* w, std::size_t n) {
+  using B = FloatBatch<A>;
+  constexpr std::size_t W = B::size, U = 4;
+  static_assert(kBlock % (U * W) == 0, "blocks must hold whole steps");
+  B total(0.0f);
+  std::size_t i = 0;
+  const std::size_t vec_end = n - n % W;
+  while (i < vec_end) {
+    const std::size_t end = (vec_end - i > kBlock) ? i + kBlock : vec_end;
+    B acc[U];
+    VECGO_UNROLL
+    for (std::size_t u = 0; u < U; u++) acc[u] = B(0.0f);
+    for (; i + U * W <= end; i += U * W) {
+      VECGO_UNROLL
+      for (std::size_t u = 0; u < U; u++) {
+        const std::size_t j = i + u * W;
+        acc[u] = xsimd::fma(B::load_unaligned(w + j), U8ToFloat<A>(code + j, A{}), acc[u]);
+      }
+    }
+    for (; i < end; i += W)
+      acc[0] = xsimd::fma(B::load_unaligned(w + i), U8ToFloat<A>(code + i, A{}), acc[0]);
+    VECGO_UNROLL
+    for (std::size_t u = 1; u < U; u++) acc[0] += acc[u];
+    total += acc[0];
+  }
+  float s = xsimd::hadd(total);
+  for (; i < n; i++) s += w[i] * static_cast<float>(code[i]);
+  return s;
+}
+
 // ---------------------------------------------------------------- INT4
 
 template <class A, class Op>
@@ -473,7 +504,7 @@ std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_
 template <class A>
 constexpr Kernels MakeKernels(Level level, const char* name) {
   return Kernels{level,        name,        &L2sq<A>,   &Dot<A>,    &L1<A>,
-                 &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Int4L2sq<A>,
+                 &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Sq8WSum<A>, &Int4L2sq<A>,
                  &Int4Dot<A>,  &Int4L1<A>,  &PqAdc<A>,  &Hamming<A>};
 }
 

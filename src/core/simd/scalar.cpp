@@ -96,6 +96,10 @@ float Sq8L1(const std::uint8_t* code, const float* q, const float* base, const f
                     [=](std::size_t i) { return std::fabs(Sq8Value(code, base, step, i) - q[i]); });
 }
 
+float Sq8WSum(const std::uint8_t* code, const float* w, std::size_t n) {
+  return BlockedSum(n, [=](std::size_t i) { return w[i] * static_cast<float>(code[i]); });
+}
+
 inline float Int4Value(const std::uint8_t* code, const float* base, const float* step,
                        std::size_t i) {
   std::uint8_t b = code[i >> 1];
@@ -141,8 +145,9 @@ std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_
   return c;
 }
 
-constexpr Kernels kTable = {Level::Scalar, "scalar", L2sq,     Dot,     L1,     DotNorms, Sq8L2sq,
-                            Sq8Dot,        Sq8L1,    Int4L2sq, Int4Dot, Int4L1, PqAdc,    Hamming};
+constexpr Kernels kTable = {Level::Scalar, "scalar", L2sq,    Dot,      L1,      DotNorms,
+                            Sq8L2sq,       Sq8Dot,   Sq8L1,   Sq8WSum,  Int4L2sq, Int4Dot,
+                            Int4L1,        PqAdc,    Hamming};
 
 }  // namespace
 
