@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
   // CPU time too: on a shared machine it varies less than the wall clock.
   const double bcpu = CpuSeconds() - c0;
   auto mem = ps.StopMB();
-  std::printf("| Vamana | R=%u, L=%u, alpha=%.1f, 2 passes | %.1f | %.0f | %.0f | %.0f |\n", vp.R, vp.L,
+  std::printf("| Vamana | R=%u, L=%u, alpha=%.1f, one pass | %.1f | %.0f | %.0f | %.0f |\n", vp.R, vp.L,
               vp.alpha, bt, mem.first, mem.second, ix.MemoryBytes() / 1048576.0);
   std::printf("\n# Vamana build CPU %.1f s (all threads)\n", bcpu);
   std::printf("\n# Vamana mean out-degree %.1f; build estimate for the memory budget: %.0f MB\n",

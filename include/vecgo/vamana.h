@@ -59,7 +59,7 @@ struct VamanaParams {
   Metric metric = Metric::L2;
   std::uint32_t R = 64;      // max out-degree (graph_degree)
   std::uint32_t L = 100;     // build list size (build_list_size)
-  float alpha = 1.2f;        // second-pass pruning slack
+  float alpha = 1.2f;        // pruning slack
   std::uint32_t threads = 1; // build threads (the caller's budget; >= 1)
   // Upper bound on the bytes the build may hold (0 = no limit). Checked up
   // front against EstimateVamanaBuildBytes: an over-budget build fails with
