@@ -259,12 +259,12 @@ class VamanaBuilder {
     // as 1 - dot); L1 is a plain distance, so it gets the square root to
     // prune alike.
     const float alpha = metric_ == Metric::L1 ? std::sqrt(h_->alpha) : h_->alpha;
-    // One insert pass at alpha: a
-    // first pass at alpha = 1 (list size L/2) in front of it cost a fifth
-    // of the build and moved nothing on the recall/throughput curve (all
-    // 341k GloVe rows, one thread each, side by side: 118.6 s -> 92.0 s;
-    // make bench's queries, recall@10 and q/s at L=120 0.9639 at 2,111 ->
-    // 0.9628 at 2,293, at L=200 0.9779 at 1,404 -> 0.9762 at 1,473).
+    // One insert pass at alpha: a first pass at alpha = 1 (list size L/2)
+    // in front of it cost a fifth of the build and moved nothing on the
+    // recall/throughput curve (all 341k GloVe rows, one thread each, side
+    // by side: 118.6 s -> 92.0 s; make bench's queries, recall@10 and q/s
+    // at L=120 0.9639 at 2,111 -> 0.9628 at 2,293, at L=200 0.9779 at
+    // 1,404 -> 0.9762 at 1,473).
     const std::size_t chunk = phase == 0 ? kInsertChunk : 256;
     const std::size_t total = std::size_t(kBuildPhases) * n_;
     ParallelFor(threads, threads, 1, [&](std::size_t, std::size_t, std::size_t w) {
@@ -446,7 +446,7 @@ class VamanaBuilder {
 
   // Readies s for DQ from the build-space point q: for cosine, q folded
   // into the code scale (q . (base + step c) = q . base + (q step) . c),
-  // which halves the cost of each score.
+  // half the kernel's work per score.
   void PrepareQuery(const float* q, Scratch& s) const {
     if (metric_ != Metric::Cosine) return;
     s.qw.resize(dim_);
