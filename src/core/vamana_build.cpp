@@ -315,6 +315,7 @@ class VamanaBuilder {
     std::vector<Scored> mine;
     std::vector<std::uint32_t> nbrs;
     std::vector<float> dist;        // scores of nbrs
+    std::vector<Scored> fresh;      // the scores that enter the list
     std::vector<float> qw;          // cosine: the point times the code scale
     float qoff = 0.0f;              // cosine: the point . the code base
   };
@@ -497,30 +498,61 @@ class VamanaBuilder {
     Unlock(id);
   }
 
-  // One array of entries (score, id, expanded flag) shifted by one memmove
-  // per insertion, not two parallel vectors with an insert into each.
-  static void ListInsert(Scratch& s, std::size_t cap, Scored c, std::size_t* cursor) {
+  static bool Before(float ad, std::uint32_t ai, float bd, std::uint32_t bi) {
+    return ad < bd || (ad == bd && ai < bi);
+  }
+
+  // Merges one expansion's cnt scores (s.dist, s.nbrs) into the sorted
+  // list, capped at L: the scores that beat the list's last entry are
+  // sorted among themselves and merged in from the back in one pass. The
+  // same list as inserting them one by one, where each insert shifted the
+  // tail (GloVe 341k, one thread, with the branchless visited filter, two
+  // side-by-side pairs: 86.1/86.3 s -> 77.2/76.3 s, identical graphs).
+  // *cursor drops to the first new entry's place if that is earlier.
+  static void MergeScores(Scratch& s, std::size_t L, std::size_t cnt, std::size_t* cursor) {
     Cand* l = s.list.data();
-    std::size_t sz = s.size;
-    if (sz >= cap) {
-      const Cand& w = l[sz - 1];
-      if (!(c.dist < w.dist || (c.dist == w.dist && c.id < w.id))) return;
-      sz--;
+    const std::size_t sz = s.size;
+    float wd = INFINITY;
+    std::uint32_t wi = ~0u;
+    if (sz >= L) {
+      wd = l[sz - 1].dist;
+      wi = l[sz - 1].id;
     }
-    // Upper bound of c, without branches: the comparisons are coin flips
-    // the predictor cannot learn.
-    std::size_t lo = 0, len = sz;
-    while (len > 0) {
-      const std::size_t half = len / 2;
-      const Cand& m = l[lo + half];
-      const bool after = !(c.dist < m.dist || (c.dist == m.dist && c.id < m.id));
-      lo = after ? lo + half + 1 : lo;
-      len = after ? len - half - 1 : half;
+    Scored* in = s.fresh.data();
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < cnt; j++) {  // branchless: the tests are coin flips
+      in[k] = {s.dist[j], s.nbrs[j]};
+      k += Before(s.dist[j], s.nbrs[j], wd, wi);
     }
-    std::memmove(l + lo + 1, l + lo, (sz - lo) * sizeof(Cand));
-    l[lo] = {c.dist, c.id, 0};
-    s.size = sz + 1;
-    if (lo < *cursor) *cursor = lo;
+    if (k == 0) return;
+    for (std::size_t a = 1; a < k; a++) {  // a handful: insertion sort
+      const Scored x = in[a];
+      std::size_t b = a;
+      for (; b > 0 && Before(x.dist, x.id, in[b - 1].dist, in[b - 1].id); b--) in[b] = in[b - 1];
+      in[b] = x;
+    }
+    // From the back: out walks the merged sequence's places, of which only
+    // those below L are written.
+    std::ptrdiff_t i = std::ptrdiff_t(sz) - 1, j = std::ptrdiff_t(k) - 1;
+    std::size_t out = sz + k, first = 0;
+    while (j >= 0) {
+      out--;
+      if (i >= 0 && Before(in[j].dist, in[j].id, l[i].dist, l[i].id)) {
+        if (out < L) l[out] = l[i];
+        i--;
+      } else {
+        if (out < L) l[out] = {in[j].dist, in[j].id, 0};
+        first = out;
+        j--;
+      }
+    }
+    s.size = std::min(sz + k, L);
+    if (first < *cursor) *cursor = first;
+  }
+
+  void PrefetchCode(std::uint32_t id) const {
+    const char* v = reinterpret_cast<const char*>(Code(id));
+    for (std::size_t o = 0; o < dim_; o += 64) __builtin_prefetch(v + o);
   }
 
   void PrefetchList(std::uint32_t id) const {
@@ -562,29 +594,63 @@ class VamanaBuilder {
       // The next unexpanded entry is usually the next one expanded: start
       // fetching its list, degree and lock now so the misses overlap this
       // expansion's work.
+      const Cand* next = nullptr;
       for (std::size_t t = cursor + 1; t < s.size; t++) {
         if (s.list[t].expanded) continue;
-        PrefetchList(s.list[t].id);
+        next = &s.list[t];
+        PrefetchList(next->id);
         break;
       }
+      const std::uint32_t next_id = next ? next->id : 0;
+      const float next_dist = next ? next->dist : INFINITY;
       CopyNeighbors(cid, &s.nbrs);
+      // Drop the visited without a branch: whether a neighbour was seen is
+      // a coin flip the predictor cannot learn.
       std::size_t cnt = 0;
-      for (std::uint32_t nb : s.nbrs) {
-        if (seen(nb)) continue;
-        s.nbrs[cnt++] = nb;
+      std::uint32_t* nv = s.nbrs.data();
+      for (std::size_t t = 0, e = s.nbrs.size(); t < e; t++) {
+        const std::uint32_t nb = nv[t];
+        const std::uint64_t bit = std::uint64_t(1) << (nb & 63), w = vis[nb >> 6];
+        vis[nb >> 6] = w | bit;
+        nv[cnt] = nb;
+        cnt += (w & bit) == 0;
       }
-      // Issue every vector fetch first: the loads overlap instead of
-      // missing the cache one after another.
-      for (std::size_t j = 0; j < cnt; j++) {
-        const char* v = reinterpret_cast<const char*>(Code(s.nbrs[j]));
-        for (std::size_t o = 0; o < dim_; o += 64) __builtin_prefetch(v + o);
-      }
-      // All the scores first, then the inserts: the distance computations
+      // Issue every code fetch first: the loads overlap instead of missing
+      // the cache one after another.
+      for (std::size_t j = 0; j < cnt; j++) PrefetchCode(nv[j]);
+      // All the scores first, then the merge: the distance computations
       // are independent of each other and overlap, where interleaving them
       // with the list's data-dependent branches serialised them.
-      if (s.dist.size() < cnt) s.dist.resize(cnt);
-      for (std::size_t j = 0; j < cnt; j++) s.dist[j] = DQ(q, s, s.nbrs[j]);
-      for (std::size_t j = 0; j < cnt; j++) ListInsert(s, L, {s.dist[j], s.nbrs[j]}, &cursor);
+      if (s.dist.size() < cnt) {
+        s.dist.resize(cnt);
+        s.fresh.resize(cnt);
+      }
+      float best = INFINITY;
+      std::uint32_t best_id = 0;
+      for (std::size_t j = 0; j < cnt; j++) {
+        const float d = DQ(q, s, nv[j]);
+        s.dist[j] = d;
+        best_id = d < best ? nv[j] : best_id;
+        best = d < best ? d : best;
+      }
+      // Look ahead one expansion. When no new score beats the next
+      // unexpanded entry, that entry is expanded next and its list, asked
+      // for above, has arrived: start fetching the codes of its unvisited
+      // neighbours (read without the lock: a torn list only misdirects a
+      // prefetch). Otherwise the best new neighbour is next: fetch its
+      // list. GloVe 341k, one thread, two side-by-side pairs: 78.5/77.6 s
+      // -> 74.0/74.3 s, identical graphs.
+      if (next && next_dist <= best) {
+        const std::uint32_t* lst = adj_ + std::size_t(next_id) * C_;
+        const std::uint32_t deg = std::min(__atomic_load_n(&degree_[next_id], __ATOMIC_RELAXED), C_);
+        for (std::uint32_t t = 0; t < deg; t++) {
+          const std::uint32_t nb = __atomic_load_n(&lst[t], __ATOMIC_RELAXED);
+          if (nb < n_ && !(vis[nb >> 6] & (std::uint64_t(1) << (nb & 63)))) PrefetchCode(nb);
+        }
+      } else if (cnt > 0) {
+        PrefetchList(best_id);
+      }
+      MergeScores(s, L, cnt, &cursor);
       while (cursor < s.size && s.list[cursor].expanded) cursor++;
     }
   }
