@@ -269,6 +269,41 @@ TEST(KernelQuantized, Sq8AndInt4AllLevels) {
   EXPECT_GT(c.checks(), 0u);
 }
 
+// The batch form scores codes picked by id out of a strided array (the
+// way a graph node's neighbours are scored), in any order, with repeats,
+// and for every count: whole groups of four and a remainder.
+TEST(KernelQuantized, Sq8WSumBatchAllLevels) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> byte(0, 255);
+  auto tables = AvailableTables();
+  Checker c;
+  for (std::size_t n : QuantDims()) {
+    const std::size_t stride = n + 5, rows = 11;
+    std::vector<std::uint8_t> codes(rows * stride);
+    for (auto& x : codes) x = static_cast<std::uint8_t>(byte(rng));
+    std::vector<float> w = RandomFloats(n, rng);
+    for (std::size_t count : {0, 1, 3, 4, 5, 8, 9, 13}) {
+      std::vector<std::uint32_t> ids(count);
+      for (auto& id : ids) id = static_cast<std::uint32_t>(rng() % rows);
+      for (const Kernels* k : tables) {
+        std::vector<float> out(count + 1, -7.0f);
+        k->sq8_wsum_batch(codes.data(), stride, ids.data(), count, w.data(), n, out.data());
+        for (std::size_t j = 0; j < count; j++) {
+          const std::uint8_t* code = codes.data() + ids[j] * stride;
+          double ref = 0, abs = 0;
+          for (std::size_t i = 0; i < n; i++) {
+            ref += double(w[i]) * code[i];
+            abs += std::fabs(double(w[i]) * code[i]);
+          }
+          c.Close(out[j], ref, abs, "sq8_wsum_batch", *k, n, j);
+        }
+        EXPECT_EQ(out[count], -7.0f) << "wrote past out[count] at " << k->name;
+      }
+    }
+  }
+  EXPECT_GT(c.checks(), 0u);
+}
+
 TEST(KernelQuantized, PqAdcAllLevels) {
   std::mt19937 rng(13);
   const std::size_t max_m = 256;
@@ -362,6 +397,15 @@ TEST(KernelBounds, NoReadPastTheEnd) {
       const std::uint8_t* s8 = gcode.AtEnd(d.sq8.data(), n);
       sink = sink + k->sq8_l2sq(s8, q, base, step, n) + k->sq8_dot(s8, q, base, step, n) +
              k->sq8_l1(s8, q, base, step, n) + k->sq8_wsum(s8, q, n);
+      // Five codes of n bytes back to back, the last one ending at the
+      // guard page, scored in an order that ends with it.
+      std::vector<std::uint8_t> five(5 * n);
+      for (std::size_t r = 0; r < 5; r++) std::copy_n(d.sq8.data(), n, five.data() + r * n);
+      const std::uint8_t* rows = gcode.AtEnd(five.data(), 5 * n);
+      const std::uint32_t ids[5] = {0, 3, 1, 2, 4};
+      float outs[5];
+      k->sq8_wsum_batch(rows, n, ids, 5, q, n, outs);
+      sink = sink + outs[4];
       const std::uint8_t* i4 = gcode.AtEnd(d.int4.data(), (n + 1) / 2);
       sink = sink + k->int4_l2sq(i4, q, base, step, n) + k->int4_dot(i4, q, base, step, n) +
              k->int4_l1(i4, q, base, step, n);
