@@ -20,6 +20,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "vecgo/simd.h"
@@ -218,17 +219,31 @@ int main(int argc, char** argv) {
   {
     // sq8_dot with the query folded into the scale (as queries and builds
     // score SQ8 codes for cosine and inner product).
-    std::vector<float> w(dim);
-    for (std::size_t i = 0; i < dim; i++) w[i] = query[i] * step[i];
-    const float* wp = w.data();
+    // Owned by the cells, which run after this block ends.
+    auto w = std::make_shared<std::vector<float>>(dim);
+    for (std::size_t i = 0; i < dim; i++) (*w)[i] = query[i] * step[i];
     Row row{"sq8_wsum", dim, {}};
     for (const Kernels* k : tables)
       row.cells.push_back(AddCell([=] {
         float acc = 0;
-        for (std::size_t v = 0; v < kSet; v++) acc += k->sq8_wsum(c8 + v * dim, wp, dim);
+        for (std::size_t v = 0; v < kSet; v++) acc += k->sq8_wsum(c8 + v * dim, w->data(), dim);
         return acc;
       }));
     rows.push_back(row);
+    // The same codes through the batch form, as the cosine build scores a
+    // node's neighbours (ids in shuffled order; ns per code).
+    auto ids = std::make_shared<std::vector<std::uint32_t>>(kSet);
+    for (std::size_t v = 0; v < kSet; v++) (*ids)[v] = static_cast<std::uint32_t>((v * 7919) % kSet);
+    auto out = std::make_shared<std::vector<float>>(kSet);
+    Row batch{"sq8_wsum_batch", dim, {}};
+    for (const Kernels* k : tables)
+      batch.cells.push_back(AddCell([=] {
+        k->sq8_wsum_batch(c8, dim, ids->data(), kSet, w->data(), dim, out->data());
+        float acc = 0;
+        for (float x : *out) acc += x;
+        return acc;
+      }));
+    rows.push_back(batch);
   }
   {
     Row row{"pq_adc(m=96)", dim, {}};
