@@ -111,6 +111,12 @@ class QueryDistancer {
   const Quantizer* owner_ = nullptr;  // slow paths that decode
 };
 
+// Folds a query into an SQ8 scale (value = base + step * code), so that
+// q . value = q . base + w . code: writes w = q * step (w may be q) and
+// returns q . base. The dot product against a code is then one
+// multiply-add per dimension (simd::Kernels::sq8_wsum).
+double FoldSq8Query(const float* q, const float* base, const float* step, std::size_t n, float* w);
+
 class Quantizer {
  public:
   Quantizer() = default;  // untrained (kind None, dim 0)

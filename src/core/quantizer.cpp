@@ -438,6 +438,15 @@ QueryDistancer Quantizer::Prepare(const float* query, Metric metric) const {
   return d;
 }
 
+double FoldSq8Query(const float* q, const float* base, const float* step, std::size_t n, float* w) {
+  double qb = 0.0;
+  for (std::size_t i = 0; i < n; i++) {
+    qb += double(q[i]) * base[i];
+    w[i] = q[i] * step[i];
+  }
+  return qb;
+}
+
 void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) const {
   if (!trained()) throw Error(Error::Kind::Internal, "quantizer: Prepare before Train");
   QueryDistancer& d = *out;
@@ -464,14 +473,9 @@ void Quantizer::Prepare(const float* query, Metric metric, QueryDistancer* out) 
     else if (kind == QuantKind::SQ8 && (metric == Metric::L2 || metric == Metric::L1))
       d.fn_ = metric == Metric::L2 ? I::Sq8_L2 : I::Sq8_L1;
     else if (kind == QuantKind::SQ8) {
-      // q . (base + step * c) = q . base + (q * step) . c: the query is
-      // folded into the scale once, and each code costs one multiply-add
-      // per dimension instead of a decode and a multiply-add.
-      double qb = 0.0;
-      for (std::size_t i = 0; i < dim_; i++) {
-        qb += double(d.table_[i]) * base_[i];
-        d.table_[i] *= step_[i];
-      }
+      // The query folded into the scale once: each code then costs one
+      // multiply-add per dimension instead of a decode and a multiply-add.
+      const double qb = FoldSq8Query(d.table_.data(), base_.data(), step_.data(), dim_, d.table_.data());
       d.bias_ += d.sign_ * static_cast<float>(qb);
       d.fn_ = I::Sq8_Dot;
     }

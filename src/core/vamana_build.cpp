@@ -466,12 +466,7 @@ class VamanaBuilder {
   void PrepareQuery(const float* q, Scratch& s) const {
     if (metric_ != Metric::Cosine) return;
     s.qw.assign(wdim_, 0.0f);
-    double off = 0.0;
-    for (std::size_t j = 0; j < dim_; j++) {
-      off += double(q[j]) * qbase_[j];
-      s.qw[j] = q[j] * qstep_[j];
-    }
-    s.qoff = static_cast<float>(off);
+    s.qoff = static_cast<float>(FoldSq8Query(q, qbase_, qstep_, dim_, s.qw.data()));
   }
 
   // Distance from the build-space point q (float) to stored point b's code
