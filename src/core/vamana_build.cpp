@@ -50,8 +50,8 @@ struct VamanaBuildHeader {
   std::int32_t phase;
   std::uint64_t seed;
   std::uint64_t vec_off;  // 0: the vectors are the caller's (one process)
-  std::uint64_t unit_off, code_off, qbase_off, qstep_off, adj_off, deg_off, settled_off, lock_off, order_off,
-      bytes;
+  std::uint64_t unit_off, code_off, cnorm_off, qbase_off, qstep_off, adj_off, deg_off, settled_off, lock_off,
+      order_off, bytes;
   std::atomic<std::uint64_t> next;   // hand-out of the current phase's items
   std::atomic<std::uint64_t> done;   // items finished over all phases
   std::atomic<std::uint32_t> cancel; // set by a participant that was cancelled
@@ -73,8 +73,8 @@ std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t(63); }
 std::size_t CodeStride(std::size_t dim) { return Align64(dim); }
 
 struct BuildLayout {
-  std::size_t vec_off = 0, unit_off = 0, code_off, qbase_off, qstep_off, adj_off, deg_off, settled_off, lock_off,
-      order_off, bytes;
+  std::size_t vec_off = 0, unit_off = 0, code_off, cnorm_off, qbase_off, qstep_off, adj_off, deg_off, settled_off,
+      lock_off, order_off, bytes;
 };
 
 std::uint32_t SlackDegree(std::uint32_t R) { return R + std::max<std::uint32_t>(1, R * 3 / 10); }
@@ -93,6 +93,8 @@ BuildLayout Layout(std::size_t n, std::size_t dim, std::uint32_t R, Metric m, bo
   }
   l.code_off = off;
   off += n * CodeStride(dim);
+  l.cnorm_off = off;
+  off += Align64(n * sizeof(float));
   l.qbase_off = off;
   off += Align64(dim * sizeof(float));
   l.qstep_off = off;
@@ -126,6 +128,7 @@ class VamanaBuilder {
     codes_ = reinterpret_cast<std::uint8_t*>(b + h_->code_off);
     qbase_ = reinterpret_cast<float*>(b + h_->qbase_off);
     qstep_ = reinterpret_cast<float*>(b + h_->qstep_off);
+    cnorm_ = reinterpret_cast<float*>(b + h_->cnorm_off);
     adj_ = reinterpret_cast<std::uint32_t*>(b + h_->adj_off);
     degree_ = reinterpret_cast<std::uint32_t*>(b + h_->deg_off);
     settled_ = reinterpret_cast<std::uint16_t*>(b + h_->settled_off);
@@ -141,7 +144,6 @@ class VamanaBuilder {
     l2_ = k.l2sq;
     dot_ = k.dot;
     l1_ = k.l1;
-    sq8_l2_ = k.sq8_l2sq;
     sq8_wsum_ = k.sq8_wsum;
     sq8_wsum_batch_ = k.sq8_wsum_batch;
     // Cosine scores run over whole 16-byte steps when the padded code has
@@ -187,6 +189,7 @@ class VamanaBuilder {
     h->code_off = l.code_off;
     h->qbase_off = l.qbase_off;
     h->qstep_off = l.qstep_off;
+    h->cnorm_off = l.cnorm_off;
     h->adj_off = l.adj_off;
     h->deg_off = l.deg_off;
     h->settled_off = l.settled_off;
@@ -330,8 +333,9 @@ class VamanaBuilder {
     std::vector<std::uint32_t> nbrs;
     std::vector<float> dist;        // scores of nbrs
     std::vector<Scored> fresh;      // the scores that enter the list
-    std::vector<float> qw;          // cosine: the point times the code scale
-    float qoff = 0.0f;              // cosine: the point . the code base
+    std::vector<float> qw;          // the point times the code scale
+    float qoff = 0.0f;              // the point . the code base
+    float qnorm = 0.0f;             // |the point|^2
   };
 
   void Lock(std::uint32_t id) {
@@ -451,34 +455,43 @@ class VamanaBuilder {
       const float* x = P(static_cast<std::uint32_t>(i));
       std::uint8_t* c = codes_ + i * cstride_;
       std::memset(c + dim_, 0, cstride_ - dim_);
+      double nn = 0;
       for (std::size_t j = 0; j < dim_; j++) {
         float t = qstep_[j] > 0 ? (x[j] - qbase_[j]) / qstep_[j] : 0.0f;
         c[j] = static_cast<std::uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(t))));
+        const double v = double(qbase_[j]) + double(qstep_[j]) * c[j];
+        nn += v * v;
       }
+      cnorm_[i] = static_cast<float>(nn);
     }
   }
 
   const std::uint8_t* Code(std::uint32_t id) const { return codes_ + std::size_t(id) * cstride_; }
 
-  // Readies s for DQ from the build-space point q: for cosine, q folded
-  // into the code scale (q . (base + step c) = q . base + (q step) . c),
-  // half the kernel's work per score.
+  // Readies s for DQ from the build-space point q: q folded into the code
+  // scale (q . (base + step c) = q . base + (q step) . c), half the
+  // kernel's work per score. Cosine is 1 - that; L2 (and inner product,
+  // L2 in its build space) is |x|^2 + |q|^2 - 2 q . x with each code's
+  // |x|^2 kept from the encoding.
   void PrepareQuery(const float* q, Scratch& s) const {
-    if (metric_ != Metric::Cosine) return;
+    if (metric_ == Metric::L1) return;
     s.qw.assign(wdim_, 0.0f);
     s.qoff = static_cast<float>(FoldSq8Query(q, qbase_, qstep_, dim_, s.qw.data()));
+    double qq = 0;
+    for (std::size_t j = 0; j < dim_; j++) qq += double(q[j]) * q[j];
+    s.qnorm = static_cast<float>(qq);
+  }
+
+  // The distance from a folded dot product q . x (see PrepareQuery).
+  float FromDot(const Scratch& s, std::uint32_t b, float qx) const {
+    return metric_ == Metric::Cosine ? 1.0f - qx : std::max(0.0f, cnorm_[b] + s.qnorm - 2.0f * qx);
   }
 
   // Distance from the build-space point q (float) to stored point b's code
   // (s readied by PrepareQuery(q)).
   float DQ(const float* q, const Scratch& s, std::uint32_t b) const {
-    switch (metric_) {
-      case Metric::L2:
-      case Metric::IP: return sq8_l2_(Code(b), q, qbase_, qstep_, dim_);
-      case Metric::Cosine: return 1.0f - (s.qoff + sq8_wsum_(Code(b), s.qw.data(), wdim_));
-      case Metric::L1: return sq8_l1_(Code(b), q, qbase_, qstep_, dim_);
-    }
-    return 0;
+    if (metric_ == Metric::L1) return sq8_l1_(Code(b), q, qbase_, qstep_, dim_);
+    return FromDot(s, b, s.qoff + sq8_wsum_(Code(b), s.qw.data(), wdim_));
   }
 
   std::uint32_t FindMedoid() const {
@@ -638,11 +651,11 @@ class VamanaBuilder {
       float best = INFINITY;
       std::uint32_t best_id = 0;
       float* dist = s.dist.data();
-      if (metric_ == Metric::Cosine) {
-        // One kernel call for the lot (GloVe 341k, one thread,
+      if (metric_ != Metric::L1) {
+        // One kernel call for the lot (cosine, GloVe 341k, one thread,
         // side-by-side pairs: 70.6/67.9 s -> 66.0/64.7 s).
         sq8_wsum_batch_(codes_, cstride_, nv, cnt, s.qw.data(), wdim_, dist);
-        for (std::size_t j = 0; j < cnt; j++) dist[j] = 1.0f - (s.qoff + dist[j]);
+        for (std::size_t j = 0; j < cnt; j++) dist[j] = FromDot(s, nv[j], s.qoff + dist[j]);
       } else {
         for (std::size_t j = 0; j < cnt; j++) dist[j] = DQ(q, s, nv[j]);
       }
@@ -801,7 +814,7 @@ class VamanaBuilder {
   float (*dot_)(const float*, const float*, std::size_t) = nullptr;
   float (*l1_)(const float*, const float*, std::size_t) = nullptr;
   using Sq8Fn = float (*)(const std::uint8_t*, const float*, const float*, const float*, std::size_t);
-  Sq8Fn sq8_l2_ = nullptr, sq8_l1_ = nullptr;
+  Sq8Fn sq8_l1_ = nullptr;
   float (*sq8_wsum_)(const std::uint8_t*, const float*, std::size_t) = nullptr;
   void (*sq8_wsum_batch_)(const std::uint8_t*, std::size_t, const std::uint32_t*, std::size_t, const float*,
                           std::size_t, float*) = nullptr;
@@ -809,6 +822,7 @@ class VamanaBuilder {
   std::uint8_t* codes_ = nullptr;
   float* qbase_ = nullptr;
   float* qstep_ = nullptr;
+  float* cnorm_ = nullptr;  // per node: |its decoded build-space code|^2
 };
 
 // ---------------------------------------------------------------- shared builds
@@ -870,7 +884,7 @@ std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const Vaman
   }
   // Adjacency: the segment's n x R plus the build's n x 1.3R working copy.
   std::size_t per_node = dim * 4 + (R + R + R * 3 / 10 + 1) * 4 + 4 /*degree*/ + 2 /*settled*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
-                         CodeStride(dim) /*build-space SQ8 code*/ +
+                         CodeStride(dim) + 4 /*build-space SQ8 code and its norm*/ +
                          8 /*the visiting order's scratch*/ +
                          (p.metric == Metric::IP ? dim * 4 : 0);
   std::size_t per_thread = n / 8 /*visited*/ + (L + 2 * R) * 16 + 4096;
