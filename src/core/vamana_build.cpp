@@ -146,9 +146,9 @@ class VamanaBuilder {
     l1_ = k.l1;
     sq8_wsum_ = k.sq8_wsum;
     sq8_wsum_batch_ = k.sq8_wsum_batch;
-    // Cosine scores run over whole 16-byte steps when the padded code has
-    // room: the padding bytes are zero and so are their weights, and no
-    // kernel level needs a scalar tail.
+    // Folded scores (every metric but L1) run over whole 16-byte steps when
+    // the padded code has room: the padding bytes are zero and so are their
+    // weights, and no kernel level needs a scalar tail.
     wdim_ = std::min(cstride_, (dim_ + 15) & ~std::size_t(15));
     sq8_l1_ = k.sq8_l1;
   }
@@ -818,7 +818,7 @@ class VamanaBuilder {
   float (*sq8_wsum_)(const std::uint8_t*, const float*, std::size_t) = nullptr;
   void (*sq8_wsum_batch_)(const std::uint8_t*, std::size_t, const std::uint32_t*, std::size_t, const float*,
                           std::size_t, float*) = nullptr;
-  std::size_t wdim_ = 0;  // cosine: the code bytes a score reads (dim_ rounded up)
+  std::size_t wdim_ = 0;  // the code bytes a folded score reads (dim_ rounded up)
   std::uint8_t* codes_ = nullptr;
   float* qbase_ = nullptr;
   float* qstep_ = nullptr;
