@@ -49,6 +49,10 @@ struct Kernels {
                     const float* step, std::size_t n);
   float (*int4_l1)(const std::uint8_t* code, const float* q, const float* base,
                    const float* step, std::size_t n);
+  // out[k] = sum w[i] * nibble i of (codes + ids[k] * stride), k < count:
+  // sq8_wsum_batch for 4-bit codes (a query folded into the nibbles' scale)
+  void (*int4_wsum_batch)(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                          std::size_t count, const float* w, std::size_t n, float* out);
 
   // ---- PQ asymmetric distance: sum over m subspaces of lut[j*256 + code[j]] ----
   float (*pq_adc)(const std::uint8_t* code, const float* lut, std::size_t m);

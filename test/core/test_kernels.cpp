@@ -304,6 +304,42 @@ TEST(KernelQuantized, Sq8WSumBatchAllLevels) {
   EXPECT_GT(c.checks(), 0u);
 }
 
+// The same for 4-bit codes: dimension 2j in the low nibble of byte j,
+// 2j+1 in the high one; an odd count's spare high nibble is random and
+// must not count.
+TEST(KernelQuantized, Int4WSumBatchAllLevels) {
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<int> byte(0, 255);
+  auto tables = AvailableTables();
+  Checker c;
+  for (std::size_t n : QuantDims()) {
+    const std::size_t stride = (n + 1) / 2 + 3, rows = 11;
+    std::vector<std::uint8_t> codes(rows * stride);
+    for (auto& x : codes) x = static_cast<std::uint8_t>(byte(rng));
+    std::vector<float> w = RandomFloats(n, rng);
+    for (std::size_t count : {0, 1, 3, 4, 5, 8, 9, 13}) {
+      std::vector<std::uint32_t> ids(count);
+      for (auto& id : ids) id = static_cast<std::uint32_t>(rng() % rows);
+      for (const Kernels* k : tables) {
+        std::vector<float> out(count + 1, -7.0f);
+        k->int4_wsum_batch(codes.data(), stride, ids.data(), count, w.data(), n, out.data());
+        for (std::size_t j = 0; j < count; j++) {
+          const std::uint8_t* code = codes.data() + ids[j] * stride;
+          double ref = 0, abs = 0;
+          for (std::size_t i = 0; i < n; i++) {
+            const int v = (i & 1) ? (code[i / 2] >> 4) : (code[i / 2] & 15);
+            ref += double(w[i]) * v;
+            abs += std::fabs(double(w[i]) * v);
+          }
+          c.Close(out[j], ref, abs, "int4_wsum_batch", *k, n, j);
+        }
+        EXPECT_EQ(out[count], -7.0f) << "wrote past out[count] at " << k->name;
+      }
+    }
+  }
+  EXPECT_GT(c.checks(), 0u);
+}
+
 TEST(KernelQuantized, PqAdcAllLevels) {
   std::mt19937 rng(13);
   const std::size_t max_m = 256;
@@ -406,6 +442,11 @@ TEST(KernelBounds, NoReadPastTheEnd) {
       float outs[5];
       k->sq8_wsum_batch(rows, n, ids, 5, q, n, outs);
       sink = sink + outs[4];
+      // The same for five 4-bit codes of (n + 1) / 2 bytes.
+      const std::size_t h = (n + 1) / 2;
+      const std::uint8_t* rows4 = gcode.AtEnd(five.data(), 5 * h);
+      k->int4_wsum_batch(rows4, h, ids, 5, q, n, outs);
+      sink = sink + outs[4];
       const std::uint8_t* i4 = gcode.AtEnd(d.int4.data(), (n + 1) / 2);
       sink = sink + k->int4_l2sq(i4, q, base, step, n) + k->int4_dot(i4, q, base, step, n) +
              k->int4_l1(i4, q, base, step, n);
@@ -450,7 +491,7 @@ TEST(SimdDispatch, TablesAreCompleteAndSelfDescribing) {
     EXPECT_STREQ(k->name, level_name(l));
     EXPECT_TRUE(k->l2sq && k->dot && k->l1 && k->dot_norms);
     EXPECT_TRUE(k->sq8_l2sq && k->sq8_dot && k->sq8_l1 && k->sq8_wsum);
-    EXPECT_TRUE(k->int4_l2sq && k->int4_dot && k->int4_l1);
+    EXPECT_TRUE(k->int4_l2sq && k->int4_dot && k->int4_l1 && k->int4_wsum_batch);
     EXPECT_TRUE(k->pq_adc && k->hamming);
   }
 }

@@ -497,6 +497,67 @@ float Int4L1(const std::uint8_t* code, const float* q, const float* base, const 
   return Int4Loop<A, L1Op>(code, q, base, step, n);
 }
 
+// sum w[i] * nibble i over whole 16-dimension units [0, end) of P codes at
+// once: one load of w per unit feeds P multiply-adds. Blocked like every
+// loop here.
+template <class A, std::size_t P>
+VECGO_INLINE void Int4WSumUnits(const std::uint8_t* const* c, const float* w, std::size_t end,
+                                FloatBatch<A>* total) {
+  using B = FloatBatch<A>;
+  constexpr std::size_t W = B::size, PerUnit = 16 / W;
+  static_assert(kBlock % 16 == 0, "blocks must hold whole units");
+  VECGO_UNROLL
+  for (std::size_t p = 0; p < P; p++) total[p] = B(0.0f);
+  std::size_t i = 0;
+  while (i < end) {
+    const std::size_t stop = (end - i > kBlock) ? i + kBlock : end;
+    B acc[P];
+    VECGO_UNROLL
+    for (std::size_t p = 0; p < P; p++) acc[p] = B(0.0f);
+    for (; i < stop; i += 16) {
+      B wv[PerUnit];
+      VECGO_UNROLL
+      for (std::size_t u = 0; u < PerUnit; u++) wv[u] = B::load_unaligned(w + i + u * W);
+      VECGO_UNROLL
+      for (std::size_t p = 0; p < P; p++) {
+        B x[PerUnit];
+        Int4ToFloat16<A>(c[p] + i / 2, x, A{});
+        VECGO_UNROLL
+        for (std::size_t u = 0; u < PerUnit; u++) acc[p] = xsimd::fma(wv[u], x[u], acc[p]);
+      }
+    }
+    VECGO_UNROLL
+    for (std::size_t p = 0; p < P; p++) total[p] += acc[p];
+  }
+}
+
+template <class A>
+void Int4WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                   std::size_t count, const float* w, std::size_t n, float* out) {
+  using B = FloatBatch<A>;
+  const std::size_t end = n - n % 16;
+  auto tail = [&](const std::uint8_t* code, float s) {
+    for (std::size_t j = end; j < n; j++) s += w[j] * Nibble<A>(code, j);
+    return s;
+  };
+  std::size_t k = 0;
+  for (; k + 4 <= count; k += 4) {
+    const std::uint8_t* c[4];
+    VECGO_UNROLL
+    for (std::size_t p = 0; p < 4; p++) c[p] = codes + std::size_t(ids[k + p]) * stride;
+    B total[4];
+    Int4WSumUnits<A, 4>(c, w, end, total);
+    VECGO_UNROLL
+    for (std::size_t p = 0; p < 4; p++) out[k + p] = tail(c[p], xsimd::hadd(total[p]));
+  }
+  for (; k < count; k++) {
+    const std::uint8_t* c[1] = {codes + std::size_t(ids[k]) * stride};
+    B total[1];
+    Int4WSumUnits<A, 1>(c, w, end, total);
+    out[k] = tail(c[0], xsimd::hadd(total[0]));
+  }
+}
+
 // ---------------------------------------------------------------- PQ ADC
 
 // Four independent table lookups per step: the loads, not the adds, are the
@@ -545,7 +606,7 @@ template <class A>
 constexpr Kernels MakeKernels(Level level, const char* name) {
   return Kernels{level,        name,        &L2sq<A>,   &Dot<A>,    &L1<A>,
                  &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Sq8WSum<A>, &Sq8WSumBatch<A>,
-                 &Int4L2sq<A>, &Int4Dot<A>, &Int4L1<A>, &PqAdc<A>,  &Hamming<A>};
+                 &Int4L2sq<A>, &Int4Dot<A>, &Int4L1<A>, &Int4WSumBatch<A>, &PqAdc<A>,  &Hamming<A>};
 }
 
 }  // namespace
