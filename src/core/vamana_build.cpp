@@ -2,7 +2,7 @@
 //
 // One pass over the points (in the order BeginPhase explains), inserting
 // each by a greedy search from the medoid (list size L; neighbours scored on
-// SQ8 codes of the build space, the expanded nodes rescored exactly), a
+// 4-bit codes of the build space, the expanded nodes rescored exactly), a
 // robust prune (alpha) of everything the search expanded down to R
 // neighbours, and reverse edges (pruned again when a neighbour's list
 // overflows); a last phase prunes lists still above R.
@@ -68,9 +68,10 @@ constexpr std::size_t kInsertChunk = 64;  // points a participant claims at once
 
 std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t(63); }
 
-// Build-space codes are padded to whole cache lines: a 100-byte record at a
-// multiple of 100 straddles three lines half of the time, two when padded.
-std::size_t CodeStride(std::size_t dim) { return Align64(dim); }
+// Build-space codes (two dimensions a byte) are padded to whole cache
+// lines: one line a code up to 128 dimensions, where a 50-byte record at a
+// multiple of 50 would straddle two lines most of the time.
+std::size_t CodeStride(std::size_t dim) { return Align64((dim + 1) / 2); }
 
 struct BuildLayout {
   std::size_t vec_off = 0, unit_off = 0, code_off, cnorm_off, qbase_off, qstep_off, adj_off, deg_off, settled_off,
@@ -144,13 +145,12 @@ class VamanaBuilder {
     l2_ = k.l2sq;
     dot_ = k.dot;
     l1_ = k.l1;
-    sq8_wsum_ = k.sq8_wsum;
-    sq8_wsum_batch_ = k.sq8_wsum_batch;
-    // Folded scores (every metric but L1) run over whole 16-byte steps when
-    // the padded code has room: the padding bytes are zero and so are their
-    // weights, and no kernel level needs a scalar tail.
-    wdim_ = std::min(cstride_, (dim_ + 15) & ~std::size_t(15));
-    sq8_l1_ = k.sq8_l1;
+    int4_wsum_batch_ = k.int4_wsum_batch;
+    int4_l1_ = k.int4_l1;
+    // Folded scores (every metric but L1) run over whole 16-dimension units:
+    // a padded code always has room, its padding nibbles are zero and so
+    // are their weights, and no kernel level needs a scalar tail.
+    wdim_ = (dim_ + 15) & ~std::size_t(15);
   }
 
   // Leader, once: the header, the build-space copies and the medoid.
@@ -412,17 +412,22 @@ class VamanaBuilder {
     return 0;
   }
 
-  // Build-space SQ8 codes (per-dimension min and step over all points).
-  // The build's searches score neighbours on these codes: a search is
-  // bound by memory latency, not arithmetic (the float vectors' fetches
-  // stalled it; 100 bytes are 2 cache lines against 7 for 400), and the
-  // candidates it expanded are rescored exactly before the prune, so the
-  // edges still come from exact distances. GloVe 100k, one thread: build
-  // CPU 29.9 s -> 26.6 s with recall@10 unchanged to +-0.0005 at every L.
+  // Build-space 4-bit codes (per-dimension min and step over all points,
+  // 16 levels). The build's searches score neighbours on these codes: a
+  // search is bound by memory latency, not arithmetic (the float vectors'
+  // fetches stalled it), and the candidates it expanded are rescored
+  // exactly before the prune, so the edges still come from exact
+  // distances. Float to 8-bit codes (GloVe 100k, one thread): build CPU
+  // 29.9 s -> 26.6 s with recall@10 unchanged to +-0.0005 at every L; 8-bit
+  // to 4-bit (one cache line a code instead of two at 100 dimensions; all
+  // 341k rows, one thread, side-by-side pairs): 66.1/64.8 s -> 57.1/58.2 s,
+  // recall@10 at L=120 0.9610 -> 0.9603, at L=200 0.9767 -> 0.9754, with
+  // q/s at a given L up about as much, so the recall/throughput curve
+  // held.
   // The range per dimension is min to max, cut to the 0.1% to 99.9%
   // quantile range (of up to 64k evenly spaced rows) widened by half its
   // width on each side: one stray row with a huge coordinate would
-  // otherwise spread the 256 levels so thin that every other row's code
+  // otherwise spread the 16 levels so thin that every other row's code
   // collapses and the searches steer blind. A clamped outlier only gets a
   // rough search score; its edges still come from exact distances. (Cut
   // at the plain quantiles, cosine recall@10 on the first 15k GloVe rows
@@ -449,18 +454,19 @@ class VamanaBuilder {
       const float qh = col[m - 1 - cut];
       const float lo = std::max(mn[j], ql - (qh - ql) / 2), hi = std::min(mx[j], qh + (qh - ql) / 2);
       qbase_[j] = lo;
-      qstep_[j] = (hi - lo) / 255.0f;
+      qstep_[j] = (hi - lo) / 15.0f;
     }
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
       std::uint8_t* c = codes_ + i * cstride_;
-      std::memset(c + dim_, 0, cstride_ - dim_);
+      std::memset(c, 0, cstride_);
       double nn = 0;
       for (std::size_t j = 0; j < dim_; j++) {
-        float t = qstep_[j] > 0 ? (x[j] - qbase_[j]) / qstep_[j] : 0.0f;
-        c[j] = static_cast<std::uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(t))));
-        const double v = double(qbase_[j]) + double(qstep_[j]) * c[j];
-        nn += v * v;
+        const float t = qstep_[j] > 0 ? (x[j] - qbase_[j]) / qstep_[j] : 0.0f;
+        const unsigned v = static_cast<unsigned>(std::min(15.0f, std::max(0.0f, std::nearbyint(t))));
+        c[j >> 1] |= static_cast<std::uint8_t>((j & 1) ? v << 4 : v);  // 2j low, 2j+1 high
+        const double d = double(qbase_[j]) + double(qstep_[j]) * v;
+        nn += d * d;
       }
       cnorm_[i] = static_cast<float>(nn);
     }
@@ -490,8 +496,10 @@ class VamanaBuilder {
   // Distance from the build-space point q (float) to stored point b's code
   // (s readied by PrepareQuery(q)).
   float DQ(const float* q, const Scratch& s, std::uint32_t b) const {
-    if (metric_ == Metric::L1) return sq8_l1_(Code(b), q, qbase_, qstep_, dim_);
-    return FromDot(s, b, s.qoff + sq8_wsum_(Code(b), s.qw.data(), wdim_));
+    if (metric_ == Metric::L1) return int4_l1_(Code(b), q, qbase_, qstep_, dim_);
+    float qx;
+    int4_wsum_batch_(codes_, cstride_, &b, 1, s.qw.data(), wdim_, &qx);
+    return FromDot(s, b, s.qoff + qx);
   }
 
   std::uint32_t FindMedoid() const {
@@ -575,7 +583,7 @@ class VamanaBuilder {
 
   void PrefetchCode(std::uint32_t id) const {
     const char* v = reinterpret_cast<const char*>(Code(id));
-    for (std::size_t o = 0; o < dim_; o += 64) __builtin_prefetch(v + o);
+    for (std::size_t o = 0; o < cstride_; o += 64) __builtin_prefetch(v + o);
   }
 
   void PrefetchList(std::uint32_t id) const {
@@ -652,9 +660,9 @@ class VamanaBuilder {
       std::uint32_t best_id = 0;
       float* dist = s.dist.data();
       if (metric_ != Metric::L1) {
-        // One kernel call for the lot (cosine, GloVe 341k, one thread,
-        // side-by-side pairs: 70.6/67.9 s -> 66.0/64.7 s).
-        sq8_wsum_batch_(codes_, cstride_, nv, cnt, s.qw.data(), wdim_, dist);
+        // One kernel call for the lot (cosine, 8-bit codes then, GloVe
+        // 341k, one thread, side-by-side pairs: 70.6/67.9 s -> 66.0/64.7 s).
+        int4_wsum_batch_(codes_, cstride_, nv, cnt, s.qw.data(), wdim_, dist);
         for (std::size_t j = 0; j < cnt; j++) dist[j] = FromDot(s, nv[j], s.qoff + dist[j]);
       } else {
         for (std::size_t j = 0; j < cnt; j++) dist[j] = DQ(q, s, nv[j]);
@@ -813,11 +821,9 @@ class VamanaBuilder {
   float (*l2_)(const float*, const float*, std::size_t) = nullptr;
   float (*dot_)(const float*, const float*, std::size_t) = nullptr;
   float (*l1_)(const float*, const float*, std::size_t) = nullptr;
-  using Sq8Fn = float (*)(const std::uint8_t*, const float*, const float*, const float*, std::size_t);
-  Sq8Fn sq8_l1_ = nullptr;
-  float (*sq8_wsum_)(const std::uint8_t*, const float*, std::size_t) = nullptr;
-  void (*sq8_wsum_batch_)(const std::uint8_t*, std::size_t, const std::uint32_t*, std::size_t, const float*,
-                          std::size_t, float*) = nullptr;
+  float (*int4_l1_)(const std::uint8_t*, const float*, const float*, const float*, std::size_t) = nullptr;
+  void (*int4_wsum_batch_)(const std::uint8_t*, std::size_t, const std::uint32_t*, std::size_t, const float*,
+                           std::size_t, float*) = nullptr;
   std::size_t wdim_ = 0;  // the code bytes a folded score reads (dim_ rounded up)
   std::uint8_t* codes_ = nullptr;
   float* qbase_ = nullptr;
@@ -884,7 +890,7 @@ std::size_t EstimateVamanaBuildBytes(std::size_t n, std::size_t dim, const Vaman
   }
   // Adjacency: the segment's n x R plus the build's n x 1.3R working copy.
   std::size_t per_node = dim * 4 + (R + R + R * 3 / 10 + 1) * 4 + 4 /*degree*/ + 2 /*settled*/ + code + 8 /*label*/ + 1 /*lock*/ + 1 /*bitmap*/ +
-                         CodeStride(dim) + 4 /*build-space SQ8 code and its norm*/ +
+                         CodeStride(dim) + 4 /*build-space 4-bit code and its norm*/ +
                          8 /*the visiting order's scratch*/ +
                          (p.metric == Metric::IP ? dim * 4 : 0);
   std::size_t per_thread = n / 8 /*visited*/ + (L + 2 * R) * 16 + 4096;
