@@ -269,16 +269,22 @@ TEST(KernelQuantized, Sq8AndInt4AllLevels) {
   EXPECT_GT(c.checks(), 0u);
 }
 
-// The batch form scores codes picked by id out of a strided array (the
-// way a graph node's neighbours are scored), in any order, with repeats,
-// and for every count: whole groups of four and a remainder.
-TEST(KernelQuantized, Sq8WSumBatchAllLevels) {
-  std::mt19937 rng(17);
+// A weighted-sum batch kernel (Kernels::*_wsum_batch) against a double
+// reference: codes of `bytes` bytes picked by id out of a strided array
+// (the way a graph node's neighbours are scored), in any order, with
+// repeats, and for every count: whole groups of four and a remainder.
+// value(code, i) is dimension i of a code.
+using WSumBatchFn = void (*)(const std::uint8_t*, std::size_t, const std::uint32_t*, std::size_t,
+                             const float*, std::size_t, float*);
+template <class Bytes, class Value>
+void CheckWSumBatch(WSumBatchFn Kernels::*fn, const char* name, std::uint32_t seed, Bytes bytes,
+                    Value value) {
+  std::mt19937 rng(seed);
   std::uniform_int_distribution<int> byte(0, 255);
   auto tables = AvailableTables();
   Checker c;
   for (std::size_t n : QuantDims()) {
-    const std::size_t stride = n + 5, rows = 11;
+    const std::size_t stride = bytes(n) + 5, rows = 11;
     std::vector<std::uint8_t> codes(rows * stride);
     for (auto& x : codes) x = static_cast<std::uint8_t>(byte(rng));
     std::vector<float> w = RandomFloats(n, rng);
@@ -287,57 +293,37 @@ TEST(KernelQuantized, Sq8WSumBatchAllLevels) {
       for (auto& id : ids) id = static_cast<std::uint32_t>(rng() % rows);
       for (const Kernels* k : tables) {
         std::vector<float> out(count + 1, -7.0f);
-        k->sq8_wsum_batch(codes.data(), stride, ids.data(), count, w.data(), n, out.data());
+        (k->*fn)(codes.data(), stride, ids.data(), count, w.data(), n, out.data());
         for (std::size_t j = 0; j < count; j++) {
           const std::uint8_t* code = codes.data() + ids[j] * stride;
           double ref = 0, abs = 0;
           for (std::size_t i = 0; i < n; i++) {
-            ref += double(w[i]) * code[i];
-            abs += std::fabs(double(w[i]) * code[i]);
+            ref += double(w[i]) * value(code, i);
+            abs += std::fabs(double(w[i]) * value(code, i));
           }
-          c.Close(out[j], ref, abs, "sq8_wsum_batch", *k, n, j);
+          c.Close(out[j], ref, abs, name, *k, n, j);
         }
-        EXPECT_EQ(out[count], -7.0f) << "wrote past out[count] at " << k->name;
+        EXPECT_EQ(out[count], -7.0f) << name << " wrote past out[count] at " << k->name;
       }
     }
   }
   EXPECT_GT(c.checks(), 0u);
 }
 
-// The same for 4-bit codes: dimension 2j in the low nibble of byte j,
-// 2j+1 in the high one; an odd count's spare high nibble is random and
-// must not count.
+TEST(KernelQuantized, Sq8WSumBatchAllLevels) {
+  CheckWSumBatch(
+      &Kernels::sq8_wsum_batch, "sq8_wsum_batch", 17, [](std::size_t n) { return n; },
+      [](const std::uint8_t* code, std::size_t i) { return int(code[i]); });
+}
+
+// Dimension 2j in the low nibble of byte j, 2j+1 in the high one; an odd
+// count's spare high nibble is random and must not count.
 TEST(KernelQuantized, Int4WSumBatchAllLevels) {
-  std::mt19937 rng(29);
-  std::uniform_int_distribution<int> byte(0, 255);
-  auto tables = AvailableTables();
-  Checker c;
-  for (std::size_t n : QuantDims()) {
-    const std::size_t stride = (n + 1) / 2 + 3, rows = 11;
-    std::vector<std::uint8_t> codes(rows * stride);
-    for (auto& x : codes) x = static_cast<std::uint8_t>(byte(rng));
-    std::vector<float> w = RandomFloats(n, rng);
-    for (std::size_t count : {0, 1, 3, 4, 5, 8, 9, 13}) {
-      std::vector<std::uint32_t> ids(count);
-      for (auto& id : ids) id = static_cast<std::uint32_t>(rng() % rows);
-      for (const Kernels* k : tables) {
-        std::vector<float> out(count + 1, -7.0f);
-        k->int4_wsum_batch(codes.data(), stride, ids.data(), count, w.data(), n, out.data());
-        for (std::size_t j = 0; j < count; j++) {
-          const std::uint8_t* code = codes.data() + ids[j] * stride;
-          double ref = 0, abs = 0;
-          for (std::size_t i = 0; i < n; i++) {
-            const int v = (i & 1) ? (code[i / 2] >> 4) : (code[i / 2] & 15);
-            ref += double(w[i]) * v;
-            abs += std::fabs(double(w[i]) * v);
-          }
-          c.Close(out[j], ref, abs, "int4_wsum_batch", *k, n, j);
-        }
-        EXPECT_EQ(out[count], -7.0f) << "wrote past out[count] at " << k->name;
-      }
-    }
-  }
-  EXPECT_GT(c.checks(), 0u);
+  CheckWSumBatch(
+      &Kernels::int4_wsum_batch, "int4_wsum_batch", 29, [](std::size_t n) { return (n + 1) / 2; },
+      [](const std::uint8_t* code, std::size_t i) {
+        return (i & 1) ? int(code[i / 2] >> 4) : int(code[i / 2] & 15);
+      });
 }
 
 TEST(KernelQuantized, PqAdcAllLevels) {
