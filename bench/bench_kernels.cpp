@@ -244,6 +244,17 @@ int main(int argc, char** argv) {
         return acc;
       }));
     rows.push_back(batch);
+    // 4-bit codes through their batch form, as the Vamana build scores a
+    // node's neighbours on its build-space codes (ns per code).
+    Row batch4{"int4_wsum_batch", dim, {}};
+    for (const Kernels* k : tables)
+      batch4.cells.push_back(AddCell([=] {
+        k->int4_wsum_batch(c4, dim / 2, ids->data(), kSet, w->data(), dim, out->data());
+        float acc = 0;
+        for (float x : *out) acc += x;
+        return acc;
+      }));
+    rows.push_back(batch4);
   }
   {
     Row row{"pq_adc(m=96)", dim, {}};

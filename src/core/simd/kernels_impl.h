@@ -388,46 +388,6 @@ float Sq8WSum(const std::uint8_t* code, const float* w, std::size_t n) {
   return s;
 }
 
-// Four codes at a time: one load of w per step feeds four multiply-adds
-// into four independent sums. Blocked like every loop here.
-template <class A>
-void Sq8WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                  std::size_t count, const float* w, std::size_t n, float* out) {
-  using B = FloatBatch<A>;
-  constexpr std::size_t W = B::size, P = 4;
-  const std::size_t vec_end = n - n % W;
-  std::size_t k = 0;
-  for (; k + P <= count; k += P) {
-    const std::uint8_t* c[P];
-    VECGO_UNROLL
-    for (std::size_t p = 0; p < P; p++) c[p] = codes + std::size_t(ids[k + p]) * stride;
-    B total[P];
-    VECGO_UNROLL
-    for (std::size_t p = 0; p < P; p++) total[p] = B(0.0f);
-    std::size_t i = 0;
-    while (i < vec_end) {
-      const std::size_t end = (vec_end - i > kBlock) ? i + kBlock : vec_end;
-      B acc[P];
-      VECGO_UNROLL
-      for (std::size_t p = 0; p < P; p++) acc[p] = B(0.0f);
-      for (; i < end; i += W) {
-        const B wv = B::load_unaligned(w + i);
-        VECGO_UNROLL
-        for (std::size_t p = 0; p < P; p++) acc[p] = xsimd::fma(wv, U8ToFloat<A>(c[p] + i, A{}), acc[p]);
-      }
-      VECGO_UNROLL
-      for (std::size_t p = 0; p < P; p++) total[p] += acc[p];
-    }
-    VECGO_UNROLL
-    for (std::size_t p = 0; p < P; p++) {
-      float s = xsimd::hadd(total[p]);
-      for (std::size_t j = vec_end; j < n; j++) s += w[j] * static_cast<float>(c[p][j]);
-      out[k + p] = s;
-    }
-  }
-  for (; k < count; k++) out[k] = Sq8WSum<A>(codes + std::size_t(ids[k]) * stride, w, n);
-}
-
 // ---------------------------------------------------------------- INT4
 
 template <class A, class Op>
@@ -497,15 +457,19 @@ float Int4L1(const std::uint8_t* code, const float* q, const float* base, const 
   return Int4Loop<A, L1Op>(code, q, base, step, n);
 }
 
-// sum w[i] * nibble i over whole 16-dimension units [0, end) of P codes at
-// once: one load of w per unit feeds P multiply-adds. Blocked like every
-// loop here.
-template <class A, std::size_t P>
-VECGO_INLINE void Int4WSumUnits(const std::uint8_t* const* c, const float* w, std::size_t end,
-                                FloatBatch<A>* total) {
+// ---------------------------------------------------------------- weighted sums
+
+// out[k] = sum w[i] * value i of code k (code k at codes + ids[k] * stride),
+// four codes at a time: one load of w per unit feeds four multiply-adds
+// into four independent sums. Blocked like every loop here. The code
+// format is the Unit: kDims dimensions per step, Widen() to kDims / W
+// batches, Value() for one dimension of the tail.
+template <class A, class Unit, std::size_t P>
+VECGO_INLINE void WSumUnits(const std::uint8_t* const* c, const float* w, std::size_t end,
+                            FloatBatch<A>* total) {
   using B = FloatBatch<A>;
-  constexpr std::size_t W = B::size, PerUnit = 16 / W;
-  static_assert(kBlock % 16 == 0, "blocks must hold whole units");
+  constexpr std::size_t W = B::size, D = Unit::template kDims<A>, PerUnit = D / W;
+  static_assert(kBlock % D == 0, "blocks must hold whole units");
   VECGO_UNROLL
   for (std::size_t p = 0; p < P; p++) total[p] = B(0.0f);
   std::size_t i = 0;
@@ -514,14 +478,14 @@ VECGO_INLINE void Int4WSumUnits(const std::uint8_t* const* c, const float* w, st
     B acc[P];
     VECGO_UNROLL
     for (std::size_t p = 0; p < P; p++) acc[p] = B(0.0f);
-    for (; i < stop; i += 16) {
+    for (; i < stop; i += D) {
       B wv[PerUnit];
       VECGO_UNROLL
       for (std::size_t u = 0; u < PerUnit; u++) wv[u] = B::load_unaligned(w + i + u * W);
       VECGO_UNROLL
       for (std::size_t p = 0; p < P; p++) {
         B x[PerUnit];
-        Int4ToFloat16<A>(c[p] + i / 2, x, A{});
+        Unit::template Widen<A>(c[p], i, x);
         VECGO_UNROLL
         for (std::size_t u = 0; u < PerUnit; u++) acc[p] = xsimd::fma(wv[u], x[u], acc[p]);
       }
@@ -531,13 +495,13 @@ VECGO_INLINE void Int4WSumUnits(const std::uint8_t* const* c, const float* w, st
   }
 }
 
-template <class A>
-void Int4WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                   std::size_t count, const float* w, std::size_t n, float* out) {
+template <class A, class Unit>
+void WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+               std::size_t count, const float* w, std::size_t n, float* out) {
   using B = FloatBatch<A>;
-  const std::size_t end = n - n % 16;
+  const std::size_t end = n - n % Unit::template kDims<A>;
   auto tail = [&](const std::uint8_t* code, float s) {
-    for (std::size_t j = end; j < n; j++) s += w[j] * Nibble<A>(code, j);
+    for (std::size_t j = end; j < n; j++) s += w[j] * Unit::template Value<A>(code, j);
     return s;
   };
   std::size_t k = 0;
@@ -546,16 +510,56 @@ void Int4WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uin
     VECGO_UNROLL
     for (std::size_t p = 0; p < 4; p++) c[p] = codes + std::size_t(ids[k + p]) * stride;
     B total[4];
-    Int4WSumUnits<A, 4>(c, w, end, total);
+    WSumUnits<A, Unit, 4>(c, w, end, total);
     VECGO_UNROLL
     for (std::size_t p = 0; p < 4; p++) out[k + p] = tail(c[p], xsimd::hadd(total[p]));
   }
   for (; k < count; k++) {
     const std::uint8_t* c[1] = {codes + std::size_t(ids[k]) * stride};
     B total[1];
-    Int4WSumUnits<A, 1>(c, w, end, total);
+    WSumUnits<A, Unit, 1>(c, w, end, total);
     out[k] = tail(c[0], xsimd::hadd(total[0]));
   }
+}
+
+// One byte a dimension: one batch per step.
+struct Sq8Unit {
+  template <class A>
+  static constexpr std::size_t kDims = FloatBatch<A>::size;
+  template <class A>
+  static void Widen(const std::uint8_t* code, std::size_t i, FloatBatch<A>* x) {
+    x[0] = U8ToFloat<A>(code + i, A{});
+  }
+  template <class A>
+  static float Value(const std::uint8_t* code, std::size_t j) {
+    return static_cast<float>(code[j]);
+  }
+};
+
+// Two dimensions a byte: 16 dimensions (8 bytes) per step.
+struct Int4Unit {
+  template <class A>
+  static constexpr std::size_t kDims = 16;
+  template <class A>
+  static void Widen(const std::uint8_t* code, std::size_t i, FloatBatch<A>* x) {
+    Int4ToFloat16<A>(code + i / 2, x, A{});
+  }
+  template <class A>
+  static float Value(const std::uint8_t* code, std::size_t j) {
+    return Nibble<A>(code, j);
+  }
+};
+
+template <class A>
+void Sq8WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                  std::size_t count, const float* w, std::size_t n, float* out) {
+  WSumBatch<A, Sq8Unit>(codes, stride, ids, count, w, n, out);
+}
+
+template <class A>
+void Int4WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                   std::size_t count, const float* w, std::size_t n, float* out) {
+  WSumBatch<A, Int4Unit>(codes, stride, ids, count, w, n, out);
 }
 
 // ---------------------------------------------------------------- PQ ADC
