@@ -529,10 +529,6 @@ class VamanaBuilder {
     Unlock(id);
   }
 
-  static bool Before(float ad, std::uint32_t ai, float bd, std::uint32_t bi) {
-    return ad < bd || (ad == bd && ai < bi);
-  }
-
   // Merges one expansion's cnt scores (s.dist, s.nbrs) into the sorted
   // list, capped at L: the scores that beat the list's last entry are
   // sorted among themselves and merged in from the back in one pass. The
@@ -543,23 +539,19 @@ class VamanaBuilder {
   static void MergeScores(Scratch& s, std::size_t L, std::size_t cnt, std::size_t* cursor) {
     Cand* l = s.list.data();
     const std::size_t sz = s.size;
-    float wd = INFINITY;
-    std::uint32_t wi = ~0u;
-    if (sz >= L) {
-      wd = l[sz - 1].dist;
-      wi = l[sz - 1].id;
-    }
+    Scored worst{INFINITY, ~0u, 0};
+    if (sz >= L) worst = {l[sz - 1].dist, l[sz - 1].id, 0};
     Scored* in = s.fresh.data();
     std::size_t k = 0;
     for (std::size_t j = 0; j < cnt; j++) {  // branchless: the tests are coin flips
-      in[k] = {s.dist[j], s.nbrs[j]};
-      k += Before(s.dist[j], s.nbrs[j], wd, wi);
+      in[k] = {s.dist[j], s.nbrs[j], 0};
+      k += in[k] < worst;
     }
     if (k == 0) return;
     for (std::size_t a = 1; a < k; a++) {  // a handful: insertion sort
       const Scored x = in[a];
       std::size_t b = a;
-      for (; b > 0 && Before(x.dist, x.id, in[b - 1].dist, in[b - 1].id); b--) in[b] = in[b - 1];
+      for (; b > 0 && x < in[b - 1]; b--) in[b] = in[b - 1];
       in[b] = x;
     }
     // From the back: out walks the merged sequence's places, of which only
@@ -568,7 +560,7 @@ class VamanaBuilder {
     std::size_t out = sz + k, first = 0;
     while (j >= 0) {
       out--;
-      if (i >= 0 && Before(in[j].dist, in[j].id, l[i].dist, l[i].id)) {
+      if (i >= 0 && in[j] < Scored{l[i].dist, l[i].id, 0}) {
         if (out < L) l[out] = l[i];
         i--;
       } else {
@@ -824,7 +816,7 @@ class VamanaBuilder {
   float (*int4_l1_)(const std::uint8_t*, const float*, const float*, const float*, std::size_t) = nullptr;
   void (*int4_wsum_batch_)(const std::uint8_t*, std::size_t, const std::uint32_t*, std::size_t, const float*,
                            std::size_t, float*) = nullptr;
-  std::size_t wdim_ = 0;  // the code bytes a folded score reads (dim_ rounded up)
+  std::size_t wdim_ = 0;  // the dimensions a folded score reads (dim_ rounded up to 16)
   std::uint8_t* codes_ = nullptr;
   float* qbase_ = nullptr;
   float* qstep_ = nullptr;
