@@ -230,22 +230,12 @@ int main(int argc, char** argv) {
         return acc;
       }));
     rows.push_back(row);
-    // The same codes through the batch form, as the cosine build scores a
-    // node's neighbours (ids in shuffled order; ns per code).
+    // 4-bit codes through their batch form, as the Vamana build scores a
+    // node's neighbours on its build-space codes (ids in shuffled order; ns
+    // per code).
     auto ids = std::make_shared<std::vector<std::uint32_t>>(kSet);
     for (std::size_t v = 0; v < kSet; v++) (*ids)[v] = static_cast<std::uint32_t>((v * 7919) % kSet);
     auto out = std::make_shared<std::vector<float>>(kSet);
-    Row batch{"sq8_wsum_batch", dim, {}};
-    for (const Kernels* k : tables)
-      batch.cells.push_back(AddCell([=] {
-        k->sq8_wsum_batch(c8, dim, ids->data(), kSet, w->data(), dim, out->data());
-        float acc = 0;
-        for (float x : *out) acc += x;
-        return acc;
-      }));
-    rows.push_back(batch);
-    // 4-bit codes through their batch form, as the Vamana build scores a
-    // node's neighbours on its build-space codes (ns per code).
     Row batch4{"int4_wsum_batch", dim, {}};
     for (const Kernels* k : tables)
       batch4.cells.push_back(AddCell([=] {

@@ -35,11 +35,6 @@ struct Kernels {
   // code's scale ahead of time (w = q * step; q . base is a constant), one
   // multiply-add per dimension where sq8_dot decodes first
   float (*sq8_wsum)(const std::uint8_t* code, const float* w, std::size_t n);
-  // out[k] = sq8_wsum(codes + ids[k] * stride, w, n) for k < count: the
-  // neighbours of one graph node against one query, the weights loaded
-  // once for several codes and the codes' sums interleaved
-  void (*sq8_wsum_batch)(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                         std::size_t count, const float* w, std::size_t n, float* out);
 
   // ---- INT4: two dims per byte (dim 2j in the low nibble, 2j+1 in the high
   // nibble), value = base[i] + step[i] * nibble ----
@@ -50,7 +45,9 @@ struct Kernels {
   float (*int4_l1)(const std::uint8_t* code, const float* q, const float* base,
                    const float* step, std::size_t n);
   // out[k] = sum w[i] * nibble i of (codes + ids[k] * stride), k < count:
-  // sq8_wsum_batch for 4-bit codes (a query folded into the nibbles' scale)
+  // a query folded into the nibbles' scale (as sq8_wsum does for 8-bit
+  // codes) against the neighbours of one graph node, the weights loaded
+  // once for several codes and the codes' sums interleaved
   void (*int4_wsum_batch)(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
                           std::size_t count, const float* w, std::size_t n, float* out);
 

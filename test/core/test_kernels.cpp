@@ -310,12 +310,6 @@ void CheckWSumBatch(WSumBatchFn Kernels::*fn, const char* name, std::uint32_t se
   EXPECT_GT(c.checks(), 0u);
 }
 
-TEST(KernelQuantized, Sq8WSumBatchAllLevels) {
-  CheckWSumBatch(
-      &Kernels::sq8_wsum_batch, "sq8_wsum_batch", 17, [](std::size_t n) { return n; },
-      [](const std::uint8_t* code, std::size_t i) { return int(code[i]); });
-}
-
 // Dimension 2j in the low nibble of byte j, 2j+1 in the high one; an odd
 // count's spare high nibble is random and must not count.
 TEST(KernelQuantized, Int4WSumBatchAllLevels) {
@@ -419,16 +413,12 @@ TEST(KernelBounds, NoReadPastTheEnd) {
       const std::uint8_t* s8 = gcode.AtEnd(d.sq8.data(), n);
       sink = sink + k->sq8_l2sq(s8, q, base, step, n) + k->sq8_dot(s8, q, base, step, n) +
              k->sq8_l1(s8, q, base, step, n) + k->sq8_wsum(s8, q, n);
-      // Five codes of n bytes back to back, the last one ending at the
-      // guard page, scored in an order that ends with it.
+      // Five 4-bit codes of (n + 1) / 2 bytes back to back, the last one
+      // ending at the guard page, scored in an order that ends with it.
       std::vector<std::uint8_t> five(5 * n);
       for (std::size_t r = 0; r < 5; r++) std::copy_n(d.sq8.data(), n, five.data() + r * n);
-      const std::uint8_t* rows = gcode.AtEnd(five.data(), 5 * n);
       const std::uint32_t ids[5] = {0, 3, 1, 2, 4};
       float outs[5];
-      k->sq8_wsum_batch(rows, n, ids, 5, q, n, outs);
-      sink = sink + outs[4];
-      // The same for five 4-bit codes of (n + 1) / 2 bytes.
       const std::size_t h = (n + 1) / 2;
       const std::uint8_t* rows4 = gcode.AtEnd(five.data(), 5 * h);
       k->int4_wsum_batch(rows4, h, ids, 5, q, n, outs);

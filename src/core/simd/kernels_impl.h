@@ -522,20 +522,6 @@ void WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_
   }
 }
 
-// One byte a dimension: one batch per step.
-struct Sq8Unit {
-  template <class A>
-  static constexpr std::size_t kDims = FloatBatch<A>::size;
-  template <class A>
-  static void Widen(const std::uint8_t* code, std::size_t i, FloatBatch<A>* x) {
-    x[0] = U8ToFloat<A>(code + i, A{});
-  }
-  template <class A>
-  static float Value(const std::uint8_t* code, std::size_t j) {
-    return static_cast<float>(code[j]);
-  }
-};
-
 // Two dimensions a byte: 16 dimensions (8 bytes) per step.
 struct Int4Unit {
   template <class A>
@@ -549,12 +535,6 @@ struct Int4Unit {
     return Nibble<A>(code, j);
   }
 };
-
-template <class A>
-void Sq8WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                  std::size_t count, const float* w, std::size_t n, float* out) {
-  WSumBatch<A, Sq8Unit>(codes, stride, ids, count, w, n, out);
-}
 
 template <class A>
 void Int4WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
@@ -609,7 +589,7 @@ std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_
 template <class A>
 constexpr Kernels MakeKernels(Level level, const char* name) {
   return Kernels{level,        name,        &L2sq<A>,   &Dot<A>,    &L1<A>,
-                 &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Sq8WSum<A>, &Sq8WSumBatch<A>,
+                 &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Sq8WSum<A>,
                  &Int4L2sq<A>, &Int4Dot<A>, &Int4L1<A>, &Int4WSumBatch<A>, &PqAdc<A>,  &Hamming<A>};
 }
 

@@ -100,11 +100,6 @@ float Sq8WSum(const std::uint8_t* code, const float* w, std::size_t n) {
   return BlockedSum(n, [=](std::size_t i) { return w[i] * static_cast<float>(code[i]); });
 }
 
-void Sq8WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                  std::size_t count, const float* w, std::size_t n, float* out) {
-  for (std::size_t k = 0; k < count; k++) out[k] = Sq8WSum(codes + std::size_t(ids[k]) * stride, w, n);
-}
-
 inline float Int4Value(const std::uint8_t* code, const float* base, const float* step,
                        std::size_t i) {
   std::uint8_t b = code[i >> 1];
@@ -162,7 +157,7 @@ std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_
 }
 
 constexpr Kernels kTable = {Level::Scalar, "scalar", L2sq,    Dot,      L1,      DotNorms,
-                            Sq8L2sq,       Sq8Dot,   Sq8L1,   Sq8WSum,  Sq8WSumBatch,
+                            Sq8L2sq,       Sq8Dot,   Sq8L1,   Sq8WSum,
                             Int4L2sq,      Int4Dot,  Int4L1,  Int4WSumBatch, PqAdc, Hamming};
 
 }  // namespace
