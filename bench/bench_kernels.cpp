@@ -230,18 +230,20 @@ int main(int argc, char** argv) {
         return acc;
       }));
     rows.push_back(row);
-    // 4-bit codes through their batch form, as the Vamana build scores a
+    // 4-bit codes against an int8 query, as the Vamana build scores a
     // node's neighbours on its build-space codes (ids in shuffled order; ns
     // per code).
     auto ids = std::make_shared<std::vector<std::uint32_t>>(kSet);
     for (std::size_t v = 0; v < kSet; v++) (*ids)[v] = static_cast<std::uint32_t>((v * 7919) % kSet);
-    auto out = std::make_shared<std::vector<float>>(kSet);
-    Row batch4{"int4_wsum_batch", dim, {}};
+    auto out = std::make_shared<std::vector<std::int32_t>>(kSet);
+    auto w8 = std::make_shared<std::vector<std::int8_t>>(dim);
+    for (std::size_t i = 0; i < dim; i++) (*w8)[(i & 1) * (dim / 2) + i / 2] = static_cast<std::int8_t>((i * 37) % 255 - 127);
+    Row batch4{"int4_s8_dot_batch", dim, {}};
     for (const Kernels* k : tables)
       batch4.cells.push_back(AddCell([=] {
-        k->int4_wsum_batch(c4, dim / 2, ids->data(), kSet, w->data(), dim, out->data());
+        k->int4_s8_dot_batch(c4, dim / 2, ids->data(), kSet, w8->data(), dim / 2, out->data());
         float acc = 0;
-        for (float x : *out) acc += x;
+        for (std::int32_t x : *out) acc += static_cast<float>(x);
         return acc;
       }));
     rows.push_back(batch4);

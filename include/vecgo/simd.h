@@ -44,12 +44,14 @@ struct Kernels {
                     const float* step, std::size_t n);
   float (*int4_l1)(const std::uint8_t* code, const float* q, const float* base,
                    const float* step, std::size_t n);
-  // out[k] = sum w[i] * nibble i of (codes + ids[k] * stride), k < count:
-  // a query folded into the nibbles' scale (as sq8_wsum does for 8-bit
-  // codes) against the neighbours of one graph node, the weights loaded
-  // once for several codes and the codes' sums interleaved
-  void (*int4_wsum_batch)(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                          std::size_t count, const float* w, std::size_t n, float* out);
+  // out[k] = sum over bytes b < nbytes of lo(b) * w[b] + hi(b) * w[nbytes + b],
+  // lo(b) and hi(b) the nibbles of byte b of codes + ids[k] * stride, k <
+  // count: a query rounded to int8 (w: the weights of the low nibbles, the
+  // even dimensions, then of the high ones) against the neighbours of one
+  // graph node. Exact in integers, so every level returns the same. nbytes
+  // is a multiple of 16; every code is read for nbytes bytes.
+  void (*int4_s8_dot_batch)(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                            std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out);
 
   // ---- PQ asymmetric distance: sum over m subspaces of lut[j*256 + code[j]] ----
   float (*pq_adc)(const std::uint8_t* code, const float* lut, std::size_t m);

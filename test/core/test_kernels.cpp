@@ -269,55 +269,46 @@ TEST(KernelQuantized, Sq8AndInt4AllLevels) {
   EXPECT_GT(c.checks(), 0u);
 }
 
-// A weighted-sum batch kernel (Kernels::*_wsum_batch) against a double
-// reference: codes of `bytes` bytes picked by id out of a strided array
-// (the way a graph node's neighbours are scored), in any order, with
-// repeats, and for every count: whole groups of four and a remainder.
-// value(code, i) is dimension i of a code.
-using WSumBatchFn = void (*)(const std::uint8_t*, std::size_t, const std::uint32_t*, std::size_t,
-                             const float*, std::size_t, float*);
-template <class Bytes, class Value>
-void CheckWSumBatch(WSumBatchFn Kernels::*fn, const char* name, std::uint32_t seed, Bytes bytes,
-                    Value value) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> byte(0, 255);
+// int4_s8_dot_batch against an integer reference, for exact equality at
+// every level: codes picked by id out of a strided array (the way a graph
+// node's neighbours are scored), in any order, with repeats, for counts
+// that leave every remainder, over every whole 16-byte length up to 256
+// (the AVX-512 form's 16-, 32- and 48-byte masked tails included), with
+// weights at both ends of int8 and codes of all fifteens (the largest
+// 16-bit partial sums).
+TEST(KernelQuantized, Int4S8DotBatchExactAllLevels) {
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<int> byte(0, 255), weight(-128, 127);
   auto tables = AvailableTables();
-  Checker c;
-  for (std::size_t n : QuantDims()) {
-    const std::size_t stride = bytes(n) + 5, rows = 11;
-    std::vector<std::uint8_t> codes(rows * stride);
-    for (auto& x : codes) x = static_cast<std::uint8_t>(byte(rng));
-    std::vector<float> w = RandomFloats(n, rng);
-    for (std::size_t count : {0, 1, 3, 4, 5, 8, 9, 13}) {
-      std::vector<std::uint32_t> ids(count);
-      for (auto& id : ids) id = static_cast<std::uint32_t>(rng() % rows);
-      for (const Kernels* k : tables) {
-        std::vector<float> out(count + 1, -7.0f);
-        (k->*fn)(codes.data(), stride, ids.data(), count, w.data(), n, out.data());
-        for (std::size_t j = 0; j < count; j++) {
-          const std::uint8_t* code = codes.data() + ids[j] * stride;
-          double ref = 0, abs = 0;
-          for (std::size_t i = 0; i < n; i++) {
-            ref += double(w[i]) * value(code, i);
-            abs += std::fabs(double(w[i]) * value(code, i));
+  std::size_t checks = 0;
+  for (std::size_t nbytes = 16; nbytes <= 256; nbytes += 16) {
+    const std::size_t stride = nbytes + 5, rows = 11;
+    for (int pattern = 0; pattern < 3; pattern++) {
+      std::vector<std::uint8_t> codes(rows * stride);
+      std::vector<std::int8_t> w(2 * nbytes);
+      for (auto& x : codes) x = pattern == 0 ? static_cast<std::uint8_t>(byte(rng)) : 0xFF;
+      for (auto& x : w) {
+        x = static_cast<std::int8_t>(pattern == 0 ? weight(rng) : pattern == 1 ? -128 : 127);
+      }
+      for (std::size_t count : {0, 1, 3, 4, 5, 8, 9, 13}) {
+        std::vector<std::uint32_t> ids(count);
+        for (auto& id : ids) id = static_cast<std::uint32_t>(rng() % rows);
+        for (const Kernels* k : tables) {
+          std::vector<std::int32_t> out(count + 1, -7);
+          k->int4_s8_dot_batch(codes.data(), stride, ids.data(), count, w.data(), nbytes, out.data());
+          for (std::size_t j = 0; j < count; j++) {
+            const std::uint8_t* code = codes.data() + ids[j] * stride;
+            std::int64_t ref = 0;
+            for (std::size_t b = 0; b < nbytes; b++) ref += (code[b] & 15) * w[b] + (code[b] >> 4) * w[nbytes + b];
+            ASSERT_EQ(out[j], ref) << k->name << " nbytes " << nbytes << " code " << j;
+            checks++;
           }
-          c.Close(out[j], ref, abs, name, *k, n, j);
+          EXPECT_EQ(out[count], -7) << "int4_s8_dot_batch wrote past out[count] at " << k->name;
         }
-        EXPECT_EQ(out[count], -7.0f) << name << " wrote past out[count] at " << k->name;
       }
     }
   }
-  EXPECT_GT(c.checks(), 0u);
-}
-
-// Dimension 2j in the low nibble of byte j, 2j+1 in the high one; an odd
-// count's spare high nibble is random and must not count.
-TEST(KernelQuantized, Int4WSumBatchAllLevels) {
-  CheckWSumBatch(
-      &Kernels::int4_wsum_batch, "int4_wsum_batch", 29, [](std::size_t n) { return (n + 1) / 2; },
-      [](const std::uint8_t* code, std::size_t i) {
-        return (i & 1) ? int(code[i / 2] >> 4) : int(code[i / 2] & 15);
-      });
+  EXPECT_GT(checks, 0u);
 }
 
 TEST(KernelQuantized, PqAdcAllLevels) {
@@ -413,16 +404,18 @@ TEST(KernelBounds, NoReadPastTheEnd) {
       const std::uint8_t* s8 = gcode.AtEnd(d.sq8.data(), n);
       sink = sink + k->sq8_l2sq(s8, q, base, step, n) + k->sq8_dot(s8, q, base, step, n) +
              k->sq8_l1(s8, q, base, step, n) + k->sq8_wsum(s8, q, n);
-      // Five 4-bit codes of (n + 1) / 2 bytes back to back, the last one
-      // ending at the guard page, scored in an order that ends with it.
-      std::vector<std::uint8_t> five(5 * n);
-      for (std::size_t r = 0; r < 5; r++) std::copy_n(d.sq8.data(), n, five.data() + r * n);
+      // Five 4-bit codes of whole 16-byte steps back to back, the last
+      // one ending at the guard page, scored in an order that ends with it;
+      // the weights end at a guard page too.
+      const std::size_t h = ((n + 1) / 2 + 15) & ~std::size_t(15);
+      std::vector<std::uint8_t> five(5 * h);
+      for (std::size_t r = 0; r < 5; r++) std::copy_n(d.sq8.data(), std::min(h, n), five.data() + r * h);
+      std::vector<std::int8_t> w8(2 * h, 3);
       const std::uint32_t ids[5] = {0, 3, 1, 2, 4};
-      float outs[5];
-      const std::size_t h = (n + 1) / 2;
+      std::int32_t outs[5];
       const std::uint8_t* rows4 = gcode.AtEnd(five.data(), 5 * h);
-      k->int4_wsum_batch(rows4, h, ids, 5, q, n, outs);
-      sink = sink + outs[4];
+      k->int4_s8_dot_batch(rows4, h, ids, 5, gw1.AtEnd(w8.data(), 2 * h), h, outs);
+      sink = sink + static_cast<float>(outs[4]);
       const std::uint8_t* i4 = gcode.AtEnd(d.int4.data(), (n + 1) / 2);
       sink = sink + k->int4_l2sq(i4, q, base, step, n) + k->int4_dot(i4, q, base, step, n) +
              k->int4_l1(i4, q, base, step, n);
@@ -467,7 +460,7 @@ TEST(SimdDispatch, TablesAreCompleteAndSelfDescribing) {
     EXPECT_STREQ(k->name, level_name(l));
     EXPECT_TRUE(k->l2sq && k->dot && k->l1 && k->dot_norms);
     EXPECT_TRUE(k->sq8_l2sq && k->sq8_dot && k->sq8_l1 && k->sq8_wsum);
-    EXPECT_TRUE(k->int4_l2sq && k->int4_dot && k->int4_l1 && k->int4_wsum_batch);
+    EXPECT_TRUE(k->int4_l2sq && k->int4_dot && k->int4_l1 && k->int4_s8_dot_batch);
     EXPECT_TRUE(k->pq_adc && k->hamming);
   }
 }

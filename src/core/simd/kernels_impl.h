@@ -457,89 +457,115 @@ float Int4L1(const std::uint8_t* code, const float* q, const float* base, const 
   return Int4Loop<A, L1Op>(code, q, base, step, n);
 }
 
-// ---------------------------------------------------------------- weighted sums
+// ---------------------------------------------------------------- 4-bit codes x int8 query
 
-// out[k] = sum w[i] * value i of code k (code k at codes + ids[k] * stride),
-// four codes at a time: one load of w per unit feeds four multiply-adds
-// into four independent sums. Blocked like every loop here. The code
-// format is the Unit: kDims dimensions per step, Widen() to kDims / W
-// batches, Value() for one dimension of the tail.
-template <class A, class Unit, std::size_t P>
-VECGO_INLINE void WSumUnits(const std::uint8_t* const* c, const float* w, std::size_t end,
-                            FloatBatch<A>* total) {
-  using B = FloatBatch<A>;
-  constexpr std::size_t W = B::size, D = Unit::template kDims<A>, PerUnit = D / W;
-  static_assert(kBlock % D == 0, "blocks must hold whole units");
-  VECGO_UNROLL
-  for (std::size_t p = 0; p < P; p++) total[p] = B(0.0f);
-  std::size_t i = 0;
-  while (i < end) {
-    const std::size_t stop = (end - i > kBlock) ? i + kBlock : end;
-    B acc[P];
-    VECGO_UNROLL
-    for (std::size_t p = 0; p < P; p++) acc[p] = B(0.0f);
-    for (; i < stop; i += D) {
-      B wv[PerUnit];
-      VECGO_UNROLL
-      for (std::size_t u = 0; u < PerUnit; u++) wv[u] = B::load_unaligned(w + i + u * W);
-      VECGO_UNROLL
-      for (std::size_t p = 0; p < P; p++) {
-        B x[PerUnit];
-        Unit::template Widen<A>(c[p], i, x);
-        VECGO_UNROLL
-        for (std::size_t u = 0; u < PerUnit; u++) acc[p] = xsimd::fma(wv[u], x[u], acc[p]);
-      }
-    }
-    VECGO_UNROLL
-    for (std::size_t p = 0; p < P; p++) total[p] += acc[p];
+// out[k] = sum over bytes b < nbytes of code k: lo(b) * w[b] + hi(b) *
+// w[nbytes + b] (see simd.h), exact in 32-bit integers, so every level
+// gives the same numbers. x86: pmaddubsw multiplies the unsigned nibbles by
+// the signed weights and adds pairs into 16 bits (at most 2 * 15 * 128 per
+// pair, twice that once the low and high halves are added), pmaddwd widens
+// pairs of those to 32 bits. nbytes is a multiple of 16.
+template <class A>
+void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                    std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out,
+                    xsimd::generic) {
+  for (std::size_t k = 0; k < count; k++) {
+    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+    std::int32_t s = 0;
+    for (std::size_t b = 0; b < nbytes; b++) s += (c[b] & 0x0F) * w[b] + (c[b] >> 4) * w[nbytes + b];
+    out[k] = s;
   }
 }
 
-template <class A, class Unit>
-void WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-               std::size_t count, const float* w, std::size_t n, float* out) {
-  using B = FloatBatch<A>;
-  const std::size_t end = n - n % Unit::template kDims<A>;
-  auto tail = [&](const std::uint8_t* code, float s) {
-    for (std::size_t j = end; j < n; j++) s += w[j] * Unit::template Value<A>(code, j);
-    return s;
-  };
-  std::size_t k = 0;
-  for (; k + 4 <= count; k += 4) {
-    const std::uint8_t* c[4];
-    VECGO_UNROLL
-    for (std::size_t p = 0; p < 4; p++) c[p] = codes + std::size_t(ids[k + p]) * stride;
-    B total[4];
-    WSumUnits<A, Unit, 4>(c, w, end, total);
-    VECGO_UNROLL
-    for (std::size_t p = 0; p < 4; p++) out[k + p] = tail(c[p], xsimd::hadd(total[p]));
-  }
-  for (; k < count; k++) {
-    const std::uint8_t* c[1] = {codes + std::size_t(ids[k]) * stride};
-    B total[1];
-    WSumUnits<A, Unit, 1>(c, w, end, total);
-    out[k] = tail(c[0], xsimd::hadd(total[0]));
-  }
+#if XSIMD_WITH_SSE4_1
+template <class A>
+VECGO_INLINE __m128i Int4S8Step16(const std::uint8_t* c, const std::int8_t* wlo, const std::int8_t* whi) {
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c));
+  const __m128i lo = _mm_and_si128(x, m), hi = _mm_and_si128(_mm_srli_epi16(x, 4), m);
+  const __m128i p = _mm_add_epi16(_mm_maddubs_epi16(lo, _mm_loadu_si128(reinterpret_cast<const __m128i*>(wlo))),
+                                  _mm_maddubs_epi16(hi, _mm_loadu_si128(reinterpret_cast<const __m128i*>(whi))));
+  return _mm_madd_epi16(p, _mm_set1_epi16(1));
 }
-
-// Two dimensions a byte: 16 dimensions (8 bytes) per step.
-struct Int4Unit {
-  template <class A>
-  static constexpr std::size_t kDims = 16;
-  template <class A>
-  static void Widen(const std::uint8_t* code, std::size_t i, FloatBatch<A>* x) {
-    Int4ToFloat16<A>(code + i / 2, x, A{});
-  }
-  template <class A>
-  static float Value(const std::uint8_t* code, std::size_t j) {
-    return Nibble<A>(code, j);
-  }
-};
 
 template <class A>
-void Int4WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                   std::size_t count, const float* w, std::size_t n, float* out) {
-  WSumBatch<A, Int4Unit>(codes, stride, ids, count, w, n, out);
+VECGO_INLINE std::int32_t HSum128(__m128i v) {
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(v);
+}
+
+template <class A>
+void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                    std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out,
+                    xsimd::sse4_1) {
+  for (std::size_t k = 0; k < count; k++) {
+    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+    __m128i acc = _mm_setzero_si128();
+    for (std::size_t b = 0; b < nbytes; b += 16) acc = _mm_add_epi32(acc, Int4S8Step16<A>(c + b, w + b, w + nbytes + b));
+    out[k] = HSum128<A>(acc);
+  }
+}
+#endif
+
+#if XSIMD_WITH_AVX2
+template <class A>
+void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                    std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out,
+                    xsimd::avx2) {
+  const __m256i m = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi16(1);
+  const std::size_t whole = nbytes & ~std::size_t(31);
+  for (std::size_t k = 0; k < count; k++) {
+    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+    __m256i acc = _mm256_setzero_si256();
+    for (std::size_t b = 0; b < whole; b += 32) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + b));
+      const __m256i lo = _mm256_and_si256(x, m), hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), m);
+      const __m256i p = _mm256_add_epi16(
+          _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + b))),
+          _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + nbytes + b))));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, one));
+    }
+    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    if (whole < nbytes) r = _mm_add_epi32(r, Int4S8Step16<A>(c + whole, w + whole, w + nbytes + whole));
+    out[k] = HSum128<A>(r);
+  }
+}
+#endif
+
+#if XSIMD_WITH_AVX512BW
+// 64 bytes (128 dimensions) a step; a last part of 16, 32 or 48 bytes is
+// read with a masked load, which never touches the bytes it leaves out.
+template <class A>
+void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                    std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out,
+                    xsimd::avx512bw) {
+  const __m512i m = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi16(1);
+  const std::size_t whole = nbytes & ~std::size_t(63), rest = nbytes - whole;
+  const __mmask64 tail = rest ? (~std::uint64_t(0) >> (64 - rest)) : 0;
+  auto step = [&](__m512i x, std::size_t b, __mmask64 keep) {
+    const __m512i lo = _mm512_and_si512(x, m), hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m);
+    const __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, _mm512_maskz_loadu_epi8(keep, w + b)),
+                                       _mm512_maddubs_epi16(hi, _mm512_maskz_loadu_epi8(keep, w + nbytes + b)));
+    return _mm512_madd_epi16(p, one);
+  };
+  for (std::size_t k = 0; k < count; k++) {
+    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+    __m512i acc = _mm512_setzero_si512();
+    for (std::size_t b = 0; b < whole; b += 64) acc = _mm512_add_epi32(acc, step(_mm512_loadu_si512(c + b), b, ~__mmask64(0)));
+    if (rest) acc = _mm512_add_epi32(acc, step(_mm512_maskz_loadu_epi8(tail, c + whole), whole, tail));
+    // (masked extracts: GCC 12 warns of the unmasked ones and of
+    // _mm512_reduce_add_epi32 under -Wmaybe-uninitialized)
+    const __m256i h = _mm256_add_epi32(_mm512_maskz_extracti64x4_epi64(0xF, acc, 0), _mm512_maskz_extracti64x4_epi64(0xF, acc, 1));
+    out[k] = HSum128<A>(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+  }
+}
+#endif
+
+template <class A>
+void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                    std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out) {
+  Int4S8DotBatch<A>(codes, stride, ids, count, w, nbytes, out, A{});
 }
 
 // ---------------------------------------------------------------- PQ ADC
@@ -590,7 +616,7 @@ template <class A>
 constexpr Kernels MakeKernels(Level level, const char* name) {
   return Kernels{level,        name,        &L2sq<A>,   &Dot<A>,    &L1<A>,
                  &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Sq8WSum<A>,
-                 &Int4L2sq<A>, &Int4Dot<A>, &Int4L1<A>, &Int4WSumBatch<A>, &PqAdc<A>,  &Hamming<A>};
+                 &Int4L2sq<A>, &Int4Dot<A>, &Int4L1<A>, &Int4S8DotBatch<A>, &PqAdc<A>,  &Hamming<A>};
 }
 
 }  // namespace

@@ -126,14 +126,13 @@ float Int4L1(const std::uint8_t* code, const float* q, const float* base, const 
       n, [=](std::size_t i) { return std::fabs(Int4Value(code, base, step, i) - q[i]); });
 }
 
-void Int4WSumBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
-                   std::size_t count, const float* w, std::size_t n, float* out) {
+void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                    std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out) {
   for (std::size_t k = 0; k < count; k++) {
-    const std::uint8_t* code = codes + std::size_t(ids[k]) * stride;
-    out[k] = BlockedSum(n, [=](std::size_t i) {
-      const std::uint8_t b = code[i >> 1];
-      return w[i] * static_cast<float>((i & 1) ? (b >> 4) : (b & 0x0F));
-    });
+    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+    std::int32_t s = 0;
+    for (std::size_t b = 0; b < nbytes; b++) s += (c[b] & 0x0F) * w[b] + (c[b] >> 4) * w[nbytes + b];
+    out[k] = s;
   }
 }
 
@@ -158,7 +157,7 @@ std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_
 
 constexpr Kernels kTable = {Level::Scalar, "scalar", L2sq,    Dot,      L1,      DotNorms,
                             Sq8L2sq,       Sq8Dot,   Sq8L1,   Sq8WSum,
-                            Int4L2sq,      Int4Dot,  Int4L1,  Int4WSumBatch, PqAdc, Hamming};
+                            Int4L2sq,      Int4Dot,  Int4L1,  Int4S8DotBatch, PqAdc, Hamming};
 
 }  // namespace
 
