@@ -279,14 +279,14 @@ int main(int argc, char** argv) {
       "working set: 1 query x %zu stored vectors, cycled (%zu KiB at 96 dims, %zu KiB at 768,\n"
       "%zu KiB at 1536: L1/L2-resident); calls through the dispatch table\n\n",
       kSet, kSet * 96 * 4 / 1024, kSet * 768 * 4 / 1024, kSet * 1536 * 4 / 1024);
-  std::printf("%-14s %5s", "kernel", "dims");
+  std::printf("%-17s %5s", "kernel", "dims");
   for (const Kernels* k : tables) std::printf(" %18s", k->name);
   std::printf("\n");
-  std::printf("%-14s %5s", "--------------", "-----");
+  std::printf("%-17s %5s", "-----------------", "-----");
   for (std::size_t i = 0; i < tables.size(); i++) std::printf(" %18s", "------------------");
   std::printf("\n");
   for (const Row& r : rows) {
-    std::printf("%-14s %5zu", r.kernel.c_str(), r.dims);
+    std::printf("%-17s %5zu", r.kernel.c_str(), r.dims);
     const double scalar_ns = g_cells[r.cells[0]].best_ns;
     for (std::size_t i = 0; i < r.cells.size(); i++) {
       const double ns = g_cells[r.cells[i]].best_ns;

@@ -544,25 +544,18 @@ class VamanaBuilder {
     Unlock(id);
   }
 
-  // Merges one expansion's cnt scores (s.dist, s.nbrs) into the sorted
-  // list, capped at L: the scores that beat the list's last entry are
+  // Merges one expansion's k fresh scores (s.fresh[0..k), each beating
+  // the list's last entry) into the sorted list, capped at L: they are
   // sorted among themselves and merged in from the back in one pass. The
   // same list as inserting them one by one, where each insert shifted the
   // tail (GloVe 341k, one thread, with the branchless visited filter, two
   // side-by-side pairs: 86.1/86.3 s -> 77.2/76.3 s, identical graphs).
   // *cursor drops to the first new entry's place if that is earlier.
-  static void MergeScores(Scratch& s, std::size_t L, std::size_t cnt, std::size_t* cursor) {
+  static void MergeScores(Scratch& s, std::size_t L, std::size_t k, std::size_t* cursor) {
+    if (k == 0) return;
     Cand* l = s.list.data();
     const std::size_t sz = s.size;
-    Scored worst{INFINITY, ~0u, 0};
-    if (sz >= L) worst = {l[sz - 1].dist, l[sz - 1].id, 0};
     Scored* in = s.fresh.data();
-    std::size_t k = 0;
-    for (std::size_t j = 0; j < cnt; j++) {  // branchless: the tests are coin flips
-      in[k] = {s.dist[j], s.nbrs[j], 0};
-      k += in[k] < worst;
-    }
-    if (k == 0) return;
     for (std::size_t a = 1; a < k; a++) {  // a handful: insertion sort
       const Scored x = in[a];
       std::size_t b = a;
@@ -615,6 +608,14 @@ class VamanaBuilder {
     };
     const std::size_t L = std::max<std::uint32_t>(h_->L, 1);
     if (s.list.size() < L + 1) s.list.resize(L + 1);
+    // Room for one list's worth of neighbours (Insert and AddReverse reuse
+    // nbrs at other sizes).
+    if (s.nbrs.size() < C_) s.nbrs.resize(C_);
+    if (s.dist.size() < C_) {
+      s.dist.resize(C_);
+      s.idot.resize(C_);
+      s.fresh.resize(C_);
+    }
     s.pool.clear();
     std::uint32_t m = h_->medoid;
     seen(m);
@@ -641,17 +642,23 @@ class VamanaBuilder {
       }
       const std::uint32_t next_id = next ? next->id : 0;
       const float next_dist = next ? next->dist : INFINITY;
-      CopyNeighbors(cid, &s.nbrs);
-      // Drop the visited without a branch: whether a neighbour was seen is
-      // a coin flip the predictor cannot learn.
+      // The unvisited neighbours, read from the list under its lock
+      // (rather than copied out first) and dropped without a branch:
+      // whether a neighbour was seen is a coin flip the predictor cannot
+      // learn.
       std::size_t cnt = 0;
       std::uint32_t* nv = s.nbrs.data();
-      for (std::size_t t = 0, e = s.nbrs.size(); t < e; t++) {
-        const std::uint32_t nb = nv[t];
-        const std::uint64_t bit = std::uint64_t(1) << (nb & 63), w = vis[nb >> 6];
-        vis[nb >> 6] = w | bit;
-        nv[cnt] = nb;
-        cnt += (w & bit) == 0;
+      {
+        Lock(cid);
+        const std::uint32_t* lst = adj_ + std::size_t(cid) * C_;
+        for (std::size_t t = 0, e = degree_[cid]; t < e; t++) {
+          const std::uint32_t nb = lst[t];
+          const std::uint64_t bit = std::uint64_t(1) << (nb & 63), w = vis[nb >> 6];
+          vis[nb >> 6] = w | bit;
+          nv[cnt] = nb;
+          cnt += (w & bit) == 0;
+        }
+        Unlock(cid);
       }
       // Issue every code fetch first: the loads overlap instead of missing
       // the cache one after another.
@@ -659,11 +666,6 @@ class VamanaBuilder {
       // All the scores first, then the merge: the distance computations
       // are independent of each other and overlap, where interleaving them
       // with the list's data-dependent branches serialised them.
-      if (s.dist.size() < cnt) {
-        s.dist.resize(cnt);
-        s.idot.resize(cnt);
-        s.fresh.resize(cnt);
-      }
       float best = INFINITY;
       std::uint32_t best_id = 0;
       float* dist = s.dist.data();
@@ -676,10 +678,21 @@ class VamanaBuilder {
       } else {
         for (std::size_t j = 0; j < cnt; j++) dist[j] = DQ(q, s, nv[j]);
       }
-      for (std::size_t j = 0; j < cnt; j++) {
-        const float d = dist[j];
-        best_id = d < best ? nv[j] : best_id;
-        best = d < best ? d : best;
+      // In one pass: the best new score, and the scores that beat the
+      // list's last entry, which MergeScores takes (branchless: the tests
+      // are coin flips).
+      std::size_t fresh = 0;
+      {
+        Scored worst{INFINITY, ~0u, 0};
+        if (s.size >= L) worst = {s.list[s.size - 1].dist, s.list[s.size - 1].id, 0};
+        Scored* in = s.fresh.data();
+        for (std::size_t j = 0; j < cnt; j++) {
+          const float d = dist[j];
+          best_id = d < best ? nv[j] : best_id;
+          best = d < best ? d : best;
+          in[fresh] = {d, nv[j], 0};
+          fresh += in[fresh] < worst;
+        }
       }
       // Look ahead one expansion. When no new score beats the next
       // unexpanded entry, that entry is expanded next and its list, asked
@@ -701,7 +714,7 @@ class VamanaBuilder {
       } else if (cnt > 0) {
         PrefetchList(best_id);
       }
-      MergeScores(s, L, cnt, &cursor);
+      MergeScores(s, L, fresh, &cursor);
       while (cursor < s.size && s.list[cursor].expanded) cursor++;
     }
   }
