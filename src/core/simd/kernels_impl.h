@@ -465,16 +465,22 @@ float Int4L1(const std::uint8_t* code, const float* q, const float* base, const 
 // the signed weights and adds pairs into 16 bits (at most 2 * 15 * 128 per
 // pair, twice that once the low and high halves are added), pmaddwd widens
 // pairs of those to 32 bits. nbytes is a multiple of 16.
+// out[k] = sum(code k) for k < count: the loop every level's form shares.
+template <class A, class Sum>
+VECGO_INLINE void ForEachCode(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
+                              std::size_t begin, std::size_t count, std::int32_t* out, Sum sum) {
+  for (std::size_t k = begin; k < count; k++) out[k] = sum(codes + std::size_t(ids[k]) * stride);
+}
+
 template <class A>
 void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
                     std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out,
                     xsimd::generic) {
-  for (std::size_t k = 0; k < count; k++) {
-    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+  ForEachCode<A>(codes, stride, ids, 0, count, out, [=](const std::uint8_t* c) {
     std::int32_t s = 0;
     for (std::size_t b = 0; b < nbytes; b++) s += (c[b] & 0x0F) * w[b] + (c[b] >> 4) * w[nbytes + b];
-    out[k] = s;
-  }
+    return s;
+  });
 }
 
 #if XSIMD_WITH_SSE4_1
@@ -499,12 +505,11 @@ template <class A>
 void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::uint32_t* ids,
                     std::size_t count, const std::int8_t* w, std::size_t nbytes, std::int32_t* out,
                     xsimd::sse4_1) {
-  for (std::size_t k = 0; k < count; k++) {
-    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+  ForEachCode<A>(codes, stride, ids, 0, count, out, [=](const std::uint8_t* c) {
     __m128i acc = _mm_setzero_si128();
     for (std::size_t b = 0; b < nbytes; b += 16) acc = _mm_add_epi32(acc, Int4S8Step16<A>(c + b, w + b, w + nbytes + b));
-    out[k] = HSum128<A>(acc);
-  }
+    return HSum128<A>(acc);
+  });
 }
 #endif
 
@@ -515,8 +520,7 @@ void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::ui
                     xsimd::avx2) {
   const __m256i m = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi16(1);
   const std::size_t whole = nbytes & ~std::size_t(31);
-  for (std::size_t k = 0; k < count; k++) {
-    const std::uint8_t* c = codes + std::size_t(ids[k]) * stride;
+  ForEachCode<A>(codes, stride, ids, 0, count, out, [=](const std::uint8_t* c) {
     __m256i acc = _mm256_setzero_si256();
     for (std::size_t b = 0; b < whole; b += 32) {
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + b));
@@ -528,8 +532,8 @@ void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::ui
     }
     __m128i r = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
     if (whole < nbytes) r = _mm_add_epi32(r, Int4S8Step16<A>(c + whole, w + whole, w + nbytes + whole));
-    out[k] = HSum128<A>(r);
-  }
+    return HSum128<A>(r);
+  });
 }
 #endif
 
@@ -589,13 +593,12 @@ void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::ui
       four(a, out + k);
     }
   }
-  for (; k < count; k++) {
-    const __m512i a[4] = {sum(codes + std::size_t(ids[k]) * stride), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                          _mm512_setzero_si512()};
+  ForEachCode<A>(codes, stride, ids, k, count, out, [&](const std::uint8_t* c) {
+    const __m512i a[4] = {sum(c), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
     std::int32_t o[4];
     four(a, o);
-    out[k] = o[0];
-  }
+    return o[0];
+  });
 }
 #endif
 
