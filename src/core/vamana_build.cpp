@@ -784,13 +784,7 @@ class VamanaBuilder {
     SetNeighbors(p, s.kept);
     Unlock(p);
     // Reverse edges. Copy of p's new list, since s.kept is reused below.
-    // Every neighbour's lock, degree and list are asked for first, so their
-    // misses overlap instead of coming one edge after another (GloVe 341k,
-    // one thread, side-by-side pairs: 48.1/48.6 s -> 47.1/47.3 s; also
-    // fetching the vectors an overflowing list's prune reads gained
-    // nothing).
     s.mine.assign(s.kept.begin(), s.kept.end());
-    for (const Scored& e : s.mine) PrefetchList(e.id);
     for (const Scored& e : s.mine) AddReverse(e.id, p, alpha, s);
   }
 
