@@ -65,6 +65,7 @@ namespace {
 constexpr std::uint32_t kBuildMagic = 0x42444756u;  // "VGDB"
 constexpr int kBuildPhases = 2;  // the insert pass, the final prune
 constexpr std::size_t kInsertChunk = 64;  // points a participant claims at once in a pass
+constexpr std::size_t kListsAhead = 3;    // lists a build search fetches ahead (GreedySearch)
 
 std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t(63); }
 
@@ -315,16 +316,38 @@ class VamanaBuilder {
   }
 
  private:
-  // A search-list entry; `expanded` is set once its neighbours are scored.
-  struct Cand {
-    float dist;
-    std::uint32_t id;
-    std::uint32_t expanded;
-  };
+  // A search-list entry: its distance and id in one word whose unsigned
+  // order is Scored's order (distance, then id), so the list's merge
+  // compares and moves one integer and selects without a branch. Bit 31
+  // (above every id: n < 2^31) is set once the entry's neighbours are
+  // scored; comparisons mask it off.
+  using Cand = std::uint64_t;
+  static constexpr Cand kExpanded = 0x80000000u;
+
+  // Floats to unsigned words of the same order (-0 taken as +0 first, as
+  // the float comparison has them equal).
+  static Cand Key(float d, std::uint32_t id) {
+    d += 0.0f;
+    std::uint32_t u;
+    std::memcpy(&u, &d, 4);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return (Cand(u) << 32) | id;
+  }
+  static float KeyDist(Cand k) {
+    std::uint32_t u = static_cast<std::uint32_t>(k >> 32);
+    u = (u & 0x80000000u) ? (u & 0x7fffffffu) : ~u;
+    float d;
+    std::memcpy(&d, &u, 4);
+    return d;
+  }
+  static std::uint32_t KeyId(Cand k) { return static_cast<std::uint32_t>(k) & 0x7fffffffu; }
 
   struct Scratch {
     std::vector<std::uint64_t> visited;  // one bit per node, cleared per search
-    std::vector<Cand> list;         // bounded sorted candidate list, `size` entries used
+    // Sorted candidate list: entries at [1, 1 + size); list[0] is 0, below
+    // every entry, so the merge needs no bounds test; room past L for an
+    // expansion's worth of entries the merge writes and drops.
+    std::vector<Cand> list;
     std::size_t size = 0;
     std::vector<Scored> pool;       // expanded nodes + current neighbours
     std::vector<Scored> kept;
@@ -332,7 +355,8 @@ class VamanaBuilder {
     std::vector<Scored> mine;
     std::vector<std::uint32_t> nbrs;
     std::vector<float> dist;        // scores of nbrs
-    std::vector<Scored> fresh;      // the scores that enter the list
+    std::vector<Cand> fresh;        // the scores that enter the list, as list entries
+    std::vector<Cand> sort_tmp;
     std::vector<float> qw;          // the point times the code scale
     std::vector<std::int8_t> w8;    // qw rounded to int8 (int4_s8_dot_batch's layout)
     std::vector<std::int32_t> idot; // integer dot products of nbrs
@@ -548,38 +572,47 @@ class VamanaBuilder {
     Unlock(id);
   }
 
+  // Sorts a handful of distinct keys by rank (each key's place is the
+  // count of keys below it): k^2 comparisons without a branch, where an
+  // insertion sort mispredicted about once a key.
+  static void SortKeys(Cand* in, std::size_t k, std::vector<Cand>* tmp) {
+    if (k > 24) {
+      std::sort(in, in + k);
+      return;
+    }
+    tmp->assign(in, in + k);
+    const Cand* t = tmp->data();
+    for (std::size_t a = 0; a < k; a++) {
+      std::size_t r = 0;
+      for (std::size_t b = 0; b < k; b++) r += t[b] < t[a];
+      in[r] = t[a];
+    }
+  }
+
   // Merges one expansion's k fresh scores (s.fresh[0..k), each beating
   // the list's last entry) into the sorted list, capped at L: they are
-  // sorted among themselves and merged in from the back in one pass. The
-  // same list as inserting them one by one, where each insert shifted the
-  // tail (GloVe 341k, one thread, with the branchless visited filter, two
-  // side-by-side pairs: 86.1/86.3 s -> 77.2/76.3 s, identical graphs).
+  // sorted among themselves and merged in from the back in one pass that
+  // selects each place's entry without a branch (the comparisons are coin
+  // flips). The same list as inserting them one by one.
   // *cursor drops to the first new entry's place if that is earlier.
   static void MergeScores(Scratch& s, std::size_t L, std::size_t k, std::size_t* cursor) {
     if (k == 0) return;
-    Cand* l = s.list.data();
+    Cand* l = s.list.data() + 1;  // l[-1] == 0
     const std::size_t sz = s.size;
-    Scored* in = s.fresh.data();
-    for (std::size_t a = 1; a < k; a++) {  // a handful: insertion sort
-      const Scored x = in[a];
-      std::size_t b = a;
-      for (; b > 0 && x < in[b - 1]; b--) in[b] = in[b - 1];
-      in[b] = x;
-    }
-    // From the back: out walks the merged sequence's places, of which only
-    // those below L are written.
+    Cand* in = s.fresh.data();
+    SortKeys(in, k, &s.sort_tmp);
+    // From the back: out walks the merged sequence's places; those at L
+    // and beyond are written into the list's spare room and dropped.
     std::ptrdiff_t i = std::ptrdiff_t(sz) - 1, j = std::ptrdiff_t(k) - 1;
-    std::size_t out = sz + k, first = 0;
+    std::size_t out = sz + k, first = out;
     while (j >= 0) {
       out--;
-      if (i >= 0 && in[j] < Scored{l[i].dist, l[i].id, 0}) {
-        if (out < L) l[out] = l[i];
-        i--;
-      } else {
-        if (out < L) l[out] = {in[j].dist, in[j].id, 0};
-        first = out;
-        j--;
-      }
+      const Cand a = l[i], b = in[j];
+      const bool old = b < (a & ~kExpanded);
+      l[out] = old ? a : b;
+      first = old ? first : out;
+      i -= old;
+      j -= !old;
     }
     s.size = std::min(sz + k, L);
     if (first < *cursor) *cursor = first;
@@ -611,7 +644,8 @@ class VamanaBuilder {
       return was;
     };
     const std::size_t L = std::max<std::uint32_t>(h_->L, 1);
-    if (s.list.size() < L + 1) s.list.resize(L + 1);
+    if (s.list.size() < 1 + L + C_) s.list.assign(1 + L + C_, 0);
+    Cand* list = s.list.data() + 1;
     // Room for one list's worth of neighbours (Insert and AddReverse reuse
     // nbrs at other sizes).
     if (s.nbrs.size() < C_) s.nbrs.resize(C_);
@@ -628,26 +662,28 @@ class VamanaBuilder {
     PrepareQuery(q, s);
     float dm;
     DQ(q, s, &m, 1, &dm);
-    s.list[0] = {dm, m, 0};
+    list[0] = Key(dm, m);
     s.size = 1;
     std::size_t cursor = 0;
     while (cursor < s.size) {
-      Cand& c = s.list[cursor];
-      c.expanded = 1;
-      const std::uint32_t cid = c.id;
-      if (cid != p) s.pool.push_back({c.dist, cid});
-      // The next unexpanded entry is usually the next one expanded: start
-      // fetching its list, degree and lock now so the misses overlap this
-      // expansion's work.
-      const Cand* next = nullptr;
-      for (std::size_t t = cursor + 1; t < s.size; t++) {
-        if (s.list[t].expanded) continue;
-        next = &s.list[t];
-        PrefetchList(next->id);
-        break;
+      const Cand c = list[cursor];
+      list[cursor] = c | kExpanded;
+      const std::uint32_t cid = KeyId(c);
+      if (cid != p) s.pool.push_back({KeyDist(c), cid});
+      // The next unexpanded entry is usually the next one expanded, and
+      // the ones after it mostly are soon after (a search expands about L
+      // entries of its list): start fetching the lists, degrees and locks
+      // of the next kListsAhead now so the misses overlap this expansion's
+      // work. The list read was the search's largest stall. All 341k GloVe
+      // rows, one thread, side-by-side pairs, same graph: 46.10 s (one
+      // list ahead) against 44.91 s (two), 46.64 s against 44.95 s (three).
+      Cand next = ~Cand(0);
+      for (std::size_t t = cursor + 1, found = 0; t < s.size && found < kListsAhead; t++) {
+        if (list[t] & kExpanded) continue;
+        if (found++ == 0) next = list[t];
+        PrefetchList(KeyId(list[t]));
       }
-      const std::uint32_t next_id = next ? next->id : 0;
-      const float next_dist = next ? next->dist : INFINITY;
+      const std::uint32_t next_id = KeyId(next);
       // The unvisited neighbours, read from the list under its lock
       // (rather than copied out first) and dropped without a branch:
       // whether a neighbour was seen is a coin flip the predictor cannot
@@ -672,8 +708,7 @@ class VamanaBuilder {
       // All the scores first, then the merge: the distance computations
       // are independent of each other and overlap, where interleaving them
       // with the list's data-dependent branches serialised them.
-      float best = INFINITY;
-      std::uint32_t best_id = 0;
+      Cand best = ~Cand(0);
       float* dist = s.dist.data();
       DQ(q, s, nv, cnt, dist);
       // In one pass: the best new score, and the scores that beat the
@@ -681,15 +716,13 @@ class VamanaBuilder {
       // are coin flips).
       std::size_t fresh = 0;
       {
-        Scored worst{INFINITY, ~0u, 0};
-        if (s.size >= L) worst = {s.list[s.size - 1].dist, s.list[s.size - 1].id, 0};
-        Scored* in = s.fresh.data();
+        const Cand worst = s.size >= L ? list[s.size - 1] & ~kExpanded : ~Cand(0);
+        Cand* in = s.fresh.data();
         for (std::size_t j = 0; j < cnt; j++) {
-          const float d = dist[j];
-          best_id = d < best ? nv[j] : best_id;
-          best = d < best ? d : best;
-          in[fresh] = {d, nv[j], 0};
-          fresh += in[fresh] < worst;
+          const Cand key = Key(dist[j], nv[j]);
+          best = std::min(best, key);
+          in[fresh] = key;
+          fresh += key < worst;
         }
       }
       // Look ahead one expansion. When no new score beats the next
@@ -702,7 +735,7 @@ class VamanaBuilder {
       // for, visited or not: a visited one's is mostly still in cache, and
       // testing the bitmap first cost more than the fetch it saved (pairs:
       // 51.0/53.2 s -> 46.8/46.2 s).
-      if (next && next_dist <= best) {
+      if (next != ~Cand(0) && (next >> 32) <= (best >> 32)) {
         const std::uint32_t* lst = adj_ + std::size_t(next_id) * C_;
         const std::uint32_t deg = std::min(__atomic_load_n(&degree_[next_id], __ATOMIC_RELAXED), C_);
         for (std::uint32_t t = 0; t < deg; t++) {
@@ -710,10 +743,10 @@ class VamanaBuilder {
           PrefetchCode(nb < n_ ? nb : 0);
         }
       } else if (cnt > 0) {
-        PrefetchList(best_id);
+        PrefetchList(KeyId(best));
       }
       MergeScores(s, L, fresh, &cursor);
-      while (cursor < s.size && s.list[cursor].expanded) cursor++;
+      while (cursor < s.size && (list[cursor] & kExpanded)) cursor++;
     }
   }
 
