@@ -464,7 +464,6 @@ class VamanaBuilder {
     const std::size_t stride = std::max<std::size_t>(1, n_ / 65536);
     const std::size_t m = (n_ + stride - 1) / stride;
     const std::size_t cut = m / 1000;
-    std::vector<float> col(m);
     std::vector<float> mn(dim_, INFINITY), mx(dim_, -INFINITY);
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
@@ -473,15 +472,29 @@ class VamanaBuilder {
         mx[j] = std::max(mx[j], x[j]);
       }
     }
-    for (std::size_t j = 0; j < dim_; j++) {
-      for (std::size_t i = 0, r = 0; i < n_; i += stride, r++) col[r] = P(static_cast<std::uint32_t>(i))[j];
-      std::nth_element(col.begin(), col.begin() + cut, col.end());
-      const float ql = col[cut];
-      std::nth_element(col.begin(), col.begin() + (m - 1 - cut), col.end());
-      const float qh = col[m - 1 - cut];
-      const float lo = std::max(mn[j], ql - (qh - ql) / 2), hi = std::min(mx[j], qh + (qh - ql) / 2);
-      qbase_[j] = lo;
-      qstep_[j] = (hi - lo) / 15.0f;
+    // The sampled rows' columns, a band of dimensions at a time (at most
+    // kBandFloats floats): one pass over the sample per band, where reading
+    // a column straight from the rows missed the cache once a value (all
+    // 341k GloVe rows: 0.35 s for the whole encoding before, mostly here).
+    constexpr std::size_t kBandFloats = std::size_t(1) << 23;
+    const std::size_t band = std::max<std::size_t>(1, std::min(dim_, kBandFloats / m));
+    std::vector<float> cols(band * m);
+    for (std::size_t j0 = 0; j0 < dim_; j0 += band) {
+      const std::size_t j1 = std::min(dim_, j0 + band);
+      for (std::size_t i = 0, r = 0; i < n_; i += stride, r++) {
+        const float* x = P(static_cast<std::uint32_t>(i));
+        for (std::size_t j = j0; j < j1; j++) cols[(j - j0) * m + r] = x[j];
+      }
+      for (std::size_t j = j0; j < j1; j++) {
+        float* col = cols.data() + (j - j0) * m;
+        std::nth_element(col, col + cut, col + m);
+        const float ql = col[cut];
+        std::nth_element(col, col + (m - 1 - cut), col + m);
+        const float qh = col[m - 1 - cut];
+        const float lo = std::max(mn[j], ql - (qh - ql) / 2), hi = std::min(mx[j], qh + (qh - ql) / 2);
+        qbase_[j] = lo;
+        qstep_[j] = (hi - lo) / 15.0f;
+      }
     }
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));

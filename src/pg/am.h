@@ -229,6 +229,9 @@ void ChainWriterBegin(ChainWriter* w, Relation index, uint32 segment_id);
 void ChainWriterAppend(ChainWriter* w, const char* data, Size len);
 // Flushes the last page. Leaves at least one page (an empty chain has one).
 void ChainWriterFinish(ChainWriter* w);
+// After Finish: the head page's stream bytes become data[0..len) (len no
+// more than the head holds), one more WAL-logged page image.
+void ChainWriterRewriteHead(ChainWriter* w, const char* data, Size len);
 
 // Reads a chain record by record. Pages are copied under a share lock and
 // checked to belong to the expected chain.

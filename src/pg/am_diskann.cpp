@@ -421,13 +421,6 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     std::vector<float>().swap(data);
     std::vector<std::uint64_t>().swap(labels);
 
-    // The core emits pages in its own order (the header last); gather them,
-    // then write the run front to back.
-    std::vector<std::uint8_t> pages;
-    std::uint64_t npages = WriteVamanaPages(vi, CollectPages(&pages, kStreamBytes), kStreamBytes, id);
-    if (pages.size() != npages * kStreamBytes)
-      throw Error(Error::Kind::Internal, "DiskANN segment size does not match its page count");
-    vi = VamanaIndex();
     // Pages come from the end of the relation only, under the extension
     // lock, so no insert (nor a recycled page) lands inside the run. An
     // error releases the lock with the transaction.
@@ -436,10 +429,29 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     w->extend_only = true;
     if (lock) PgCall(LockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
     PgCall(ChainWriterBegin, w, index, id);
-    for (std::uint64_t i = 0; i < npages; i++)
-      PgCall(ChainWriterAppend, w, reinterpret_cast<const char*>(pages.data() + i * kStreamBytes),
-             kStreamBytes);
+    // The core emits pages 1, 2, ... in order and its header page 0 last:
+    // each goes straight into the chain as it comes, page 0 into a
+    // placeholder at the head that is rewritten at the end. (Gathering the
+    // whole run in memory first cost a 224 MB buffer and 0.3 s for all
+    // 341k GloVe rows.)
+    std::vector<char> first(kStreamBytes, 0);
+    PgCall(ChainWriterAppend, w, first.data(), kStreamBytes);
+    std::uint64_t expect = 1;
+    auto sink = [&](std::uint64_t page_no, const std::uint8_t* page) {
+      if (page_no == 0) {
+        std::memcpy(first.data(), page, kStreamBytes);
+        return;
+      }
+      if (page_no != expect) throw Error(Error::Kind::Internal, "DiskANN segment pages out of order");
+      expect++;
+      PgCall(ChainWriterAppend, w, reinterpret_cast<const char*>(page), kStreamBytes);
+    };
+    const std::uint64_t npages = WriteVamanaPages(vi, sink, kStreamBytes, id);
+    if (npages != expect)
+      throw Error(Error::Kind::Internal, "DiskANN segment size does not match its page count");
+    vi = VamanaIndex();
     PgCall(ChainWriterFinish, w);
+    PgCall(ChainWriterRewriteHead, w, static_cast<const char*>(first.data()), kStreamBytes);
     PgCall(ReportSegmentTimes, nrecords, participants, MillisBetween(t0, t1), MillisBetween(t1, Now()));
     if (lock) PgCall(UnlockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
   }

@@ -209,6 +209,21 @@ void ChainWriterAppend(ChainWriter* w, const char* data, Size len) {
 
 void ChainWriterFinish(ChainWriter* w) { WriterFlushPage(w, InvalidBlockNumber, WriterLocal(w)); }
 
+void ChainWriterRewriteHead(ChainWriter* w, const char* data, Size len) {
+  Buffer buf = ReadBuffer(w->index, w->head);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  GenericXLogState* state = GenericXLogStart(w->index);
+  Page page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+  if (!IsChainPageOf(page, w->segment_id) || GetOpaque(page)->used < len) {
+    GenericXLogAbort(state);
+    UnlockReleaseBuffer(buf);
+    RaiseBadChainPage(w->index, w->head, w->segment_id);
+  }
+  std::memcpy(PageStream(page), data, len);
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(buf);
+}
+
 ChainWriter* NewChainWriter() {
   return static_cast<ChainWriter*>(palloc0(sizeof(ChainWriter) + BLCKSZ));
 }
