@@ -548,13 +548,23 @@ class VamanaBuilder {
       double nn = 0;
       for (std::size_t j = 0; j < dim_; j++) {
         const float t = qstep_[j] > 0 ? (x[j] - qbase_[j]) / qstep_[j] : 0.0f;
-        const unsigned v = static_cast<unsigned>(std::min(15.0f, std::max(0.0f, std::nearbyint(t))));
+        const unsigned v = RoundLevel(t);
         c[j >> 1] |= static_cast<std::uint8_t>((j & 1) ? v << 4 : v);  // 2j low, 2j+1 high
         const double d = double(qbase_[j]) + double(qstep_[j]) * v;
         nn += d * d;
       }
       cnorm_[i] = static_cast<float>(nn);
     }
+  }
+
+  // nearbyint(t) held to the 16 levels [0, 15], without a libm call a
+  // dimension (most of the encoding's 0.35 s for all 341k GloVe rows): t
+  // is first held to [-1, 16], where adding and taking away 1.5 * 2^23
+  // rounds half to even, as nearbyint does in the default rounding mode.
+  static unsigned RoundLevel(float t) {
+    t = std::min(16.0f, std::max(-1.0f, t));
+    const float r = (t + 12582912.0f) - 12582912.0f;
+    return static_cast<unsigned>(std::min(15.0f, std::max(0.0f, r)));
   }
 
   const std::uint8_t* Code(std::uint32_t id) const { return codes_ + std::size_t(id) * cstride_; }
@@ -896,6 +906,13 @@ class VamanaBuilder {
     if (degree_[id] <= R_) return;
     s.pool.clear();
     const std::uint32_t* lst = adj_ + std::size_t(id) * C_;
+    // The neighbours' vectors are cold here (nodes come in id order): ask
+    // for them all first so the misses overlap (the phase took 1.37/1.18 s
+    // before, 1.08/1.10 s after, 150k GloVe rows, one thread).
+    for (std::uint32_t t = 0; t < degree_[id]; t++) {
+      const char* v = reinterpret_cast<const char*>(P(lst[t]));
+      for (std::size_t o = 0; o < dim_ * 4; o += 64) __builtin_prefetch(v + o);
+    }
     for (std::uint32_t t = 0; t < degree_[id]; t++) s.pool.push_back({D(id, lst[t]), lst[t], t < settled_[id]});
     std::sort(s.pool.begin(), s.pool.end());
     Prune(id, s.pool, alpha, s);
