@@ -509,6 +509,7 @@ class VamanaBuilder {
     const std::size_t stride = std::max<std::size_t>(1, n_ / 65536);
     const std::size_t m = (n_ + stride - 1) / stride;
     const std::size_t cut = m / 1000;
+    std::vector<float> col(m);
     std::vector<float> mn(dim_, INFINITY), mx(dim_, -INFINITY);
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
@@ -517,29 +518,15 @@ class VamanaBuilder {
         mx[j] = std::max(mx[j], x[j]);
       }
     }
-    // The sampled rows' columns, a band of dimensions at a time (at most
-    // kBandFloats floats): one pass over the sample per band, where reading
-    // a column straight from the rows missed the cache once a value (all
-    // 341k GloVe rows: 0.35 s for the whole encoding before, mostly here).
-    constexpr std::size_t kBandFloats = std::size_t(1) << 23;
-    const std::size_t band = std::max<std::size_t>(1, std::min(dim_, kBandFloats / m));
-    std::vector<float> cols(band * m);
-    for (std::size_t j0 = 0; j0 < dim_; j0 += band) {
-      const std::size_t j1 = std::min(dim_, j0 + band);
-      for (std::size_t i = 0, r = 0; i < n_; i += stride, r++) {
-        const float* x = P(static_cast<std::uint32_t>(i));
-        for (std::size_t j = j0; j < j1; j++) cols[(j - j0) * m + r] = x[j];
-      }
-      for (std::size_t j = j0; j < j1; j++) {
-        float* col = cols.data() + (j - j0) * m;
-        std::nth_element(col, col + cut, col + m);
-        const float ql = col[cut];
-        std::nth_element(col, col + (m - 1 - cut), col + m);
-        const float qh = col[m - 1 - cut];
-        const float lo = std::max(mn[j], ql - (qh - ql) / 2), hi = std::min(mx[j], qh + (qh - ql) / 2);
-        qbase_[j] = lo;
-        qstep_[j] = (hi - lo) / 15.0f;
-      }
+    for (std::size_t j = 0; j < dim_; j++) {
+      for (std::size_t i = 0, r = 0; i < n_; i += stride, r++) col[r] = P(static_cast<std::uint32_t>(i))[j];
+      std::nth_element(col.begin(), col.begin() + cut, col.end());
+      const float ql = col[cut];
+      std::nth_element(col.begin(), col.begin() + (m - 1 - cut), col.end());
+      const float qh = col[m - 1 - cut];
+      const float lo = std::max(mn[j], ql - (qh - ql) / 2), hi = std::min(mx[j], qh + (qh - ql) / 2);
+      qbase_[j] = lo;
+      qstep_[j] = (hi - lo) / 15.0f;
     }
     for (std::size_t i = 0; i < n_; i++) {
       const float* x = P(static_cast<std::uint32_t>(i));
@@ -548,23 +535,13 @@ class VamanaBuilder {
       double nn = 0;
       for (std::size_t j = 0; j < dim_; j++) {
         const float t = qstep_[j] > 0 ? (x[j] - qbase_[j]) / qstep_[j] : 0.0f;
-        const unsigned v = RoundLevel(t);
+        const unsigned v = static_cast<unsigned>(std::min(15.0f, std::max(0.0f, std::nearbyint(t))));
         c[j >> 1] |= static_cast<std::uint8_t>((j & 1) ? v << 4 : v);  // 2j low, 2j+1 high
         const double d = double(qbase_[j]) + double(qstep_[j]) * v;
         nn += d * d;
       }
       cnorm_[i] = static_cast<float>(nn);
     }
-  }
-
-  // nearbyint(t) held to the 16 levels [0, 15], without a libm call a
-  // dimension (most of the encoding's 0.35 s for all 341k GloVe rows): t
-  // is first held to [-1, 16], where adding and taking away 1.5 * 2^23
-  // rounds half to even, as nearbyint does in the default rounding mode.
-  static unsigned RoundLevel(float t) {
-    t = std::min(16.0f, std::max(-1.0f, t));
-    const float r = (t + 12582912.0f) - 12582912.0f;
-    return static_cast<unsigned>(std::min(15.0f, std::max(0.0f, r)));
   }
 
   const std::uint8_t* Code(std::uint32_t id) const { return codes_ + std::size_t(id) * cstride_; }
@@ -750,10 +727,11 @@ class VamanaBuilder {
       // The next unexpanded entry is usually the next one expanded, and
       // the ones after it mostly are soon after (a search expands about L
       // entries of its list): start fetching the lists and degrees of the
-      // next kListsAhead (and the next one's lock) now so the misses overlap
-      // this expansion's work. The list read was the search's largest stall. All 341k GloVe
-      // rows, one thread, side-by-side pairs, same graph: 46.10 s (one
-      // list ahead) against 44.91 s (two), 46.64 s against 44.95 s (three).
+      // next kListsAhead (and the next one's lock) now so the misses
+      // overlap this expansion's work; the list read was the search's
+      // largest stall. All 341k GloVe rows, one thread, side-by-side pairs,
+      // same graph: 46.10 s (one list ahead) against 44.91 s (two), 46.64 s
+      // against 44.95 s (three).
       Cand next = ~Cand(0);
       for (std::size_t t = cursor + 1, found = 0; t < s.size && found < kListsAhead; t++) {
         if (list[t] & kExpanded) continue;
