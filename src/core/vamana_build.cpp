@@ -791,9 +791,9 @@ class VamanaBuilder {
       // testing the bitmap first cost more than the fetch it saved (pairs:
       // 51.0/53.2 s -> 46.8/46.2 s). They go into L2 only: brought into L1
       // they crowded this expansion's own fetches (same graph; one-thread
-      // pairs 75.2 -> 73.3 s, and 65.7 -> 62.6 s against one list ahead
-      // into L1; with the look-ahead lists also into L2, 69.1 -> 63.8 s and
-      // 70.6 -> 69.2 s, but the lists alone changed nothing).
+      // pairs 75.2 -> 73.3 s and 65.7 -> 62.6 s; with the look-ahead
+      // lists also into L2, 69.1 -> 63.8 s and 70.6 -> 69.2 s, but the lists
+      // alone changed nothing).
       if (next != ~Cand(0) && (next >> 32) <= (best >> 32)) {
         const std::uint32_t* lst = adj_ + std::size_t(next_id) * C_;
         const std::uint32_t deg = std::min(__atomic_load_n(&degree_[next_id], __ATOMIC_RELAXED), C_);
