@@ -21,6 +21,7 @@
 #include <random>
 #include <new>
 #include <thread>
+#include <type_traits>
 
 #include "vecgo/thread_pool.h"
 
@@ -60,7 +61,10 @@ struct VamanaBuildHeader {
   // insert the random prefix (BeginPhase).
   std::atomic<std::uint64_t> ready;
   std::atomic<std::uint32_t> order_taken;
+  std::mt19937_64 order_rng;  // the generator as the prefix's shuffle left it
 };
+// The header is shared between processes as plain bytes.
+static_assert(std::is_trivially_copyable<std::mt19937_64>::value, "the order's generator must be plain bytes");
 
 void CheckBuildArgs(const float* data, std::size_t n, std::size_t dim, const VamanaParams& params,
                     bool values);
@@ -263,8 +267,8 @@ class VamanaBuilder {
     h_->next.store(0);
     if (phase == 0) {
       std::iota(order_, order_ + n_, 0u);
-      std::mt19937_64 rng(h_->seed);
-      std::shuffle(order_, order_ + n_, rng);
+      h_->order_rng.seed(h_->seed);
+      std::shuffle(order_, order_ + n_, h_->order_rng);
       // The rest is put in locality order by the first participant in
       // Work, while the others insert the random prefix: in PostgreSQL the
       // backend ordered alone for 0.3 s (all 341k GloVe rows) before the
@@ -279,15 +283,9 @@ class VamanaBuilder {
   // Puts order_[prefix, n) in locality order and publishes it (ready = n).
   void FinishOrder() {
     const std::size_t prefix = n_ / 10;
-    // The generator as BeginPhase's shuffle left it (replayed on a copy),
-    // so the order, and the graph, are what ordering in BeginPhase gave.
-    std::mt19937_64 rng(h_->seed);
-    {
-      std::vector<std::uint32_t> replay(n_);
-      std::iota(replay.begin(), replay.end(), 0u);
-      std::shuffle(replay.begin(), replay.end(), rng);
-    }
-    LocalityOrder(order_ + prefix, n_ - prefix, rng);
+    // Going on with the shuffle's generator, so the order, and the graph,
+    // are what ordering in BeginPhase gave.
+    LocalityOrder(order_ + prefix, n_ - prefix, h_->order_rng);
     Interleave(order_ + prefix, n_ - prefix);
     h_->ready.store(n_, std::memory_order_release);
   }
@@ -310,6 +308,14 @@ class VamanaBuilder {
     // 1,404 -> 0.9762 at 1,473).
     const std::size_t chunk = phase == 0 ? kInsertChunk : 256;
     const std::size_t total = std::size_t(kBuildPhases) * n_;
+    // The calling thread reports progress; a hook that says stop cancels
+    // every participant.
+    auto report = [&](std::size_t w, std::size_t d) {
+      if (w == 0 && progress && !progress(ctx, std::min(d, total), total)) {
+        h_->cancel.store(1);
+        throw Error(Error::Kind::Internal, "Vamana build cancelled");
+      }
+    };
     ParallelFor(threads, threads, 1, [&](std::size_t, std::size_t, std::size_t w) {
       Scratch s;
       if (phase == 0 && h_->ready.load(std::memory_order_acquire) < n_ && !h_->order_taken.exchange(1)) {
@@ -331,10 +337,7 @@ class VamanaBuilder {
         while (h_->ready.load(std::memory_order_acquire) < e) {
           if (h_->cancel.load(std::memory_order_relaxed))
             throw Error(Error::Kind::Internal, "Vamana build cancelled");
-          if (w == 0 && progress && !progress(ctx, h_->done.load(), total)) {
-            h_->cancel.store(1);
-            throw Error(Error::Kind::Internal, "Vamana build cancelled");
-          }
+          report(w, h_->done.load());
           std::this_thread::yield();
         }
         if (phase == 0) {
@@ -342,11 +345,7 @@ class VamanaBuilder {
         } else {
           for (std::size_t i = b; i < e; i++) FinalPrune(static_cast<std::uint32_t>(i), alpha, s);
         }
-        std::size_t d = h_->done.fetch_add(e - b) + (e - b);
-        if (w == 0 && progress && !progress(ctx, std::min(d, total), total)) {
-          h_->cancel.store(1);
-          throw Error(Error::Kind::Internal, "Vamana build cancelled");
-        }
+        report(w, h_->done.fetch_add(e - b) + (e - b));
       }
     });
   }
@@ -663,9 +662,19 @@ class VamanaBuilder {
     if (first < *cursor) *cursor = first;
   }
 
+  // Locality 3 brings the code into L1; 2 (prefetcht1) into L2 only, for
+  // codes the next expansion will score, asked for while this one's are
+  // still arriving into L1.
+  template <int Locality = 3>
   void PrefetchCode(std::uint32_t id) const {
     const char* v = reinterpret_cast<const char*>(Code(id));
-    for (std::size_t o = 0; o < cstride_; o += 64) __builtin_prefetch(v + o);
+    for (std::size_t o = 0; o < cstride_; o += 64) __builtin_prefetch(v + o, 0, Locality);
+  }
+
+  // Every line of a point's build-space vector.
+  void PrefetchPoint(std::uint32_t id) const {
+    const char* v = reinterpret_cast<const char*>(P(id));
+    for (std::size_t o = 0; o < dim_ * 4; o += 64) __builtin_prefetch(v + o);
   }
 
   // A node's list and degree; with `lock`, its lock too, for writing. A
@@ -677,12 +686,6 @@ class VamanaBuilder {
     __builtin_prefetch(a + C_ * 4 - 1);
     __builtin_prefetch(degree_ + id);
     if (lock) __builtin_prefetch(&locks_[id], 1);
-  }
-  // Into L2 only (prefetcht1): codes the next expansion will score, asked
-  // for while this one's are still arriving into L1.
-  void PrefetchCodeL2(std::uint32_t id) const {
-    const char* v = reinterpret_cast<const char*>(Code(id));
-    for (std::size_t o = 0; o < cstride_; o += 64) __builtin_prefetch(v + o, 0, 2);
   }
 
   // Greedy search for point p; leaves the expanded nodes in s.pool.
@@ -799,7 +802,7 @@ class VamanaBuilder {
         const std::uint32_t deg = std::min(__atomic_load_n(&degree_[next_id], __ATOMIC_RELAXED), C_);
         for (std::uint32_t t = 0; t < deg; t++) {
           const std::uint32_t nb = __atomic_load_n(&lst[t], __ATOMIC_RELAXED);
-          PrefetchCodeL2(nb < n_ ? nb : 0);
+          PrefetchCode<2>(nb < n_ ? nb : 0);
         }
       } else if (cnt > 0) {
         PrefetchList(KeyId(best));
@@ -863,10 +866,7 @@ class VamanaBuilder {
     // with exact distances.
     CopyNeighbors(p, &s.nbrs);
     for (std::uint32_t nb : s.nbrs) s.pool.push_back({0.0f, nb});
-    for (const Scored& c : s.pool) {
-      const char* v = reinterpret_cast<const char*>(P(c.id));
-      for (std::size_t o = 0; o < dim_ * 4; o += 64) __builtin_prefetch(v + o);
-    }
+    for (const Scored& c : s.pool) PrefetchPoint(c.id);
     for (Scored& c : s.pool) c.dist = D(p, c.id);
     SortUnique(&s.pool);
     Prune(p, s.pool, alpha, s);
@@ -888,10 +888,7 @@ class VamanaBuilder {
     // The neighbours' vectors are cold here (nodes come in id order): ask
     // for them all first so the misses overlap (the phase took 1.37/1.18 s
     // before, 1.08/1.10 s after, 150k GloVe rows, one thread).
-    for (std::uint32_t t = 0; t < degree_[id]; t++) {
-      const char* v = reinterpret_cast<const char*>(P(lst[t]));
-      for (std::size_t o = 0; o < dim_ * 4; o += 64) __builtin_prefetch(v + o);
-    }
+    for (std::uint32_t t = 0; t < degree_[id]; t++) PrefetchPoint(lst[t]);
     for (std::uint32_t t = 0; t < degree_[id]; t++) s.pool.push_back({D(id, lst[t]), lst[t], t < settled_[id]});
     std::sort(s.pool.begin(), s.pool.end());
     Prune(id, s.pool, alpha, s);

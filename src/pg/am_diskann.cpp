@@ -451,7 +451,7 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
       throw Error(Error::Kind::Internal, "DiskANN segment size does not match its page count");
     vi = VamanaIndex();
     PgCall(ChainWriterFinish, w);
-    PgCall(ChainWriterRewriteHead, w, static_cast<const char*>(first.data()), kStreamBytes);
+    PgCall(ChainWriterRewriteHead, w, first.data(), kStreamBytes);
     PgCall(ReportSegmentTimes, nrecords, participants, MillisBetween(t0, t1), MillisBetween(t1, Now()));
     if (lock) PgCall(UnlockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
   }
