@@ -853,10 +853,15 @@ class VamanaBuilder {
     std::sort(v->begin(), v->end());
   }
 
+  // Lists and degrees are written under the node's lock but read without
+  // it by the search's look-ahead (a prefetch hint only), so the writes are
+  // relaxed atomic stores: plain moves, and no data race.
+  static void Publish(std::uint32_t* at, std::uint32_t v) { __atomic_store_n(at, v, __ATOMIC_RELAXED); }
+
   void SetNeighbors(std::uint32_t id, const std::vector<Scored>& kept) {
     std::uint32_t* dst = adj_ + std::size_t(id) * C_;
-    for (std::size_t j = 0; j < kept.size(); j++) dst[j] = kept[j].id;
-    degree_[id] = static_cast<std::uint32_t>(kept.size());
+    for (std::size_t j = 0; j < kept.size(); j++) Publish(&dst[j], kept[j].id);
+    Publish(&degree_[id], static_cast<std::uint32_t>(kept.size()));
     settled_[id] = static_cast<std::uint16_t>(kept.size());
   }
 
@@ -906,8 +911,8 @@ class VamanaBuilder {
       }
     }
     if (deg < C_) {
-      lst[deg] = p;
-      degree_[j] = deg + 1;
+      Publish(&lst[deg], p);
+      Publish(&degree_[j], deg + 1);
       Unlock(j);
       return;
     }
