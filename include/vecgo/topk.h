@@ -1,9 +1,9 @@
 // Top-k selection and the k-way merge of per-tier candidate streams.
 //
-// A scan asks every tier (MemTable, Flat segments, DiskANN segments) for its
-// candidates in distance order and merges them into one exact global order;
-// when the executor keeps asking (filters), the merge keeps pulling from the
-// streams rather than stopping at a fixed k.
+// A scan asks every tier (L0 log, Flat segments, DiskANN segments) for
+// candidates in distance order and merges them batch by batch; when the
+// executor keeps asking (filters), further batches keep pulling from the
+// tiers rather than stopping at a fixed k.
 //
 // Order: by distance, then by label (ties broken deterministically). NaN
 // distances must not be produced by streams (the core never does).
@@ -12,10 +12,7 @@
 #include "vecgo/core.h"
 
 #include <algorithm>
-#include <functional>
 #include <limits>
-#include <memory>
-#include <unordered_set>
 #include <vector>
 
 namespace vecgo {
@@ -95,93 +92,52 @@ class TopKHeap {
   std::vector<Neighbor> heap_;  // std heap ordered by operator< (max at front)
 };
 
-// A source of candidates in non-decreasing (distance, label) order, pulled in
-// batches. One per tier in a scan.
-class CandidateStream {
+// The merge of an index scan's per-tier candidate streams, in rounds.
+//
+// A scan produces rows in batches (the first vecgo.ef_search rows, then
+// batches that double). For each batch every tier offers candidates, and the
+// batch is the best `cap` of everything offered and not yet taken, in
+// (distance, label) order. Two kinds of stream take part:
+//  - exact streams yield their rows in exact order, each call continuing
+//    after the rows it yielded before (a Flat segment or the L0 log scanned
+//    exactly). Wanted() asks one for just enough rows that every row it has
+//    not yet yielded is farther than the batch's last row, so the output is
+//    exactly the sorted union of the exact streams.
+//  - approximate streams (a graph's continuation search) yield rows in
+//    roughly increasing distance; a row may come after a farther one was
+//    already returned. It is still returned (relaxed order) or dropped
+//    (strict order, so the scan's output never goes backwards).
+// Candidates offered but not taken wait for later batches. Allocates only
+// when its buffers grow. Not thread-safe (one per scan).
+class BatchMerger {
  public:
-  virtual ~CandidateStream() = default;
-  // Appends up to `max` (>= 1) further results to *out, continuing where the
-  // previous call stopped, and returns how many it appended. 0 means the
-  // stream is exhausted (it will return 0 from then on).
-  virtual std::size_t Next(std::size_t max, std::vector<Neighbor>* out) = 0;
-};
+  // `exact[s]` says whether stream s yields in exact order.
+  void Reset(std::size_t nstreams, const bool* exact, bool strict_order);
 
-// A stream over results already sorted (e.g. a tier that computed them all).
-class VectorStream final : public CandidateStream {
- public:
-  explicit VectorStream(std::vector<Neighbor> sorted) : items_(std::move(sorted)) {}
-  std::size_t Next(std::size_t max, std::vector<Neighbor>* out) override {
-    std::size_t n = std::min(max, items_.size() - pos_);
-    out->insert(out->end(), items_.begin() + pos_, items_.begin() + pos_ + n);
-    pos_ += n;
-    return n;
-  }
+  // How many candidates stream s should offer for a batch of `cap` rows
+  // (0: it has enough waiting, or it has no more).
+  std::size_t Wanted(std::size_t s, std::size_t cap) const;
+  // Stream s's candidates for this batch, in the order it produced them;
+  // `more` is false once the stream has produced everything.
+  void Offer(std::size_t s, const Neighbor* items, std::size_t n, bool more);
+  // Ends the round: appends the best `cap` waiting candidates to *out (after
+  // clearing it), closest first, and returns how many. Fewer than `cap` only
+  // when nothing further exists (then done() is true).
+  std::size_t TakeBatch(std::size_t cap, std::vector<Neighbor>* out);
+  bool done() const { return done_; }
 
  private:
-  std::vector<Neighbor> items_;
-  std::size_t pos_ = 0;
-};
-
-// A stream backed by a callable with CandidateStream::Next's contract.
-class FunctionStream final : public CandidateStream {
- public:
-  using Fn = std::function<std::size_t(std::size_t max, std::vector<Neighbor>* out)>;
-  explicit FunctionStream(Fn fn) : fn_(std::move(fn)) {}
-  std::size_t Next(std::size_t max, std::vector<Neighbor>* out) override {
-    if (done_) return 0;
-    std::size_t n = fn_(max, out);
-    if (n == 0) done_ = true;
-    return n;
-  }
-
- private:
-  Fn fn_;
+  struct Stream {
+    bool exact = true;
+    bool more = true;
+    std::vector<Neighbor> waiting;  // offered, not yet taken
+  };
+  std::vector<Stream> streams_;
+  TopKHeap heap_;
+  bool strict_ = false;
+  bool have_last_ = false;
+  Neighbor last_{0.0f, 0};
   bool done_ = false;
-};
-
-struct MergeOptions {
-  std::size_t batch = 64;      // results pulled from a stream at a time (grows x2 per refill, up to 4096)
-  bool dedup_labels = false;   // return each label once, at its smallest distance
-};
-
-// K-way merge of candidate streams into one global (distance, label) order.
-// Pulls lazily: a stream is asked for a batch only when its buffered results
-// are used up and its head is needed. If every stream is sorted, the output is
-// exactly the sorted union of all streams (minus label duplicates when asked).
-// "Give me more" is just calling Next again.
-class TopKMerger {
- public:
-  explicit TopKMerger(MergeOptions options = {});
-  ~TopKMerger();
-  TopKMerger(const TopKMerger&) = delete;
-  TopKMerger& operator=(const TopKMerger&) = delete;
-
-  // Adds a stream (not owned: it must outlive the merger). Streams may be
-  // added before the first Next only.
-  void AddStream(CandidateStream* stream);
-  // Adds a stream the merger owns.
-  void AddStream(std::unique_ptr<CandidateStream> stream);
-
-  // The next result in global order; false when every stream is exhausted.
-  bool Next(Neighbor* out);
-  // Appends up to n further results to *out; returns how many (0 = exhausted).
-  std::size_t Next(std::size_t n, std::vector<Neighbor>* out);
-
-  std::size_t returned() const { return returned_; }
-
- private:
-  struct Source;
-  bool Refill(std::size_t s);
-  void SiftDown(std::size_t pos);
-  void SiftUp(std::size_t pos);
-  bool Less(std::size_t a, std::size_t b) const;
-
-  MergeOptions options_;
-  std::vector<std::unique_ptr<Source>> sources_;
-  std::vector<std::size_t> heap_;  // min-heap of source indices by head
-  bool started_ = false;
-  std::size_t returned_ = 0;
-  std::unordered_set<std::uint64_t> seen_;
 };
 
 }  // namespace vecgo

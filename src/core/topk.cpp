@@ -1,122 +1,68 @@
-// K-way merge of candidate streams (see topk.h).
+// The scan's batched merge of per-tier candidate streams (see topk.h).
 #include "vecgo/topk.h"
 
 namespace vecgo {
 
-struct TopKMerger::Source {
-  CandidateStream* stream = nullptr;
-  std::unique_ptr<CandidateStream> owned;
-  std::vector<Neighbor> buf;
-  std::size_t pos = 0;
-  std::size_t batch = 0;
-  bool exhausted = false;
-  const Neighbor& head() const { return buf[pos]; }
-};
-
-TopKMerger::TopKMerger(MergeOptions options) : options_(options) {
-  if (options_.batch == 0) options_.batch = 1;
-}
-
-TopKMerger::~TopKMerger() = default;
-
-void TopKMerger::AddStream(CandidateStream* stream) {
-  if (started_) throw Error(Error::Kind::Internal, "top-k merge: stream added after the first Next");
-  if (!stream) throw Error(Error::Kind::InvalidArgument, "top-k merge: null stream");
-  auto s = std::make_unique<Source>();
-  s->stream = stream;
-  s->batch = options_.batch;
-  sources_.push_back(std::move(s));
-}
-
-void TopKMerger::AddStream(std::unique_ptr<CandidateStream> stream) {
-  CandidateStream* raw = stream.get();
-  AddStream(raw);
-  sources_.back()->owned = std::move(stream);
-}
-
-// Makes source s's head available; false when it has nothing left.
-bool TopKMerger::Refill(std::size_t s) {
-  Source& src = *sources_[s];
-  if (src.pos < src.buf.size()) return true;
-  if (src.exhausted) return false;
-  src.buf.clear();
-  src.pos = 0;
-  std::size_t got = src.stream->Next(src.batch, &src.buf);
-  if (got == 0 || src.buf.empty()) {
-    src.exhausted = true;
-    src.buf.clear();
-    return false;
+void BatchMerger::Reset(std::size_t nstreams, const bool* exact, bool strict_order) {
+  streams_.resize(nstreams);
+  for (std::size_t s = 0; s < nstreams; s++) {
+    streams_[s].exact = exact[s];
+    streams_[s].more = true;
+    streams_[s].waiting.clear();
   }
-  // A continuing scan usually wants more than the first page of results.
-  src.batch = std::min<std::size_t>(src.batch * 2, std::max<std::size_t>(options_.batch, 4096));
-  return true;
+  strict_ = strict_order;
+  have_last_ = false;
+  done_ = false;
 }
 
-bool TopKMerger::Less(std::size_t a, std::size_t b) const {
-  const Neighbor& x = sources_[a]->head();
-  const Neighbor& y = sources_[b]->head();
-  if (x < y) return true;
-  if (y < x) return false;
-  return a < b;
+std::size_t BatchMerger::Wanted(std::size_t s, std::size_t cap) const {
+  const Stream& st = streams_[s];
+  if (!st.more) return 0;
+  // An approximate stream is asked for a full batch every round: its order
+  // is only approximate, so what waits says nothing about what is left. An
+  // exact stream only needs to bring its waiting rows up to `cap`: then the
+  // batch's last row is no farther than any row it has not yielded.
+  if (!st.exact) return cap;
+  return st.waiting.size() >= cap ? 0 : cap - st.waiting.size();
 }
 
-void TopKMerger::SiftDown(std::size_t pos) {
-  std::size_t n = heap_.size();
-  for (;;) {
-    std::size_t l = 2 * pos + 1, best = pos;
-    if (l < n && Less(heap_[l], heap_[best])) best = l;
-    if (l + 1 < n && Less(heap_[l + 1], heap_[best])) best = l + 1;
-    if (best == pos) return;
-    std::swap(heap_[pos], heap_[best]);
-    pos = best;
+void BatchMerger::Offer(std::size_t s, const Neighbor* items, std::size_t n, bool more) {
+  Stream& st = streams_[s];
+  st.more = more;
+  for (std::size_t i = 0; i < n; i++) {
+    // Rows of an exact stream always come after the last row returned. An
+    // approximate stream's row may be closer than that (found late): it is
+    // kept under relaxed order and dropped under strict order.
+    if (!st.exact && strict_ && have_last_ && !(last_ < items[i])) continue;
+    st.waiting.push_back(items[i]);
   }
 }
 
-void TopKMerger::SiftUp(std::size_t pos) {
-  while (pos > 0) {
-    std::size_t parent = (pos - 1) / 2;
-    if (!Less(heap_[pos], heap_[parent])) return;
-    std::swap(heap_[pos], heap_[parent]);
-    pos = parent;
+std::size_t BatchMerger::TakeBatch(std::size_t cap, std::vector<Neighbor>* out) {
+  out->clear();
+  heap_.Reset(cap);
+  bool more = false;
+  for (const Stream& st : streams_) {
+    for (const Neighbor& c : st.waiting) heap_.Push(c.distance, c.label);
+    more |= st.more;
   }
-}
-
-bool TopKMerger::Next(Neighbor* out) {
-  if (!started_) {
-    started_ = true;
-    for (std::size_t s = 0; s < sources_.size(); s++)
-      if (Refill(s)) {
-        heap_.push_back(s);
-        SiftUp(heap_.size() - 1);
-      }
+  heap_.TakeSorted(out);
+  const std::size_t n = out->size();
+  // Everything waiting at or before the batch's last row is in the batch
+  // (the heap keeps the smallest `cap` of all offered): forget it.
+  for (Stream& st : streams_) {
+    std::size_t keep = 0;
+    if (n == cap && n > 0)
+      for (const Neighbor& c : st.waiting)
+        if ((*out)[n - 1] < c) st.waiting[keep++] = c;
+    st.waiting.resize(keep);
   }
-  while (!heap_.empty()) {
-    std::size_t s = heap_.front();
-    Neighbor n = sources_[s]->head();
-    sources_[s]->pos++;
-    if (Refill(s)) {
-      SiftDown(0);
-    } else {
-      heap_.front() = heap_.back();
-      heap_.pop_back();
-      if (!heap_.empty()) SiftDown(0);
-    }
-    if (options_.dedup_labels && !seen_.insert(n.label).second) continue;
-    *out = n;
-    returned_++;
-    return true;
+  if (n > 0) {
+    last_ = (*out)[n - 1];
+    have_last_ = true;
   }
-  return false;
-}
-
-std::size_t TopKMerger::Next(std::size_t n, std::vector<Neighbor>* out) {
-  std::size_t got = 0;
-  Neighbor x;
-  while (got < n && Next(&x)) {
-    out->push_back(x);
-    got++;
-  }
-  return got;
+  if (n < cap && !more) done_ = true;
+  return n;
 }
 
 }  // namespace vecgo

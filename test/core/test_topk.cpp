@@ -1,4 +1,4 @@
-// Top-k heap and the k-way merge of candidate streams.
+// Top-k heap and the scan's batched merge of candidate streams.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -25,103 +25,114 @@ TEST(TopKTest, HeapKeepsTheKSmallest) {
   }
 }
 
-// Random sorted streams with random batch behaviour.
-class RandomStream final : public CandidateStream {
- public:
-  RandomStream(std::vector<Neighbor> items, std::uint32_t seed) : items_(std::move(items)), rng_(seed) {}
-  std::size_t Next(std::size_t max, std::vector<Neighbor>* out) override {
-    calls++;
-    std::size_t n = std::min<std::size_t>(1 + rng_() % max, items_.size() - pos_);
-    out->insert(out->end(), items_.begin() + pos_, items_.begin() + pos_ + n);
-    pos_ += n;
-    pulled += n;
-    return n;
+// A tier as the scan sees it: Next(max) continues after what it yielded.
+// An exact tier yields its rows in order; an approximate one yields them in
+// an order perturbed within a window.
+struct FakeTier {
+  std::vector<Neighbor> rows;  // in the order the tier yields them
+  std::size_t pos = 0;
+  std::size_t Next(std::size_t max, std::vector<Neighbor>* out) {
+    out->clear();
+    while (out->size() < max && pos < rows.size()) out->push_back(rows[pos++]);
+    return out->size();
   }
-  std::size_t calls = 0, pulled = 0;
-
- private:
-  std::vector<Neighbor> items_;
-  std::size_t pos_ = 0;
-  std::mt19937 rng_;
 };
 
-TEST(TopKTest, MergeEqualsGlobalSort) {
+// Runs a whole scan: batches of `first`, doubling; returns every row in the
+// order the scan returns them.
+std::vector<Neighbor> RunScan(std::vector<FakeTier>& tiers, const std::vector<bool>& exact, bool strict,
+                              std::size_t first) {
+  BatchMerger m;
+  std::unique_ptr<bool[]> ex(new bool[tiers.size()]);
+  for (std::size_t i = 0; i < tiers.size(); i++) ex[i] = exact[i];
+  m.Reset(tiers.size(), ex.get(), strict);
+  std::vector<Neighbor> all, batch, got;
+  for (std::size_t cap = first; !m.done(); cap *= 2) {
+    for (std::size_t s = 0; s < tiers.size(); s++) {
+      std::size_t want = m.Wanted(s, cap);
+      if (want == 0) continue;
+      std::size_t n = tiers[s].Next(want, &got);
+      m.Offer(s, got.data(), n, n == want);
+    }
+    m.TakeBatch(cap, &batch);
+    all.insert(all.end(), batch.begin(), batch.end());
+    if (cap > (1u << 20)) ADD_FAILURE() << "scan does not end";
+  }
+  return all;
+}
+
+std::vector<Neighbor> RandomRows(std::mt19937& rng, std::size_t n, std::uint64_t* label) {
+  std::vector<Neighbor> rows(n);
+  for (auto& r : rows) r = {static_cast<float>(rng() % 1000) / 10.0f, (*label)++};  // ties on purpose
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+TEST(BatchMergerTest, ExactTiersGiveTheSortedUnion) {
   std::mt19937 rng(11);
-  for (int trial = 0; trial < 30; trial++) {
-    std::size_t nstreams = 1 + rng() % 8;
-    std::vector<Neighbor> all;
-    TopKMerger merger(MergeOptions{1 + rng() % 32, false});
-    std::vector<std::unique_ptr<RandomStream>> streams;
+  for (int trial = 0; trial < 50; trial++) {
+    std::size_t ntiers = 1 + rng() % 8;
+    std::vector<FakeTier> tiers(ntiers);
+    std::vector<Neighbor> want;
     std::uint64_t label = 0;
-    for (std::size_t s = 0; s < nstreams; s++) {
-      std::vector<Neighbor> items(rng() % 300);
-      for (auto& n : items) n = {static_cast<float>(rng() % 1000) / 10.0f, label++};
-      std::sort(items.begin(), items.end());
-      all.insert(all.end(), items.begin(), items.end());
-      streams.push_back(std::make_unique<RandomStream>(items, rng()));
-      merger.AddStream(streams.back().get());
+    for (auto& t : tiers) {
+      t.rows = RandomRows(rng, rng() % 400, &label);
+      want.insert(want.end(), t.rows.begin(), t.rows.end());
     }
-    std::sort(all.begin(), all.end());
-    // Pull in random-sized "give me more" steps.
-    std::vector<Neighbor> got;
-    while (merger.Next(1 + rng() % 50, &got) > 0) {
-    }
-    EXPECT_EQ(got, all);
-    EXPECT_EQ(merger.returned(), all.size());
-    Neighbor x;
-    EXPECT_FALSE(merger.Next(&x));
+    std::sort(want.begin(), want.end());
+    std::vector<bool> exact(ntiers, true);
+    EXPECT_EQ(RunScan(tiers, exact, trial % 2 == 0, 1 + rng() % 40), want) << "trial " << trial;
   }
 }
 
-TEST(TopKTest, MergePullsLazily) {
-  std::vector<Neighbor> a, b;
-  for (std::uint64_t i = 0; i < 10000; i++) {
-    a.push_back({static_cast<float>(i), i});
-    b.push_back({static_cast<float>(i) + 0.5f, 100000 + i});
+// A graph's continuation search: rows come in roughly increasing order.
+std::vector<Neighbor> Perturbed(std::mt19937& rng, std::vector<Neighbor> rows) {
+  for (std::size_t i = 0; i + 1 < rows.size(); i++)
+    if (rng() % 4 == 0) std::swap(rows[i], rows[std::min(rows.size() - 1, i + 1 + rng() % 5)]);
+  return rows;
+}
+
+TEST(BatchMergerTest, ApproximateTierRelaxedReturnsEveryRowOnce) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 30; trial++) {
+    std::uint64_t label = 0;
+    std::vector<FakeTier> tiers(3);
+    tiers[0].rows = RandomRows(rng, 300, &label);
+    tiers[1].rows = Perturbed(rng, RandomRows(rng, 500, &label));
+    tiers[2].rows = RandomRows(rng, 50, &label);
+    std::vector<Neighbor> want;
+    for (auto& t : tiers) want.insert(want.end(), t.rows.begin(), t.rows.end());
+    std::sort(want.begin(), want.end());
+    std::vector<Neighbor> got = RunScan(tiers, {true, false, true}, false, 1 + rng() % 20);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want);
   }
-  RandomStream sa(a, 1), sb(b, 2);
-  TopKMerger merger(MergeOptions{16, false});
-  merger.AddStream(&sa);
-  merger.AddStream(&sb);
-  std::vector<Neighbor> got;
-  merger.Next(10, &got);
-  ASSERT_EQ(got.size(), 10u);
-  EXPECT_EQ(got[0].label, 0u);
-  EXPECT_EQ(got[1].label, 100000u);
-  EXPECT_LT(sa.pulled + sb.pulled, 200u);  // far from the 20000 available
-  // "More" continues exactly where the first call stopped.
-  merger.Next(10, &got);
-  ASSERT_EQ(got.size(), 20u);
-  for (std::size_t i = 0; i < 20; i++) EXPECT_EQ(got[i].distance, 0.5f * i);
 }
 
-TEST(TopKTest, MergeDeduplicatesLabels) {
-  // The same row in two tiers (e.g. L0 and a segment): kept once, closest.
-  std::vector<Neighbor> a = {{1.0f, 7}, {2.0f, 8}, {5.0f, 9}};
-  std::vector<Neighbor> b = {{0.5f, 9}, {2.0f, 7}, {3.0f, 10}};
-  TopKMerger merger(MergeOptions{2, true});
-  merger.AddStream(std::make_unique<VectorStream>(a));
-  merger.AddStream(std::make_unique<VectorStream>(b));
-  std::vector<Neighbor> got;
-  merger.Next(100, &got);
-  std::vector<Neighbor> want = {{0.5f, 9}, {1.0f, 7}, {2.0f, 8}, {3.0f, 10}};
-  EXPECT_EQ(got, want);
+TEST(BatchMergerTest, ApproximateTierStrictNeverGoesBackward) {
+  std::mt19937 rng(9);
+  std::size_t dropped_total = 0;
+  for (int trial = 0; trial < 30; trial++) {
+    std::uint64_t label = 0;
+    std::vector<FakeTier> tiers(2);
+    tiers[0].rows = RandomRows(rng, 200, &label);
+    tiers[1].rows = Perturbed(rng, RandomRows(rng, 400, &label));
+    std::vector<Neighbor> got = RunScan(tiers, {true, false}, true, 1 + rng() % 10);
+    for (std::size_t i = 1; i < got.size(); i++) ASSERT_TRUE(got[i - 1] < got[i]) << "at " << i;
+    // Every exact row is returned; only late approximate rows may be dropped.
+    std::size_t exact_rows = 0;
+    for (const Neighbor& n : got) exact_rows += n.label < 200;
+    EXPECT_EQ(exact_rows, 200u);
+    dropped_total += 600 - got.size();
+  }
+  EXPECT_GT(dropped_total, 0u);  // the perturbation does make rows arrive late
 }
 
-TEST(TopKTest, FunctionStreamAndEmptyStreams) {
-  int left = 3;
-  TopKMerger merger;
-  merger.AddStream(std::make_unique<VectorStream>(std::vector<Neighbor>{}));
-  merger.AddStream(std::make_unique<FunctionStream>([&](std::size_t, std::vector<Neighbor>* out) {
-    if (left == 0) return std::size_t{0};
-    out->push_back({static_cast<float>(3 - left), static_cast<std::uint64_t>(left)});
-    left--;
-    return std::size_t{1};
-  }));
-  std::vector<Neighbor> got;
-  EXPECT_EQ(merger.Next(10, &got), 3u);
-  EXPECT_EQ(merger.Next(10, &got), 0u);
-  EXPECT_EQ(got[2].distance, 2.0f);
+TEST(BatchMergerTest, EmptyTiersAndNoTiers) {
+  std::vector<FakeTier> none;
+  EXPECT_TRUE(RunScan(none, {}, false, 10).empty());
+  std::vector<FakeTier> empty(2);
+  EXPECT_TRUE(RunScan(empty, {true, false}, false, 10).empty());
 }
 
 }  // namespace
