@@ -116,7 +116,7 @@ void InitIndexAm() {
 
 namespace {
 
-bytea* vecgooptions(Datum reloptions, bool validate) {
+bytea* OptionsImpl(Datum reloptions, bool validate) {
   static const relopt_parse_elt tab[] = {
       {"m", RELOPT_TYPE_INT, offsetof(Options, m)},
       {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
@@ -132,7 +132,7 @@ bytea* vecgooptions(Datum reloptions, bool validate) {
                                               tab, lengthof(tab)));
 }
 
-void vecgocostestimate(PlannerInfo* root, IndexPath* path, double loop_count,
+void CostEstimateImpl(PlannerInfo* root, IndexPath* path, double loop_count,
                        Cost* startup_cost, Cost* total_cost, Selectivity* selectivity,
                        double* correlation, double* pages) {
   (void)root;
@@ -151,48 +151,46 @@ void vecgocostestimate(PlannerInfo* root, IndexPath* path, double loop_count,
   double npages = std::max(static_cast<double>(index->pages), 1.0);
   double ef = std::max(g_ef_search, 1);
 
-  // The cost depends on the tiers: the L0 log and Flat segments are read
-  // sequentially and every live row gets one distance before the first row
-  // comes out; a DiskANN segment expands about ef_search graph nodes (a page
-  // and R distances each) per batch. The manifest says which is which.
+  // Each tier prices itself (TierOps::cost): exact tiers are read whole and
+  // every live row gets one distance before the first row comes out; a
+  // graph tier pays for the nodes a batch expands. The manifest lists them.
   MetaData meta;
   Relation rel = index_open(index->indexoid, NoLock);
   ReadMeta(rel, &meta);
-  index_close(rel, NoLock);
-  double exact_pages = 0, exact_rows = 0, graph_rows = 0, graph_pages = 0, graph_cost = 0,
-         graph_all = 0;
-  double degree = std::max(meta.options.graph_degree, 1);
+  double exact_pages = 0, exact_rows = 0, exact_cost = 0, seg_rows = 0, seg_pages = 0,
+         approx_cost = 0, approx_all = 0;
   for (uint32 i = 0; i < meta.nsegments; i++) {
-    const SegmentEntry& e = meta.segments[i];
-    double rows = static_cast<double>(e.rows - std::min(e.rows, e.deleted));
-    if (e.kind == kSegmentDiskANN) {
-      double visits = std::min(rows, 1.5 * ef + std::log2(rows + 2.0));
-      double per_visit = seq_page_cost + degree * cpu_operator_cost;
-      graph_rows += rows;
-      graph_pages += e.npages;
-      graph_cost += visits * per_visit;
-      graph_all += rows * per_visit;
+    TierCost c;
+    TierOpsOf(rel, meta.segments[i].kind).cost(meta, meta.segments[i], ef, &c);
+    seg_rows += c.rows;
+    seg_pages += c.pages;
+    if (c.exact) {
+      exact_rows += c.rows;
+      exact_pages += c.pages;
+      exact_cost += c.batch;
     } else {
-      exact_pages += e.npages;
-      exact_rows += rows;
+      approx_cost += c.batch;
+      approx_all += c.all;
     }
   }
-  // The L0 log: what the segments do not account for.
-  double l0_rows = std::max(0.0, tuples - exact_rows - graph_rows);
-  double l0_pages = std::max(1.0, npages - exact_pages - graph_pages);
-  double exact_cost = (exact_pages + l0_pages) * seq_page_cost +
-                      (exact_rows + l0_rows) * (cpu_index_tuple_cost + cpu_operator_cost);
-  *startup_cost = exact_cost + graph_cost;
+  index_close(rel, NoLock);
+  // The L0 log (exact): what the segments do not account for.
+  double l0_rows = std::max(0.0, tuples - seg_rows);
+  double l0_pages = std::max(1.0, npages - seg_pages);
+  exact_cost += l0_pages * seq_page_cost + l0_rows * (cpu_index_tuple_cost + cpu_operator_cost);
+  *startup_cost = exact_cost + approx_cost;
   // Returning every row: exact tiers take about log2(rows/ef_search) further
   // passes (batches double), graphs expand every node. A plain ORDER BY
   // without LIMIT is therefore cheaper as a sort.
   double passes = std::max(0.0, std::log2((exact_rows + l0_rows + 1.0) / ef));
-  *total_cost = *startup_cost + exact_cost * passes + graph_all + tuples * cpu_index_tuple_cost;
+  *total_cost = *startup_cost + exact_cost * passes + approx_all + tuples * cpu_index_tuple_cost;
   *selectivity = 1.0;
   *correlation = 0;
   *pages = npages;
 }
 
+// The opclasses are the extension's own (src/sql/020_index.sql) and name
+// their metric by their one support function, which build checks.
 bool vecgovalidate(Oid opclassoid) {
   (void)opclassoid;
   return true;
@@ -206,6 +204,18 @@ char* vecgobuildphasename(int64 phase) {
     case kSubphaseGraph: return const_cast<char*>("building graph");
   }
   return nullptr;
+}
+
+// Guarded entries (guard.h): the planner and the reloption parser call these.
+bytea* vecgooptions(Datum reloptions, bool validate) {
+  return Guard([&]() { return OptionsImpl(reloptions, validate); });
+}
+
+void vecgocostestimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* startup_cost,
+                       Cost* total_cost, Selectivity* selectivity, double* correlation, double* pages) {
+  Guard([&]() {
+    CostEstimateImpl(root, path, loop_count, startup_cost, total_cost, selectivity, correlation, pages);
+  });
 }
 
 }  // namespace

@@ -19,6 +19,8 @@
 // flag of a record is always on one page. A vector may be longer than a page
 // (up to 16000 dimensions); its floats then continue on the next page.
 //
+// Tiers: the L0 log, Flat segments and DiskANN segments (see "tiers" below).
+//
 // The L0 log is such a chain, appended by aminsert. Sealing it (vecgo_flush,
 // or automatically when it passes memtable_size) turns it into an immutable
 // Flat segment by a manifest change alone. Compaction writes new chains and
@@ -40,6 +42,7 @@
 
 extern "C" {
 #include "access/amapi.h"
+#include "access/genam.h"
 #include "access/generic_xlog.h"
 #include "access/reloptions.h"
 #include "access/transam.h"
@@ -201,6 +204,8 @@ uint8 ParseQuantization(const char* s);
 // Returns a new or recycled page, exclusively locked, not yet initialised.
 Buffer NewBuffer(Relation index);
 void InitChainPage(Page page, uint32 segment_id);
+// Sets a chain page's stream bytes in use.
+void SetUsed(Page page, Size used);
 void InitMetaPage(Page page, const MetaData& meta);
 
 // Reads the metapage under a share lock and copies it; checks magic and version.
@@ -257,9 +262,6 @@ void ChainReaderEnd(ChainReader* r);
 // Raises the error for a chain page that is not what the manifest promised.
 [[noreturn]] void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id);
 
-// Appends one record to the L0 log (aminsert's path).
-void AppendToL0(Relation index, const char* record, Size len, uint32* l0_pages);
-
 // Frees replaced chains whose safexid is old enough. Returns pages freed.
 uint64 RecyclePending(Relation index);
 
@@ -306,48 +308,190 @@ void vecgorescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
 bool vecgogettuple(IndexScanDesc scan, ScanDirection dir);
 void vecgoendscan(IndexScanDesc scan);
 
+// ------------------------------------------------------------------ tiers
+//
+// The L0 log, Flat segments and DiskANN segments are siblings: each kind of
+// tier implements the operations below (TierOps), and build, scan, VACUUM,
+// compaction, verification and the planner reach a tier only through them.
+// The L0 log is a Flat chain to every reader (L0Entry); only appending and
+// sealing are its own (am_l0.cpp).
+//
+// Tier operations may raise C++ exceptions as well as PostgreSQL errors:
+// their callers run under a Guard and keep no C++ object with a destructor
+// in their own frames (see guard.h).
+
+// Heap TIDs travel through the core as 64-bit labels whose order is the TIDs'.
+inline uint64 TidLabel(const ItemPointerData& tid) {
+  return (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(&tid)) << 16) |
+         ItemPointerGetOffsetNumberNoCheck(&tid);
+}
+inline ItemPointerData LabelTid(uint64 label) {
+  ItemPointerData tid;
+  ItemPointerSet(&tid, static_cast<BlockNumber>(label >> 16), static_cast<OffsetNumber>(label & 0xFFFF));
+  return tid;
+}
+
+// What a scan hands every tier it opens.
+struct TierScan {
+  Relation index;
+  const MetaData* meta;
+  const float* query;  // nullptr when the ORDER BY argument is NULL
+  int ef_search;
+  MemoryContext ctx;   // the scan's: cursors live and die with it
+};
+
+// One tier's candidates for a scan, in batches. A cursor lives in the scan's
+// memory context and is never deleted through this base: one that owns C++
+// objects frees them from a reset callback of that context, so an aborted
+// scan does not leak them.
+class TierCursor {
+ public:
+  // Whether Next yields in exact (distance, TID) order; otherwise roughly
+  // in order (a graph's continuation search).
+  bool exact() const { return exact_; }
+  // Up to `max` further candidates (distance, TidLabel), continuing after
+  // those already yielded; returns how many. Fewer than `max` only when the
+  // tier has nothing further.
+  virtual int Next(int max, vecgo::Neighbor* out) = 0;
+  // Releases what the cursor holds between calls (buffer pins) on the
+  // normal path; on abort the resource owner does it.
+  virtual void End() {}
+
+ protected:
+  explicit TierCursor(bool exact) : exact_(exact) {}
+  ~TierCursor() = default;
+
+ private:
+  bool exact_;
+};
+
+// What vecgo_verify learns from a tier's own pages; am_verify.cpp compares it
+// with the manifest.
+struct TierFacts {
+  uint64 pages;
+  BlockNumber tail;   // last block of the chain
+  uint64 rows;
+  uint64 deleted;
+  uint32 head_npages;       // L0 only: the head page's hints
+  BlockNumber head_tail;
+};
+
+// The planner's view of one tier.
+struct TierCost {
+  bool exact;       // every live row is scored once per batch
+  double rows;      // live rows
+  double pages;
+  double batch;     // cost of the first batch
+  double all;       // approximate tiers: cost of returning every row
+};
+
+struct TierOps {
+  uint8 kind;
+  const char* name;  // vecgo_index_info's `kind`
+  TierCursor* (*open)(const TierScan& scan, const SegmentEntry& e);
+  // VACUUM: flags the rows the callback reports dead (WAL-logged); adds the
+  // live rows and the removed rows to `stats`; returns the rows newly flagged.
+  uint64 (*bulk_delete)(IndexVacuumInfo* info, const SegmentEntry& e,
+                        IndexBulkDeleteCallback callback, void* cbstate,
+                        IndexBulkDeleteResult* stats);
+  // Compaction input: copies the live rows as records (TID, flags 0, vector)
+  // into `out`, which has room for `max`; returns how many.
+  Size (*copy_live)(Relation index, const MetaData& meta, const SegmentEntry& e, char* out,
+                    Size max);
+  // vecgo_verify: checks the tier's pages (marking each in `claimed`, one
+  // byte per block of `nblocks`) and contents, raising on corruption.
+  void (*verify)(Relation index, const MetaData& meta, const SegmentEntry& e, char* claimed,
+                 BlockNumber nblocks, TierFacts* out);
+  void (*cost)(const MetaData& meta, const SegmentEntry& e, double ef_search, TierCost* out);
+};
+
+// The operations of a segment kind; raises for a kind this build does not know.
+const TierOps& TierOpsOf(Relation index, uint8 kind);
+extern const TierOps kFlatTierOps;     // am_flat.cpp
+extern const TierOps kDiskAnnTierOps;  // am_diskann.cpp
+
+// Writes `nrecords` records as one new segment with id `id`: a DiskANN graph
+// from diskann_threshold rows on when its build fits maintenance_work_mem,
+// Flat otherwise. Fills *e. (am_segment.cpp)
+void WriteSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
+                  Size nrecords, SegmentEntry* e);
+
+// Raises ERRCODE_INDEX_CORRUPTED naming the index and the segment.
+[[noreturn]] void RaiseSegmentCorrupt(Relation index, uint32 segment_id, const char* fmt, ...)
+    pg_attribute_printf(3, 4);
+
+// ------------------------------------------------------------------ Flat (am_flat.cpp)
+// Writes records as a new Flat chain; fills *e.
+void WriteFlatSegment(Relation index, uint32 id, const char* records, Size nrecords, Size record_size,
+                      SegmentEntry* e);
+
+// ------------------------------------------------------------------ L0 log (am_l0.cpp)
+// Where an appended record landed: the chain, its ordinal in the chain, and
+// the page and stream offset it starts at (so a reader can start there).
+struct L0Position {
+  uint32 l0_id;
+  uint64 ordinal;
+  BlockNumber block;
+  uint32 offset;
+  uint32 l0_pages;  // pages of the chain after the append
+};
+struct L0Size {
+  uint32 pages;
+  BlockNumber tail;
+  uint64 bytes;
+  uint64 rows;
+};
+// The L0 log seen as a tier (a Flat chain): id, head, rows unknown (0).
+SegmentEntry L0Entry(const MetaData& meta);
+// Fills an empty one-page L0 chain page at block `blk`.
+void InitL0Page(Page page, uint32 id, BlockNumber blk);
+// Writes an empty one-page L0 chain with id `id`; returns its block.
+BlockNumber CreateEmptyL0(Relation index, uint32 id);
+// Appends one record to the L0 log (aminsert's path).
+L0Position AppendToL0(Relation index, const char* record, Size len);
+// Pages, bytes and rows of the current L0 log, from its head and tail pages.
+L0Size ReadL0Size(Relation index, const MetaData& meta);
+// Whether an L0 log of `pages` pages has reached memtable_size (the index's
+// current reloption: the one place it is read).
+bool L0IsFull(Relation index, uint32 pages);
+// Seals the L0 log into a Flat segment. When `only_if_full`, does nothing
+// unless the L0 log has reached memtable_size. Returns rows sealed.
+int64 SealL0(Relation index, bool only_if_full);
+
 // ------------------------------------------------------------------ DiskANN (am_diskann.cpp)
-// These may throw C++ exceptions: call them from guarded code whose frames
-// hold no PostgreSQL state a longjmp would skip (or through Guard).
-struct DiskAnnScan;
-// maintenance_work_mem in bytes: the budget of one DiskANN build.
 // pg_stat_progress_create_index subphase while a DiskANN graph is built
 // (tuples_done / tuples_total: the segment's rows, over all build phases).
 constexpr int64 kSubphaseGraph = 4;
-
+// maintenance_work_mem in bytes: the budget of one DiskANN build.
 Size DiskAnnBudgetBytes();
 // The most rows one DiskANN build may take within `budget` bytes: the
 // caller's records, the glue's copies and serialized pages, and the core's
 // estimate of its build (EstimateVamanaBuildBytes). 0 when none fit.
 Size DiskAnnMaxRows(const MetaData* meta, Size budget);
-// Builds a Vamana graph over `nrecords` records (the core's memory_budget is
-// what maintenance_work_mem leaves after the glue's own copies) and writes it as one
-// contiguous run of pages (holding the relation extension lock while it
-// writes, so concurrent inserts cannot interleave); fills *e.
+// Builds a Vamana graph over `nrecords` records and writes it as one
+// contiguous run of pages; fills *e. May throw.
 void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
                          Size nrecords, SegmentEntry* e);
-// A continuation search over one segment (objects freed with `ctx`). A NULL
-// query (or a zero query under cosine) enumerates every live row.
-DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float* query, int dims,
-                              uint8 metric, int ef_search, MemoryContext ctx);
-// Releases the buffer pin a scan holds between calls (before the scan's
-// memory goes away on the normal path).
-void DiskAnnScanEnd(DiskAnnScan* s);
-// Up to `batch` further results; returns how many.
-int DiskAnnScanNext(DiskAnnScan* s, int batch, float* dists, ItemPointerData* tids);
-// Sets deletion bits of dead rows (WAL-logged); returns how many.
-uint64 DiskAnnBulkDelete(Relation index, const SegmentEntry& e, IndexBulkDeleteCallback callback,
-                         void* cbstate, double* live);
-// Copies the live rows of a DiskANN segment as records (TID, flags 0,
-// vector) into `out`, which has room for `max` records; returns how many.
-Size DiskAnnCopyLive(Relation index, const SegmentEntry& e, int dims, char* out, Size max);
-// Full structural check through the core; counts rows and deleted rows.
-void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* deleted);
 
-// Seals the L0 log into a Flat segment. When `only_if_full`, does nothing
-// unless the L0 log has reached memtable_size. Returns rows sealed.
-int64 SealL0(Relation index, bool only_if_full);
-// Size-tiered compaction. Returns segments replaced.
+// ------------------------------------------------------------------ compaction (am_compact.cpp)
+// Size-tiered compaction of an open index (the caller holds
+// ShareUpdateExclusiveLock on its table). Returns segments replaced.
 int64 CompactSegments(Relation index);
+// The same for an index named by OID, taking its locks itself (for a
+// caller that has only the OID, such as a background worker). Returns -1
+// when the index no longer exists.
+int64 CompactIndex(Oid indexoid);
+
+// ------------------------------------------------------------------ verification (am_verify.cpp)
+// Full structural check; raises ERRCODE_INDEX_CORRUPTED on the first fault.
+void VerifyIndex(Relation index);
+
+// ------------------------------------------------------------------ opening by OID (am_admin.cpp)
+// Opens `indexoid` as a vecgo index, locking its table with `heaplock` first
+// (table, then index, as the rest of PostgreSQL). With `must_own`, the
+// caller must own the table.
+Relation OpenVecgoIndex(Oid indexoid, LOCKMODE heaplock, LOCKMODE indexlock, bool must_own,
+                        Oid* heapoid_out);
+void CloseVecgoIndex(Relation index, Oid heapoid, LOCKMODE heaplock, LOCKMODE indexlock);
 
 }  // namespace vecgo::pg

@@ -1,16 +1,14 @@
-// Build, insert and seal.
+// Build and insert.
 //
 // CREATE INDEX reads the heap once, gathering (TID, vector) records in memory
 // up to maintenance_work_mem (records and the graph build together, when the
-// segment is a DiskANN one); each full buffer becomes one segment: Flat below
-// diskann_threshold rows, DiskANN at or above it. The index then gets an empty L0 log. Pages are
-// written through generic WAL as full images, so the build is crash-safe and
-// replicated like any later change.
+// segment is a DiskANN one); each full buffer becomes one segment through
+// WriteSegment, which chooses its kind. The index then gets an empty L0 log.
+// Pages are written through generic WAL as full images, so the build is
+// crash-safe and replicated like any later change.
 //
-// aminsert appends the record to the L0 log in the inserting transaction: it
-// is durable exactly when that transaction commits. When the log passes
-// memtable_size it is sealed: the chain becomes a Flat segment by a manifest
-// change and a fresh, empty L0 log starts.
+// aminsert appends the record to the L0 log (am_l0.cpp) and seals the log
+// when it has reached memtable_size.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -78,20 +76,6 @@ void InitMeta(MetaData* meta, Relation index) {
   meta->l0_head = InvalidBlockNumber;
 }
 
-// Writes an empty one-page L0 chain with id `id`; returns its block.
-BlockNumber CreateEmptyL0(Relation index, uint32 id) {
-  Buffer buf = NewBuffer(index);
-  BlockNumber blk = BufferGetBlockNumber(buf);
-  GenericXLogState* state = GenericXLogStart(index);
-  Page page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
-  InitChainPage(page, id);
-  GetOpaque(page)->tail = blk;
-  GetOpaque(page)->npages = 1;
-  GenericXLogFinish(state);
-  UnlockReleaseBuffer(buf);
-  return blk;
-}
-
 struct BuildState {
   Relation index;
   MetaData* meta;
@@ -100,7 +84,6 @@ struct BuildState {
   Size cap_records;   // maintenance_work_mem / record_size
   Size alloc_records; // records the buffer has room for now
   Size nrecords;
-  Size max_diskann_rows;  // the largest DiskANN build within the budget
   double indtuples;
   double reltuples;
   double estimated_rows;  // the heap's row estimate (pg_class), 0 if unknown
@@ -116,8 +99,8 @@ void SetBuildCap(BuildState* bs) {
   bs->cap_records = std::max(static_cast<Size>(1), budget / bs->record_size);
   Size threshold = static_cast<Size>(bs->meta->options.diskann_threshold);
   if (bs->cap_records >= threshold) {
-    bs->max_diskann_rows = DiskAnnMaxRows(bs->meta, budget);
-    if (bs->max_diskann_rows >= threshold) bs->cap_records = std::min(bs->cap_records, bs->max_diskann_rows);
+    Size max_diskann_rows = DiskAnnMaxRows(bs->meta, budget);
+    if (max_diskann_rows >= threshold) bs->cap_records = std::min(bs->cap_records, max_diskann_rows);
   }
   // When the table needs several segments, make them about equal (with 5%
   // slack for the estimate) rather than full ones and a small remainder that
@@ -139,37 +122,19 @@ void FlushBuildBuffer(BuildState* bs) {
                     errhint("Increase maintenance_work_mem.")));
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 3);
   uint32 id = meta->next_segment_id++;
-  if (bs->nrecords >= static_cast<Size>(meta->options.diskann_threshold) &&
-      bs->nrecords <= bs->max_diskann_rows) {
-    // Called from the table AM's scan callback: no C++ exception may leave.
-    SegmentEntry* e = &meta->segments[meta->nsegments];
-    Guard([&]() { WriteDiskAnnSegment(bs->index, meta, id, bs->buf, bs->nrecords, e); });
-    meta->nsegments++;
-    bs->nrecords = 0;
-    // Back to loading: the graph's row counts are not the table's.
-    const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL,
-                         PROGRESS_CREATEIDX_TUPLES_DONE};
-    const int64 value[] = {2, 0, static_cast<int64>(bs->indtuples)};
-    pgstat_progress_update_multi_param(3, index, value);
-    return;
-  }
-  ChainWriter* w = NewChainWriter();
-  ChainWriterBegin(w, bs->index, id);
-  ChainWriterAppend(w, bs->buf, bs->nrecords * bs->record_size);
-  ChainWriterFinish(w);
-  SegmentEntry* e = &meta->segments[meta->nsegments++];
-  std::memset(e, 0, sizeof(*e));
-  e->id = id;
-  e->kind = kSegmentFlat;
-  e->quantization = kQuantNone;  // Flat segments keep full vectors
-  e->head = w->head;
-  e->tail = w->tail;
-  e->npages = w->npages;
-  e->rows = bs->nrecords;
-  e->deleted = 0;
-  pfree(w);
+  // Called from the table AM's scan callback: no C++ exception may leave.
+  SegmentEntry* e = &meta->segments[meta->nsegments];
+  Guard([&]() { WriteSegment(bs->index, meta, id, bs->buf, bs->nrecords, e); });
+  meta->nsegments++;
   bs->nrecords = 0;
-  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
+  // Back to loading (a graph build's row counts are not the table's).
+  const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL,
+                       PROGRESS_CREATEIDX_TUPLES_DONE};
+  const int64 value[] = {2, 0, static_cast<int64>(bs->indtuples)};
+  if (e->kind == kSegmentFlat)
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, 2);
+  else
+    pgstat_progress_update_multi_param(3, index, value);
 }
 
 // Called by the table AM for every heap tuple (from C frames: no C++
@@ -270,10 +235,7 @@ void BuildEmptyImpl(Relation index) {
 
   START_CRIT_SECTION();
   InitMetaPage(BufferGetPage(metabuf), *meta);
-  Page l0 = BufferGetPage(l0buf);
-  InitChainPage(l0, meta->l0_id);
-  GetOpaque(l0)->tail = 1;
-  GetOpaque(l0)->npages = 1;
+  InitL0Page(BufferGetPage(l0buf), meta->l0_id, 1);
   MarkBufferDirty(metabuf);
   MarkBufferDirty(l0buf);
   log_newpage_buffer(metabuf, true);
@@ -317,15 +279,10 @@ bool InsertImpl(Relation index, Datum* values, bool* isnull, ItemPointer heap_ti
   h->flags = 0;
   std::memcpy(rec + sizeof(RecordHeader), v->x, sizeof(float) * v->dim);
 
-  uint32 l0_pages = 0;
-  AppendToL0(index, rec, len, &l0_pages);
-
   // Seal when the log has reached memtable_size (checked again under the
   // metapage lock by SealL0).
-  const Options* opts = reinterpret_cast<const Options*>(index->rd_options);
-  int memtable_mb = opts ? opts->memtable_size : 64;
-  if (static_cast<double>(l0_pages) * BLCKSZ >= static_cast<double>(memtable_mb) * 1024 * 1024)
-    SealL0(index, true);
+  const L0Position pos = AppendToL0(index, rec, len);
+  if (L0IsFull(index, pos.l0_pages)) SealL0(index, true);
 
   MemoryContextSwitchTo(old);
   MemoryContextDelete(ctx);
@@ -333,63 +290,6 @@ bool InsertImpl(Relation index, Datum* values, bool* isnull, ItemPointer heap_ti
 }
 
 }  // namespace
-
-int64 SealL0(Relation index, bool only_if_full) {
-  Buffer metabuf = ReadBuffer(index, kMetaBlock);
-  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
-  std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
-  CheckMeta(index, meta);
-
-  // With the metapage locked exclusively no append is in progress.
-  Buffer headbuf = ReadBuffer(index, meta->l0_head);
-  LockBuffer(headbuf, BUFFER_LOCK_SHARE);
-  PageOpaque* ho = GetOpaque(BufferGetPage(headbuf));
-  if (ho->page_id != kPageId || ho->segment_id != meta->l0_id) {
-    UnlockReleaseBuffer(headbuf);
-    RaiseBadChainPage(index, meta->l0_head, meta->l0_id);
-  }
-  uint32 npages = ho->npages;
-  BlockNumber tail = ho->tail;
-  UnlockReleaseBuffer(headbuf);
-  Buffer tailbuf = ReadBuffer(index, tail);
-  LockBuffer(tailbuf, BUFFER_LOCK_SHARE);
-  uint64 bytes = static_cast<uint64>(npages - 1) * kStreamBytes + GetOpaque(BufferGetPage(tailbuf))->used;
-  UnlockReleaseBuffer(tailbuf);
-  uint64 rows = meta->dims > 0 ? bytes / RecordSize(meta->dims) : 0;
-
-  int64 sealed = 0;
-  bool full = static_cast<double>(npages) * BLCKSZ >=
-              static_cast<double>(meta->options.memtable_size_mb) * 1024 * 1024;
-  if (rows > 0 && (full || !only_if_full)) {
-    if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
-      UnlockReleaseBuffer(metabuf);
-      if (only_if_full) return 0;
-      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                      errmsg("vecgo index \"%s\" already has %d segments",
-                             RelationGetRelationName(index), kMaxSegments),
-                      errhint("Run vecgo_compact() on the index first.")));
-    }
-    SegmentEntry* e = &meta->segments[meta->nsegments++];
-    std::memset(e, 0, sizeof(*e));
-    e->id = meta->l0_id;
-    e->kind = kSegmentFlat;
-    e->quantization = kQuantNone;
-    e->head = meta->l0_head;
-    e->tail = tail;
-    e->npages = npages;
-    e->rows = rows;
-    e->deleted = meta->l0_deleted;
-    meta->l0_id = meta->next_segment_id++;
-    meta->l0_head = CreateEmptyL0(index, meta->l0_id);
-    meta->l0_deleted = 0;
-    WriteMeta(index, metabuf, *meta);
-    sealed = static_cast<int64>(rows);
-  }
-  UnlockReleaseBuffer(metabuf);
-  pfree(meta);
-  return sealed;
-}
 
 IndexBuildResult* vecgobuild(Relation heap, Relation index, IndexInfo* info) {
   return Guard([&]() { return BuildImpl(heap, index, info); });

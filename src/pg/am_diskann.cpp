@@ -31,6 +31,7 @@ extern "C" {
 #include "access/xact.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "optimizer/optimizer.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
 #include "storage/dsm_impl.h"
@@ -42,18 +43,6 @@ extern "C" {
 namespace vecgo::pg {
 
 namespace {
-
-uint64 EncodeTid(const ItemPointerData& tid) {
-  return (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(&tid)) << 16) |
-         ItemPointerGetOffsetNumberNoCheck(&tid);
-}
-
-ItemPointerData DecodeTid(uint64 label) {
-  ItemPointerData tid;
-  ItemPointerSet(&tid, static_cast<BlockNumber>(label >> 16),
-                 static_cast<OffsetNumber>(label & 0xFFFF));
-  return tid;
-}
 
 QuantKind QuantKindOf(uint8 q) {
   switch (q) {
@@ -395,7 +384,7 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     std::vector<std::uint64_t> labels(nrecords);
     for (Size i = 0; i < nrecords; i++) {
       const RecordHeader* h = reinterpret_cast<const RecordHeader*>(records + i * rs);
-      labels[i] = EncodeTid(h->tid);
+      labels[i] = TidLabel(h->tid);
       std::memcpy(&data[i * dims], records + i * rs + sizeof(RecordHeader), sizeof(float) * dims);
     }
     VamanaParams params = BuildParams(meta);
@@ -470,120 +459,138 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
 
 // ------------------------------------------------------------------ scan
 
-struct DiskAnnScan {
-  PageCtx ctx;
-  PagedVamanaStore* store = nullptr;
-  VamanaSearcher<PagedVamanaStore>* searcher = nullptr;
-  std::vector<VamanaResult> out;
-  bool enumerate = false;  // no usable query: hand out every node
-  std::uint32_t next_id = 0;
-};
+namespace {
 
-// Memory-context reset callback: frees the C++ objects. Buffers are not
-// touched here (on abort the resource owner has released the pin already);
-// DiskAnnScanEnd unpins on the normal path.
-static void DiskAnnScanFree(void* arg) {
-  DiskAnnScan* s = static_cast<DiskAnnScan*>(arg);
-  delete s->searcher;
-  delete s->store;
-  s->~DiskAnnScan();
-}
+// A continuation beam search over one segment: each Next continues where
+// the last stopped (approximately in distance order across calls). A NULL
+// query, or a zero query under cosine, enumerates every live row instead.
+// The C++ objects are freed by a reset callback of the scan's context;
+// buffers are not touched there (on abort the resource owner has released
+// the pin already), End unpins on the normal path.
+class DiskAnnCursor final : public TierCursor {
+ public:
+  DiskAnnCursor() : TierCursor(false) {}
 
-DiskAnnScan* DiskAnnScanBegin(Relation index, const SegmentEntry& e, const float* query, int dims,
-                              uint8 metric, int ef_search, MemoryContext ctx) {
-  void* mem = MemoryContextAllocZero(ctx, sizeof(DiskAnnScan) + sizeof(MemoryContextCallback));
-  DiskAnnScan* s = new (mem) DiskAnnScan();
-  MemoryContextCallback* cb = reinterpret_cast<MemoryContextCallback*>(s + 1);
-  cb->func = DiskAnnScanFree;
-  cb->arg = s;
-  MemoryContextRegisterResetCallback(ctx, cb);
-  InitPageCtx(&s->ctx, index, e);
-  s->store = new PagedVamanaStore(AccessPage, &s->ctx, e.npages, kStreamBytes);
-  if (s->store->Dim() != static_cast<std::uint32_t>(dims))
-    throw Error(Error::Kind::DataCorrupted, "DiskANN segment dimensions differ from the index's");
-  UseSegmentCopy(&s->ctx, e, *s->store);
-  bool zero = true;
-  if (query)
-    for (int i = 0; i < dims && zero; i++) zero = query[i] == 0.0f;
-  s->enumerate = query == nullptr || (zero && static_cast<Metric>(metric) == Metric::Cosine);
-  if (!s->enumerate) {
-    s->searcher = new VamanaSearcher<PagedVamanaStore>(*s->store);
-    VamanaSearchOptions opts;
-    opts.L = static_cast<std::uint32_t>(std::max(ef_search, 10));
-    s->searcher->Start(query, opts);
-  }
-  return s;
-}
-
-void DiskAnnScanEnd(DiskAnnScan* s) { Unpin(&s->ctx); }
-
-int DiskAnnScanNext(DiskAnnScan* s, int batch, float* dists, ItemPointerData* tids) {
-  int n = 0;
-  if (s->enumerate) {
-    while (n < batch && s->next_id < s->store->Size()) {
-      std::uint32_t id = s->next_id++;
-      if (s->store->Deleted(id)) continue;
-      dists[n] = INFINITY;
-      tids[n] = DecodeTid(s->store->Label(id));
-      n++;
+  void Open(const TierScan& scan, const SegmentEntry& e) {
+    const int dims = scan.meta->dims;
+    InitPageCtx(&ctx_, scan.index, e);
+    store_ = new PagedVamanaStore(AccessPage, &ctx_, e.npages, kStreamBytes);
+    if (store_->Dim() != static_cast<std::uint32_t>(dims))
+      RaiseSegmentCorrupt(scan.index, e.id, "DiskANN graph has %u dimensions, the index %d",
+                          static_cast<unsigned>(store_->Dim()), dims);
+    UseSegmentCopy(&ctx_, e, *store_);
+    bool zero = true;
+    if (scan.query)
+      for (int i = 0; i < dims && zero; i++) zero = scan.query[i] == 0.0f;
+    enumerate_ = scan.query == nullptr || (zero && static_cast<Metric>(scan.meta->metric) == Metric::Cosine);
+    if (!enumerate_) {
+      searcher_ = new VamanaSearcher<PagedVamanaStore>(*store_);
+      VamanaSearchOptions opts;
+      opts.L = static_cast<std::uint32_t>(std::max(scan.ef_search, 10));
+      searcher_->Start(scan.query, opts);
     }
+  }
+
+  int Next(int max, vecgo::Neighbor* out) override {
+    int n = 0;
+    if (enumerate_) {
+      while (n < max && next_id_ < store_->Size()) {
+        std::uint32_t id = next_id_++;
+        if (store_->Deleted(id)) continue;
+        out[n++] = {INFINITY, store_->Label(id)};
+      }
+      return n;
+    }
+    results_.clear();
+    searcher_->Next(static_cast<std::size_t>(max), &results_);
+    for (const VamanaResult& r : results_) out[n++] = {r.distance, r.label};
     return n;
   }
-  s->out.clear();
-  s->searcher->Next(static_cast<std::size_t>(batch), &s->out);
-  for (const VamanaResult& r : s->out) {
-    dists[n] = r.distance;
-    tids[n] = DecodeTid(r.label);
-    n++;
+
+  void End() override { Unpin(&ctx_); }
+
+  static void Free(void* arg) {
+    DiskAnnCursor* c = static_cast<DiskAnnCursor*>(arg);
+    delete c->searcher_;
+    delete c->store_;
+    c->~DiskAnnCursor();
   }
-  return n;
+
+ private:
+  PageCtx ctx_;
+  PagedVamanaStore* store_ = nullptr;
+  VamanaSearcher<PagedVamanaStore>* searcher_ = nullptr;
+  std::vector<VamanaResult> results_;
+  bool enumerate_ = false;
+  std::uint32_t next_id_ = 0;
+};
+
+TierCursor* DiskAnnOpen(const TierScan& scan, const SegmentEntry& e) {
+  void* mem = MemoryContextAllocZero(scan.ctx, sizeof(DiskAnnCursor) + sizeof(MemoryContextCallback));
+  DiskAnnCursor* c = new (mem) DiskAnnCursor();
+  MemoryContextCallback* cb = reinterpret_cast<MemoryContextCallback*>(c + 1);
+  cb->func = DiskAnnCursor::Free;
+  cb->arg = c;
+  MemoryContextRegisterResetCallback(scan.ctx, cb);
+  c->Open(scan, e);
+  return c;
 }
+
+}  // namespace
 
 // ------------------------------------------------------------------ vacuum
 
-uint64 DiskAnnBulkDelete(Relation index, const SegmentEntry& e, IndexBulkDeleteCallback callback,
-                         void* cbstate, double* live) {
+namespace {
+
+uint64 DiskAnnBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDeleteCallback callback,
+                         void* cbstate, IndexBulkDeleteResult* stats) {
+  Relation index = info->index;
   PageCtx ctx;
   InitPageCtx(&ctx, index, e);
   PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
   std::vector<PagedVamanaStore::BitLocation> dead;
   for (std::uint32_t id = 0; id < store.Size(); id++) {
     if (store.Deleted(id)) continue;
-    ItemPointerData tid = DecodeTid(store.Label(id));
+    ItemPointerData tid = LabelTid(store.Label(id));
     if (callback(&tid, cbstate))
       dead.push_back(store.DeletionBit(id));
     else
-      *live += 1;
+      stats->num_index_tuples += 1;
     if ((id & 1023) == 0) PgCall(vacuum_delay_point);
   }
   Unpin(&ctx);
   for (const auto& loc : dead) {
     if (loc.page >= e.npages || loc.byte >= kStreamBytes || loc.bit > 7)
-      throw Error(Error::Kind::DataCorrupted, "DiskANN deletion bit outside the segment");
+      RaiseSegmentCorrupt(index, e.id, "DiskANN deletion bit outside the segment");
     PgCall(MarkDeletionBit, index, static_cast<BlockNumber>(e.head + loc.page), e.id, loc.byte,
            loc.bit);
   }
   Unpin(&ctx);
+  stats->tuples_removed += static_cast<double>(dead.size());
   return dead.size();
 }
 
 // ------------------------------------------------------------------ compaction input
 
-Size DiskAnnCopyLive(Relation index, const SegmentEntry& e, int dims, char* out, Size max) {
+Size DiskAnnCopyLive(Relation index, const MetaData& meta, const SegmentEntry& e, char* out, Size max) {
+  const int dims = meta.dims;
   const Size rs = RecordSize(dims);
   PageCtx ctx;
   InitPageCtx(&ctx, index, e);
   PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
   if (store.Dim() != static_cast<std::uint32_t>(dims))
-    throw Error(Error::Kind::DataCorrupted, "DiskANN segment dimensions differ from the index's");
+    RaiseSegmentCorrupt(index, e.id, "DiskANN graph has %u dimensions, the index %d",
+                        static_cast<unsigned>(store.Dim()), dims);
   Size n = 0;
   for (std::uint32_t id = 0; id < store.Size(); id++) {
     if (store.Deleted(id)) continue;
-    if (n == max) throw Error(Error::Kind::DataCorrupted, "DiskANN segment holds more live rows than its manifest entry");
+    if (n == max)
+      RaiseSegmentCorrupt(index, e.id, "holds more live rows than the manifest's %llu",
+                          static_cast<unsigned long long>(max));
     char* rec = out + n * rs;
     std::memset(rec, 0, rs);
     RecordHeader* h = reinterpret_cast<RecordHeader*>(rec);
-    h->tid = DecodeTid(store.Label(id));
+    h->tid = LabelTid(store.Label(id));
     h->flags = 0;
     std::memcpy(rec + sizeof(RecordHeader), store.Vector(id), sizeof(float) * dims);
     n++;
@@ -595,21 +602,66 @@ Size DiskAnnCopyLive(Relation index, const SegmentEntry& e, int dims, char* out,
 
 // ------------------------------------------------------------------ verify
 
-void DiskAnnVerify(Relation index, const SegmentEntry& e, uint64* rows, uint64* deleted) {
+// One contiguous run of full pages, then the core's own structural check.
+void DiskAnnVerify(Relation index, const MetaData&, const SegmentEntry& e, char* claimed,
+                   BlockNumber nblocks, TierFacts* out) {
+  std::memset(out, 0, sizeof(*out));
+  if (e.npages == 0 || e.head + e.npages > nblocks || e.tail != e.head + e.npages - 1)
+    RaiseSegmentCorrupt(index, e.id, "DiskANN run at block %u with %u pages is not a valid run", e.head,
+                        e.npages);
+  for (uint32 k = 0; k < e.npages; k++) {
+    BlockNumber blk = e.head + k;
+    if (claimed[blk]) RaiseSegmentCorrupt(index, e.id, "reuses block %u (claimed %d times)", blk, claimed[blk]);
+    claimed[blk] = 1;
+    Buffer buf = PgCall(ReadBuffer, index, blk);
+    PgCall(LockBuffer, buf, BUFFER_LOCK_SHARE);
+    PageOpaque o = *GetOpaque(BufferGetPage(buf));
+    PgCall(UnlockReleaseBuffer, buf);
+    BlockNumber want_next = k + 1 < e.npages ? blk + 1 : InvalidBlockNumber;
+    if (o.page_id != kPageId || o.flags != kPageChain || o.segment_id != e.id || o.used != kStreamBytes ||
+        o.next != want_next)
+      RaiseSegmentCorrupt(index, e.id, "block %u is not page %u of its DiskANN run", blk, k);
+  }
   PageCtx ctx;
   InitPageCtx(&ctx, index, e);
   PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
-  store.Verify();
-  *rows = store.Size();
-  *deleted = 0;
+  try {
+    store.Verify();
+  } catch (const Error& err) {
+    Unpin(&ctx);
+    RaiseSegmentCorrupt(index, e.id, "%s", err.what());
+  }
+  out->pages = e.npages;
+  out->tail = e.head + e.npages - 1;
+  out->rows = store.Size();
   for (std::uint32_t id = 0; id < store.Size(); id++) {
-    if (store.Deleted(id)) (*deleted)++;
-    ItemPointerData tid = DecodeTid(store.Label(id));
-    if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0)
-      throw Error(Error::Kind::DataCorrupted, "DiskANN segment holds an invalid heap TID");
+    if (store.Deleted(id)) out->deleted++;
+    ItemPointerData tid = LabelTid(store.Label(id));
+    if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0) {
+      Unpin(&ctx);
+      RaiseSegmentCorrupt(index, e.id, "DiskANN node %u holds an invalid heap TID", id);
+    }
   }
   Unpin(&ctx);
 }
+
+// ------------------------------------------------------------------ cost
+// A batch expands about ef_search graph nodes (a page and R distances each);
+// returning every row expands every node.
+void DiskAnnCost(const MetaData& meta, const SegmentEntry& e, double ef, TierCost* out) {
+  const double degree = std::max(meta.options.graph_degree, 1);
+  const double per_visit = seq_page_cost + degree * cpu_operator_cost;
+  out->exact = false;
+  out->rows = static_cast<double>(e.rows - std::min(e.rows, e.deleted));
+  out->pages = e.npages;
+  out->batch = std::min(out->rows, 1.5 * ef + std::log2(out->rows + 2.0)) * per_visit;
+  out->all = out->rows * per_visit;
+}
+
+}  // namespace
+
+const TierOps kDiskAnnTierOps = {kSegmentDiskANN, "diskann", DiskAnnOpen, DiskAnnBulkDelete,
+                                 DiskAnnCopyLive, DiskAnnVerify, DiskAnnCost};
 
 }  // namespace vecgo::pg
 

@@ -1,5 +1,5 @@
-// Pages of the vecgo index: metapage, chains of record pages, page allocation
-// and recycling, the L0 append path. Every change is WAL-logged with generic
+// Pages of the vecgo index: metapage, chains of record pages (writer and
+// reader), page allocation and recycling. Every change is WAL-logged with generic
 // WAL; pages written whole (new chain pages) are logged as full images.
 //
 // Nothing here keeps a C++ object with a destructor alive, so PostgreSQL
@@ -22,11 +22,6 @@ namespace vecgo::pg {
 
 namespace {
 
-void SetUsed(Page page, Size used) {
-  GetOpaque(page)->used = static_cast<uint32>(used);
-  reinterpret_cast<PageHeader>(page)->pd_lower = static_cast<LocationIndex>(kPageDataOffset + used);
-}
-
 bool PageIsRecyclable(Page page) {
   if (PageIsNew(page)) return true;
   PageOpaque* o = GetOpaque(page);
@@ -35,6 +30,11 @@ bool PageIsRecyclable(Page page) {
 }
 
 }  // namespace
+
+void SetUsed(Page page, Size used) {
+  GetOpaque(page)->used = static_cast<uint32>(used);
+  reinterpret_cast<PageHeader>(page)->pd_lower = static_cast<LocationIndex>(kPageDataOffset + used);
+}
 
 Buffer NewBuffer(Relation index) {
   // First a page the free space map knows about (a recycled one).
@@ -289,85 +289,6 @@ const RecordHeader* ChainReaderNext(ChainReader* r) {
 void ChainReaderEnd(ChainReader* r) {
   if (r->record) pfree(r->record);
   r->record = nullptr;
-}
-
-// ------------------------------------------------------------------ L0 append
-
-void AppendToL0(Relation index, const char* record, Size len, uint32* l0_pages) {
-  Buffer metabuf = ReadBuffer(index, kMetaBlock);
-  LockBuffer(metabuf, BUFFER_LOCK_SHARE);
-  const MetaData* meta = PageGetMeta(BufferGetPage(metabuf));
-  CheckMeta(index, meta);
-  uint32 l0_id = meta->l0_id;
-  BlockNumber head = meta->l0_head;
-
-  Buffer headbuf = ReadBuffer(index, head);
-  LockBuffer(headbuf, BUFFER_LOCK_EXCLUSIVE);
-  Page headpage = BufferGetPage(headbuf);
-  if (GetOpaque(headpage)->page_id != kPageId || GetOpaque(headpage)->segment_id != l0_id ||
-      GetOpaque(headpage)->flags != kPageChain)
-    RaiseBadChainPage(index, head, l0_id);
-  BlockNumber tailblk = GetOpaque(headpage)->tail;
-  Buffer tailbuf = headbuf;
-  if (tailblk != head) {
-    tailbuf = ReadBuffer(index, tailblk);
-    LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
-    Page tp = BufferGetPage(tailbuf);
-    if (GetOpaque(tp)->page_id != kPageId || GetOpaque(tp)->segment_id != l0_id ||
-        GetOpaque(tp)->flags != kPageChain || GetOpaque(tp)->next != InvalidBlockNumber)
-      RaiseBadChainPage(index, tailblk, l0_id);
-  }
-  Size used = GetOpaque(BufferGetPage(tailbuf))->used;
-  Size first = std::min(len, kStreamBytes - used);
-  Size rest = len - first;
-
-  // The part that does not fit goes to new pages, written (and logged) before
-  // they become reachable: a crash in between only leaks them.
-  BlockNumber first_new = InvalidBlockNumber, last_new = InvalidBlockNumber;
-  uint32 added = 0;
-  if (rest > 0) {
-    Buffer cur = NewBuffer(index);
-    first_new = BufferGetBlockNumber(cur);
-    Size off = first;
-    for (;;) {
-      Size chunk = std::min(kStreamBytes, len - off);
-      bool more = off + chunk < len;
-      Buffer nb = more ? NewBuffer(index) : InvalidBuffer;
-      GenericXLogState* state = GenericXLogStart(index);
-      Page page = GenericXLogRegisterBuffer(state, cur, GENERIC_XLOG_FULL_IMAGE);
-      InitChainPage(page, l0_id);
-      std::memcpy(PageStream(page), record + off, chunk);
-      SetUsed(page, chunk);
-      GetOpaque(page)->next = more ? BufferGetBlockNumber(nb) : InvalidBlockNumber;
-      GenericXLogFinish(state);
-      added++;
-      if (!more) {
-        last_new = BufferGetBlockNumber(cur);
-        UnlockReleaseBuffer(cur);
-        break;
-      }
-      UnlockReleaseBuffer(cur);
-      cur = nb;
-      off += chunk;
-    }
-  }
-
-  GenericXLogState* state = GenericXLogStart(index);
-  Page tpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
-  Page hpage = tailbuf == headbuf ? tpage : GenericXLogRegisterBuffer(state, headbuf, 0);
-  std::memcpy(PageStream(tpage) + used, record, first);
-  SetUsed(tpage, used + first);
-  if (rest > 0) {
-    GetOpaque(tpage)->next = first_new;
-    GetOpaque(hpage)->tail = last_new;
-    GetOpaque(hpage)->npages += added;
-  }
-  *l0_pages = GetOpaque(hpage)->npages;
-  GenericXLogFinish(state);
-
-  if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);
-  UnlockReleaseBuffer(headbuf);
-  UnlockReleaseBuffer(metabuf);
 }
 
 // ------------------------------------------------------------------ recycling

@@ -16,6 +16,16 @@
 //
 // Code that holds no object with a non-trivial destructor may call PostgreSQL
 // (and ereport) directly: a longjmp over such frames is harmless.
+//
+// Guarded entries: _PG_init; every SQL function (VECGO_FUNCTION); the AM
+// callbacks ambuild, ambuildempty, aminsert, ambulkdelete, amvacuumcleanup,
+// ambeginscan, amrescan, amgettuple, amendscan, amoptions, amcostestimate;
+// the parallel graph-build worker's main; the table AM's build callback
+// wraps its one C++ call (WriteSegment).
+// Exempt, because their bodies are plain C that cannot throw: the AM handler
+// (fills a node), amvalidate (returns true), ambuildphasename (a switch), the
+// WAL resource manager's redo/desc/identify (am_wal.cpp: they hold no C++
+// object and call only PostgreSQL), and the GUC definitions.
 #pragma once
 
 #include <cstring>

@@ -6,6 +6,9 @@
 // C++ standard library removed afterwards.
 #pragma once
 
+// Core headers every glue file may use; they must come before postgres.h.
+#include "vecgo/topk.h"
+
 // The library is built with hidden visibility; PostgreSQL 15 leaves
 // PGDLLEXPORT empty on ELF, so give it the meaning 16+ gives it.
 #ifndef PGDLLEXPORT

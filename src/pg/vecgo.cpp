@@ -15,6 +15,7 @@ char* g_simd_name = nullptr;  // vecgo.simd (read-only, reports the kernel set)
 }
 
 extern "C" void _PG_init(void) {
+  vecgo::pg::Guard([]() {
   // VECGO_SIMD (environment, read at load) may force a lower instruction set.
   const vecgo::simd::Kernels& k = vecgo::simd::active();
   DefineCustomStringVariable("vecgo.simd", "Instruction set used by the distance kernels.",
@@ -27,4 +28,5 @@ extern "C" void _PG_init(void) {
   // Replay of vecgo's own WAL records needs the resource manager in every
   // server, primary and standby: vecgo belongs in shared_preload_libraries.
   vecgo::pg::RegisterWalRmgr();
+  });
 }

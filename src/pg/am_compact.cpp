@@ -1,0 +1,150 @@
+// Compaction: executes the core's size-tiered plan (vecgo/compaction.h).
+//
+// Each output group's live rows are gathered in memory from its members
+// (whatever their kind), then written as new pages by WriteSegment (Flat or
+// DiskANN by size), each logged as a full page image; then one metapage WAL
+// record switches the manifest. The replaced chains go to the metapage's
+// pending list stamped with the next full transaction id and are freed by
+// RecyclePending once no snapshot can be that old. Compaction runs with
+// ShareUpdateExclusiveLock on the table, so it never races VACUUM (which
+// could otherwise tombstone a row already copied) nor another compaction.
+#include <algorithm>
+#include <cstring>
+
+#include "vecgo/compaction.h"
+#include "guard.h"
+#include "am.h"
+
+extern "C" {
+#include "access/transam.h"
+#include "catalog/index.h"
+#include "storage/lmgr.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+}
+
+namespace vecgo::pg {
+
+namespace {
+
+void AddPending(MetaData* m, const SegmentEntry& s, FullTransactionId safexid) {
+  PendingFree* p = &m->pending[m->npending++];
+  p->head = s.head;
+  p->npages = s.npages;
+  p->segment_id = s.id;
+  p->reserved = 0;
+  p->safexid = safexid;
+}
+
+}  // namespace
+
+int64 CompactSegments(Relation index) {
+  RecyclePending(index);
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  ReadMeta(index, meta);
+  if (meta->dims == 0 || meta->nsegments == 0) return 0;
+  const Size rs = RecordSize(meta->dims);
+  const int n = static_cast<int>(meta->nsegments);
+
+  // A group's live rows are gathered in memory (and a DiskANN output built
+  // from them): at most maintenance_work_mem worth of records per group, and
+  // a DiskANN output must also fit its graph build.
+  vecgo::CompactionPolicy policy;
+  policy.threshold = static_cast<std::size_t>(meta->options.compaction_threshold);
+  policy.max_members = static_cast<std::size_t>(kMaxPending - static_cast<int>(meta->npending));
+  policy.max_rows = std::max<uint64>(1, DiskAnnBudgetBytes() / rs);
+  policy.graph_rows = static_cast<uint64>(meta->options.diskann_threshold);
+  policy.max_graph_rows = DiskAnnMaxRows(meta, DiskAnnBudgetBytes());
+  vecgo::SegmentRows* segs = static_cast<vecgo::SegmentRows*>(palloc(sizeof(vecgo::SegmentRows) * n));
+  for (int i = 0; i < n; i++) segs[i] = {meta->segments[i].rows, meta->segments[i].deleted};
+  int* group = static_cast<int*>(palloc(sizeof(int) * n));
+  uint64* group_rows = static_cast<uint64*>(palloc0(sizeof(uint64) * n));
+  const vecgo::CompactionPlan plan = vecgo::PlanCompaction(segs, n, policy, group, group_rows);
+  const int ngroups = static_cast<int>(plan.groups);
+
+  // Work left undone for lack of memory is reported, not silently dropped.
+  if (plan.skipped_segments > 0)
+    ereport(NOTICE,
+            (errmsg("vecgo: %zu segment(s) of index \"%s\" were left uncompacted", plan.skipped_segments,
+                    RelationGetRelationName(index)),
+             errdetail("Merging them would build a graph of %llu rows, which does not fit in "
+                       "maintenance_work_mem (%d kB).",
+                       static_cast<unsigned long long>(plan.skipped_rows), maintenance_work_mem),
+             errhint("Raise maintenance_work_mem and run vecgo_compact again.")));
+  if (plan.members == 0) return 0;
+
+  // Reserve the ids of the new segments.
+  uint32 first_id;
+  {
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    MetaData* m = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+    std::memcpy(m, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+    first_id = m->next_segment_id;
+    m->next_segment_id += ngroups;
+    WriteMeta(index, metabuf, *m);
+    UnlockReleaseBuffer(metabuf);
+    pfree(m);
+  }
+
+  // Each group: its live rows gathered in memory (the manifest's counts are
+  // exact: VACUUM cannot run meanwhile), then one new segment.
+  SegmentEntry* outputs = static_cast<SegmentEntry*>(palloc0(sizeof(SegmentEntry) * std::max(ngroups, 1)));
+  for (int g = 0; g < ngroups; g++) {
+    const Size cap = static_cast<Size>(group_rows[g]);
+    char* buf = static_cast<char*>(MemoryContextAllocHuge(CurrentMemoryContext, std::max<Size>(cap, 1) * rs));
+    Size rows = 0;
+    for (int i = 0; i < n; i++) {
+      if (group[i] != g) continue;
+      const SegmentEntry& s = meta->segments[i];
+      rows += TierOpsOf(index, s.kind).copy_live(index, *meta, s, buf + rows * rs, cap - rows);
+    }
+    WriteSegment(index, meta, first_id + g, buf, rows, &outputs[g]);
+    pfree(buf);
+  }
+
+  // The switch: one metapage record.
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  MetaData* m = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  std::memcpy(m, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+  FullTransactionId safexid = ReadNextFullTransactionId();
+  uint32 keep = 0;
+  int64 replaced = 0;
+  SegmentEntry* kept = static_cast<SegmentEntry*>(palloc(sizeof(SegmentEntry) * kMaxSegments));
+  for (uint32 j = 0; j < m->nsegments; j++) {
+    const SegmentEntry& s = m->segments[j];
+    bool member = false;
+    for (int i = 0; i < n; i++)
+      if (group[i] != vecgo::kCompactStay && meta->segments[i].id == s.id) member = true;
+    if (!member) {
+      kept[keep++] = s;
+      continue;
+    }
+    AddPending(m, s, safexid);
+    replaced++;
+  }
+  for (int g = 0; g < ngroups; g++) {
+    if (outputs[g].rows > 0)
+      kept[keep++] = outputs[g];
+    else
+      AddPending(m, outputs[g], safexid);
+  }
+  std::memcpy(m->segments, kept, sizeof(SegmentEntry) * keep);
+  m->nsegments = keep;
+  WriteMeta(index, metabuf, *m);
+  UnlockReleaseBuffer(metabuf);
+  return replaced;
+}
+
+int64 CompactIndex(Oid indexoid) {
+  // The index may have been dropped since the caller found it.
+  if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(indexoid))) return -1;
+  Oid heapoid;
+  Relation index = OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, false, &heapoid);
+  int64 replaced = CompactSegments(index);
+  CloseVecgoIndex(index, heapoid, ShareUpdateExclusiveLock, RowExclusiveLock);
+  return replaced;
+}
+
+}  // namespace vecgo::pg

@@ -1,0 +1,202 @@
+// The L0 log: the tier every INSERT appends to.
+//
+// aminsert appends the row's record to the L0 log in the inserting
+// transaction, so it is durable exactly when that transaction commits. When
+// the log reaches memtable_size it is sealed: the chain becomes a Flat
+// segment by a manifest change alone (no copy) and a fresh, empty L0 log
+// starts. To every reader the L0 log is a Flat chain (L0Entry); what is its
+// own is here: creating it, appending, its size, sealing.
+//
+// Locking: an append holds the metapage share lock (so a seal, which takes it
+// exclusively, never races it) and the head page's exclusive lock, which
+// serialises appenders and guards the tail hint and page count.
+#include <algorithm>
+#include <cstring>
+
+#include "guard.h"
+#include "am.h"
+
+namespace vecgo::pg {
+
+SegmentEntry L0Entry(const MetaData& meta) {
+  SegmentEntry e;
+  std::memset(&e, 0, sizeof(e));
+  e.id = meta.l0_id;
+  e.kind = kSegmentFlat;
+  e.quantization = kQuantNone;
+  e.head = meta.l0_head;
+  e.tail = InvalidBlockNumber;
+  e.deleted = meta.l0_deleted;
+  return e;
+}
+
+void InitL0Page(Page page, uint32 id, BlockNumber blk) {
+  InitChainPage(page, id);
+  GetOpaque(page)->tail = blk;
+  GetOpaque(page)->npages = 1;
+}
+
+BlockNumber CreateEmptyL0(Relation index, uint32 id) {
+  Buffer buf = NewBuffer(index);
+  BlockNumber blk = BufferGetBlockNumber(buf);
+  GenericXLogState* state = GenericXLogStart(index);
+  Page page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+  InitL0Page(page, id, blk);
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(buf);
+  return blk;
+}
+
+bool L0IsFull(Relation index, uint32 pages) {
+  return static_cast<double>(pages) * BLCKSZ >=
+         static_cast<double>(OptionsFromRelation(index).memtable_size_mb) * 1024 * 1024;
+}
+
+L0Size ReadL0Size(Relation index, const MetaData& meta) {
+  L0Size sz;
+  Buffer headbuf = ReadBuffer(index, meta.l0_head);
+  LockBuffer(headbuf, BUFFER_LOCK_SHARE);
+  Page head = BufferGetPage(headbuf);
+  if (!IsChainPageOf(head, meta.l0_id)) {
+    UnlockReleaseBuffer(headbuf);
+    RaiseBadChainPage(index, meta.l0_head, meta.l0_id);
+  }
+  sz.pages = GetOpaque(head)->npages;
+  sz.tail = GetOpaque(head)->tail;
+  UnlockReleaseBuffer(headbuf);
+  Buffer tailbuf = ReadBuffer(index, sz.tail);
+  LockBuffer(tailbuf, BUFFER_LOCK_SHARE);
+  Page tail = BufferGetPage(tailbuf);
+  if (!IsChainPageOf(tail, meta.l0_id)) {
+    UnlockReleaseBuffer(tailbuf);
+    RaiseBadChainPage(index, sz.tail, meta.l0_id);
+  }
+  sz.bytes = static_cast<uint64>(sz.pages - 1) * kStreamBytes + GetOpaque(tail)->used;
+  UnlockReleaseBuffer(tailbuf);
+  sz.rows = meta.dims > 0 ? sz.bytes / RecordSize(meta.dims) : 0;
+  return sz;
+}
+
+L0Position AppendToL0(Relation index, const char* record, Size len) {
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+  const MetaData* meta = PageGetMeta(BufferGetPage(metabuf));
+  CheckMeta(index, meta);
+  uint32 l0_id = meta->l0_id;
+  BlockNumber head = meta->l0_head;
+
+  Buffer headbuf = ReadBuffer(index, head);
+  LockBuffer(headbuf, BUFFER_LOCK_EXCLUSIVE);
+  Page headpage = BufferGetPage(headbuf);
+  if (!IsChainPageOf(headpage, l0_id)) RaiseBadChainPage(index, head, l0_id);
+  BlockNumber tailblk = GetOpaque(headpage)->tail;
+  const uint32 pages_before = GetOpaque(headpage)->npages;
+  Buffer tailbuf = headbuf;
+  if (tailblk != head) {
+    tailbuf = ReadBuffer(index, tailblk);
+    LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+    Page tp = BufferGetPage(tailbuf);
+    if (!IsChainPageOf(tp, l0_id) || GetOpaque(tp)->next != InvalidBlockNumber)
+      RaiseBadChainPage(index, tailblk, l0_id);
+  }
+  Size used = GetOpaque(BufferGetPage(tailbuf))->used;
+  Size first = std::min(len, kStreamBytes - used);
+  Size rest = len - first;
+
+  L0Position pos;
+  pos.l0_id = l0_id;
+  pos.ordinal = (static_cast<uint64>(pages_before - 1) * kStreamBytes + used) / len;
+  pos.block = tailblk;
+  pos.offset = static_cast<uint32>(used);
+
+  // The part that does not fit goes to new pages, written (and logged) before
+  // they become reachable: a crash in between only leaks them.
+  BlockNumber first_new = InvalidBlockNumber, last_new = InvalidBlockNumber;
+  uint32 added = 0;
+  if (rest > 0) {
+    Buffer cur = NewBuffer(index);
+    first_new = BufferGetBlockNumber(cur);
+    Size off = first;
+    for (;;) {
+      Size chunk = std::min(kStreamBytes, len - off);
+      bool more = off + chunk < len;
+      Buffer nb = more ? NewBuffer(index) : InvalidBuffer;
+      GenericXLogState* state = GenericXLogStart(index);
+      Page page = GenericXLogRegisterBuffer(state, cur, GENERIC_XLOG_FULL_IMAGE);
+      InitChainPage(page, l0_id);
+      std::memcpy(PageStream(page), record + off, chunk);
+      SetUsed(page, chunk);
+      GetOpaque(page)->next = more ? BufferGetBlockNumber(nb) : InvalidBlockNumber;
+      GenericXLogFinish(state);
+      added++;
+      if (!more) {
+        last_new = BufferGetBlockNumber(cur);
+        UnlockReleaseBuffer(cur);
+        break;
+      }
+      UnlockReleaseBuffer(cur);
+      cur = nb;
+      off += chunk;
+    }
+  }
+  // A record that starts exactly at a page's end starts on the next page.
+  if (first == 0) {
+    pos.block = first_new;
+    pos.offset = 0;
+  }
+
+  GenericXLogState* state = GenericXLogStart(index);
+  Page tpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
+  Page hpage = tailbuf == headbuf ? tpage : GenericXLogRegisterBuffer(state, headbuf, 0);
+  std::memcpy(PageStream(tpage) + used, record, first);
+  SetUsed(tpage, used + first);
+  if (rest > 0) {
+    GetOpaque(tpage)->next = first_new;
+    GetOpaque(hpage)->tail = last_new;
+    GetOpaque(hpage)->npages += added;
+  }
+  pos.l0_pages = GetOpaque(hpage)->npages;
+  GenericXLogFinish(state);
+
+  if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);
+  UnlockReleaseBuffer(headbuf);
+  UnlockReleaseBuffer(metabuf);
+  return pos;
+}
+
+int64 SealL0(Relation index, bool only_if_full) {
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+  CheckMeta(index, meta);
+
+  // With the metapage locked exclusively no append is in progress.
+  const L0Size sz = ReadL0Size(index, *meta);
+  int64 sealed = 0;
+  if (sz.rows > 0 && (!only_if_full || L0IsFull(index, sz.pages))) {
+    if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
+      UnlockReleaseBuffer(metabuf);
+      if (only_if_full) return 0;
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("vecgo index \"%s\" already has %d segments",
+                             RelationGetRelationName(index), kMaxSegments),
+                      errhint("Run vecgo_compact() on the index first.")));
+    }
+    SegmentEntry* e = &meta->segments[meta->nsegments++];
+    *e = L0Entry(*meta);
+    e->tail = sz.tail;
+    e->npages = sz.pages;
+    e->rows = sz.rows;
+    meta->l0_id = meta->next_segment_id++;
+    meta->l0_head = CreateEmptyL0(index, meta->l0_id);
+    meta->l0_deleted = 0;
+    WriteMeta(index, metabuf, *meta);
+    sealed = static_cast<int64>(sz.rows);
+  }
+  UnlockReleaseBuffer(metabuf);
+  pfree(meta);
+  return sealed;
+}
+
+}  // namespace vecgo::pg

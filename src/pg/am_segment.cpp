@@ -1,0 +1,46 @@
+// The registry of tier kinds, and the one place that decides what kind of
+// segment a set of rows becomes.
+//
+// Flat costs an exact scan of every row per query; a DiskANN graph costs a
+// build but answers from a few hundred node visits. A segment is a graph
+// from diskann_threshold rows on, when its build fits maintenance_work_mem.
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "guard.h"
+#include "am.h"
+
+namespace vecgo::pg {
+
+const TierOps& TierOpsOf(Relation index, uint8 kind) {
+  switch (kind) {
+    case kSegmentFlat: return kFlatTierOps;
+    case kSegmentDiskANN: return kDiskAnnTierOps;
+  }
+  RaiseWithHint(ERRCODE_INDEX_CORRUPTED, "REINDEX the index.",
+                "vecgo index \"%s\" lists a segment of unknown kind %u",
+                RelationGetRelationName(index), static_cast<unsigned>(kind));
+}
+
+void RaiseSegmentCorrupt(Relation index, uint32 segment_id, const char* fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  Raise(ERRCODE_INDEX_CORRUPTED, "vecgo index \"%s\" is corrupted: segment %u: %s",
+        RelationGetRelationName(index), segment_id, what);
+}
+
+void WriteSegment(Relation index, const MetaData* meta, uint32 id, const char* records, Size nrecords,
+                  SegmentEntry* e) {
+  const Size threshold = static_cast<Size>(meta->options.diskann_threshold);
+  if (nrecords >= threshold && nrecords <= DiskAnnMaxRows(meta, DiskAnnBudgetBytes())) {
+    WriteDiskAnnSegment(index, meta, id, records, nrecords, e);
+    return;
+  }
+  WriteFlatSegment(index, id, records, nrecords, RecordSize(meta->dims), e);
+}
+
+}  // namespace vecgo::pg
