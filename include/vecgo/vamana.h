@@ -30,11 +30,11 @@
 // with large-norm rows drawn toward the origin so they collect in-edges) and
 // searched with -dot: the beam follows the directional neighbourhoods
 // towards the large-norm, well-aligned rows that win on inner product
-// (src/core/vamana_build.cpp has the measurements). (The MIPS-to-L2 lift,
-// an extra coordinate sqrt(M^2 - |x|^2), was dropped: on data with a wide
-// spread of norms the lift dominates the pairwise distances, the prune
-// leaves a sparse graph and recall at a given L falls well below the other
-// metrics.)
+// (src/core/vamana_build.cpp gives the reasons, the commit history the
+// measurements). (The MIPS-to-L2 lift, an extra coordinate sqrt(M^2 - |x|^2),
+// was dropped: on data with a wide spread of norms the lift dominates the
+// pairwise distances, the prune leaves a sparse graph and recall at a given L
+// falls well below the other metrics.)
 #pragma once
 
 #include "vecgo/core.h"

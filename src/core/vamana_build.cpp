@@ -167,20 +167,18 @@ class VamanaBuilder {
   // Inner product: the graph is built over the unit directions (cosine
   // geometry) and searched with -dot. The MIPS-to-L2 lift was tried and
   // dropped: its extra coordinate sqrt(M^2 - |x|^2) dominates pairwise
-  // distances on data with a wide spread of norms (GloVe), so the robust
-  // prune left ~13 edges per node out of 64 and the queries, lifted to
-  // (q, 0), sit far off the data's sphere; recall@10 at L=100 on 20k
-  // GloVe rows was 0.68. The directional graph keeps full degree and the
-  // -dot beam walks it to the large-norm, well-aligned rows (0.97).
+  // distances on data with a wide spread of norms, so the robust prune left
+  // only a few edges per node and the queries, lifted to (q, 0), sit far
+  // off the data's sphere: recall fell far below the other metrics'. The
+  // directional graph keeps full degree and the -dot beam walks it to the
+  // large-norm, well-aligned rows.
   // The build space is x / |x|^1.5 with L2 rather than the plain
   // direction x / |x|: a large-norm row, the kind inner-product queries
   // want, lands nearer the origin and so near many rows, and gets the
-  // in-edges that lead the beam to it; a small-norm row moves out. On the
-  // first 15k GloVe rows (500 queries from row 300000) recall@10 at
-  // L=100/200 went 0.889/0.947 -> 0.971/0.988 (mean degree 37 -> 32.5),
-  // on the first 60k 0.876/0.935 -> 0.955/0.988. Exponents: 1.25 gave
-  // 0.935/0.975, 1.75 0.951/0.976, 2 0.947/0.970; below 1 (toward the raw
-  // vectors) recall fell (0.9: 0.869/0.932, 0.5: 0.763/0.828).
+  // in-edges that lead the beam to it; a small-norm row moves out. That
+  // raised recall at every L with a lower mean degree. Of the exponents
+  // tried from 1.25 to 2, 1.5 recalled best; below 1 (toward the raw
+  // vectors) recall fell.
   static void InitBlock(void* block, const BuildLayout& l, std::size_t n, std::size_t dim,
                         const VamanaParams& p) {
     std::memset(block, 0, sizeof(VamanaBuildHeader));
@@ -254,13 +252,9 @@ class VamanaBuilder {
   // is dealt out as kStreams interleaved streams (chunk by chunk, from
   // kStreams far-apart parts of it): one region refined in one burst lost
   // recall, as if its reverse edges crowded each other out.
-  // All 341k GloVe rows, two builds side by side on one thread each (then
-  // two insert passes):
-  // random order 144.7 s, local order 111.6 s. Recall@10 at L=60/100 on
-  // the unit tests' 1,000 queries: random 0.9425/0.9651, one local stream
-  // 0.9403/0.9645, 8 streams 0.9454/0.9674; at L=80/120 on make bench's
-  // 1,000 queries: random 0.9521/0.9675, 8 streams 0.9500/0.9639 (the
-  // two query sets disagree by more than the orders do).
+  // Against a random order, the local one builds markedly faster at the
+  // same recall (8 streams recalled as well as random order; the query sets
+  // disagree by more than the orders do).
   void BeginPhase(int phase) {
     if (phase < 0 || phase >= kBuildPhases) throw Error(Error::Kind::InvalidArgument, "Vamana build: no such phase");
     h_->phase = phase;
@@ -270,9 +264,9 @@ class VamanaBuilder {
       h_->order_rng.seed(h_->seed);
       std::shuffle(order_, order_ + n_, h_->order_rng);
       // The rest is put in locality order by the first participant in
-      // Work, while the others insert the random prefix: in PostgreSQL the
-      // backend ordered alone for 0.3 s (all 341k GloVe rows) before the
-      // worker started.
+      // Work, while the others insert the random prefix: ordered here
+      // instead, the PostgreSQL backend sorted alone while the worker
+      // waited to start.
       h_->order_taken.store(0);
       h_->ready.store(n_ / 10, std::memory_order_release);
     } else {
@@ -301,11 +295,8 @@ class VamanaBuilder {
     // prune alike.
     const float alpha = metric_ == Metric::L1 ? std::sqrt(h_->alpha) : h_->alpha;
     // One insert pass at alpha: a first pass at alpha = 1 (list size L/2)
-    // in front of it cost a fifth of the build and moved nothing on the
-    // recall/throughput curve (all 341k GloVe rows, one thread each, side
-    // by side: 118.6 s -> 92.0 s; make bench's queries, recall@10 and q/s
-    // at L=120 0.9639 at 2,111 -> 0.9628 at 2,293, at L=200 0.9779 at
-    // 1,404 -> 0.9762 at 1,473).
+    // in front of it added much build time and moved nothing on the
+    // recall/throughput curve.
     const std::size_t chunk = phase == 0 ? kInsertChunk : 256;
     const std::size_t total = std::size_t(kBuildPhases) * n_;
     // The calling thread reports progress; a hook that says stop cancels
@@ -488,22 +479,18 @@ class VamanaBuilder {
   // search is bound by memory latency, not arithmetic (the float vectors'
   // fetches stalled it), and the candidates it expanded are rescored
   // exactly before the prune, so the edges still come from exact
-  // distances. Float to 8-bit codes (GloVe 100k, one thread): build CPU
-  // 29.9 s -> 26.6 s with recall@10 unchanged to +-0.0005 at every L; 8-bit
-  // to 4-bit (one cache line a code instead of two at 100 dimensions; all
-  // 341k rows, one thread, side-by-side pairs): 66.1/64.8 s -> 57.1/58.2 s,
-  // recall@10 at L=120 0.9610 -> 0.9603, at L=200 0.9767 -> 0.9754, with
-  // q/s at a given L up about as much, so the recall/throughput curve
-  // held.
+  // distances. Float to 8-bit codes cut the build's time with recall
+  // unchanged; 8-bit to 4-bit (one cache line a code instead of two at 100
+  // dimensions) cut it again, and search throughput at a given L rose about
+  // as much as recall fell, so the recall/throughput curve held.
   // The range per dimension is min to max, cut to the 0.1% to 99.9%
   // quantile range (of up to 64k evenly spaced rows) widened by half its
   // width on each side: one stray row with a huge coordinate would
   // otherwise spread the 16 levels so thin that every other row's code
   // collapses and the searches steer blind. A clamped outlier only gets a
-  // rough search score; its edges still come from exact distances. (Cut
-  // at the plain quantiles, cosine recall@10 on the first 15k GloVe rows
-  // at L=100/200 fell 0.934/0.978 -> 0.927/0.974; widened, GloVe's codes
-  // are those of min to max.)
+  // rough search score; its edges still come from exact distances. (Cut at
+  // the plain quantiles, recall fell; widened, data without such outliers
+  // keeps the codes of min to max.)
   void EncodeSpace() {
     const std::size_t stride = std::max<std::size_t>(1, n_ / 65536);
     const std::size_t m = (n_ + stride - 1) / stride;
@@ -552,9 +539,8 @@ class VamanaBuilder {
   // q . x; L2 (and inner product, L2 in its build space) is |x|^2 + |q|^2
   // - 2 q . x with each code's |x|^2 kept from the encoding. The rounding
   // costs at most half a step in 127 per weight, well under the codes'
-  // own half step in 15. Float weights to int8 (GloVe 341k, cosine, one
-  // thread, side-by-side pairs): 61.5/61.5 s -> 52.0/53.4 s, recall@10 at
-  // L=120 0.9603 both, mean degree unchanged.
+  // own half step in 15: int8 weights instead of float ones build faster,
+  // with recall and mean degree unchanged.
   void PrepareQuery(const float* q, Scratch& s) const {
     if (metric_ == Metric::L1) return;
     s.qw.resize(dim_);
@@ -573,9 +559,8 @@ class VamanaBuilder {
 
   // Distances from the build-space point q (float) to the codes of
   // ids[0..count) (s readied by PrepareQuery(q); s.idot holds count).
-  // Every metric but L1 takes one kernel call for the lot (cosine, 8-bit
-  // codes then, GloVe 341k, one thread, side-by-side pairs: 70.6/67.9 s ->
-  // 66.0/64.7 s).
+  // Every metric but L1 takes one kernel call for the lot, which builds
+  // faster than a call per id.
   void DQ(const float* q, Scratch& s, const std::uint32_t* ids, std::size_t count, float* out) const {
     if (metric_ == Metric::L1) {
       for (std::size_t k = 0; k < count; k++) out[k] = int4_l1_(Code(ids[k]), q, qbase_, qstep_, dim_);
@@ -732,9 +717,8 @@ class VamanaBuilder {
       // entries of its list): start fetching the lists and degrees of the
       // next kListsAhead (and the next one's lock) now so the misses
       // overlap this expansion's work; the list read was the search's
-      // largest stall. All 341k GloVe rows, one thread, side-by-side pairs,
-      // same graph: 46.10 s (one list ahead) against 44.91 s (two), 46.64 s
-      // against 44.95 s (three).
+      // largest stall. Fetching more than one list ahead builds the same
+      // graph faster.
       Cand next = ~Cand(0);
       for (std::size_t t = cursor + 1, found = 0; t < s.size && found < kListsAhead; t++) {
         if (list[t] & kExpanded) continue;
@@ -788,15 +772,12 @@ class VamanaBuilder {
       // for above, has arrived: start fetching the codes of its unvisited
       // neighbours (read without the lock: a torn list only misdirects a
       // prefetch). Otherwise the best new neighbour is next: fetch its
-      // list. GloVe 341k, one thread, two side-by-side pairs: 78.5/77.6 s
-      // -> 74.0/74.3 s, identical graphs. Every neighbour's code is asked
-      // for, visited or not: a visited one's is mostly still in cache, and
-      // testing the bitmap first cost more than the fetch it saved (pairs:
-      // 51.0/53.2 s -> 46.8/46.2 s). They go into L2 only: brought into L1
-      // they crowded this expansion's own fetches (same graph; one-thread
-      // pairs 75.2 -> 73.3 s and 65.7 -> 62.6 s; with the look-ahead
-      // lists also into L2, 69.1 -> 63.8 s and 70.6 -> 69.2 s, but the lists
-      // alone changed nothing).
+      // list. The graph is identical, the build faster. Every neighbour's
+      // code is asked for, visited or not: a visited one's is mostly still
+      // in cache, and testing the bitmap first cost more than the fetch it
+      // saved. They go into L2 only: brought into L1 they crowded this
+      // expansion's own fetches (same graph either way; sending the
+      // look-ahead lists to L2 as well changed nothing on its own).
       if (next != ~Cand(0) && (next >> 32) <= (best >> 32)) {
         const std::uint32_t* lst = adj_ + std::size_t(next_id) * C_;
         const std::uint32_t deg = std::min(__atomic_load_n(&degree_[next_id], __ATOMIC_RELAXED), C_);
@@ -819,10 +800,9 @@ class VamanaBuilder {
   // settled candidate is tested against the kept that are not settled
   // only; the result is the same as testing every pair. A reverse edge's
   // overflow prune (the old list plus the edges appended since) then tests
-  // a fraction of the pairs it did (GloVe 341k, one thread, side-by-side
-  // pairs: 68.8/71.6 s -> 65.3/69.9 s, identical graphs; 35% fewer
-  // distance computations on 100k rows). Holds while alpha never drops
-  // between prunes; the build uses one alpha throughout.
+  // a fraction of the pairs it did: fewer distance computations, the same
+  // graph. Holds while alpha never drops between prunes; the build uses one
+  // alpha throughout.
   void Prune(std::uint32_t p, const std::vector<Scored>& pool, float alpha, Scratch& s) {
     s.kept.clear();
     s.kept_new.clear();
@@ -891,8 +871,7 @@ class VamanaBuilder {
     s.pool.clear();
     const std::uint32_t* lst = adj_ + std::size_t(id) * C_;
     // The neighbours' vectors are cold here (nodes come in id order): ask
-    // for them all first so the misses overlap (the phase took 1.37/1.18 s
-    // before, 1.08/1.10 s after, 150k GloVe rows, one thread).
+    // for them all first so the misses overlap.
     for (std::uint32_t t = 0; t < degree_[id]; t++) PrefetchPoint(lst[t]);
     for (std::uint32_t t = 0; t < degree_[id]; t++) s.pool.push_back({D(id, lst[t]), lst[t], t < settled_[id]});
     std::sort(s.pool.begin(), s.pool.end());

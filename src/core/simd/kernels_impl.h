@@ -612,9 +612,9 @@ void Int4S8DotBatch(const std::uint8_t* codes, std::size_t stride, const std::ui
 
 // Four independent table lookups per step: the loads, not the adds, are the
 // limit. Every level uses this form: a gather version (vpgatherdd from the
-// 256-entry rows) was measured 1.2-1.7x slower at m = 8..192 with both AVX2
-// and AVX-512 on the development machine (AMD EPYC), and gathers are also
-// slow on Intel parts running the Gather Data Sampling microcode fix.
+// 256-entry rows) was slower at every m tried with both AVX2 and AVX-512
+// (on AMD EPYC), and gathers are also slow on Intel parts running the
+// Gather Data Sampling microcode fix.
 template <class A>
 float PqAdcUnrolled(const std::uint8_t* code, const float* lut, std::size_t m) {
   float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
