@@ -24,7 +24,7 @@ bash scripts/fetch-glove.sh || echo "GloVe data unavailable: real-data tests wil
 PORT=${VECGO_TEST_PORT:-5497}
 DATA=/tmp/vecgo_test_pg
 export PGHOST=/tmp PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
-all_suites="core regress regress-scalar pgtap fuzz tap"
+all_suites="core tsan regress regress-scalar pgtap fuzz tap"
 SUITES=${SUITES:-$all_suites}
 passed=0
 failed=0
@@ -55,6 +55,9 @@ start_cluster() {  # $1: extra environment for the server (e.g. VECGO_SIMD=scala
 
 suite_core() { make check-headers && make -j"$jobs" core-tests GTEST_ARGS="${GTEST_ARGS:-}"; }
 
+# The core's concurrency tests under ThreadSanitizer (a data race fails it).
+suite_tsan() { make tsan; }
+
 suite_regress() {
   make installcheck PGHOST=/tmp PGPORT="$PORT" PGUSER=postgres ||
     { [ -f regression.diffs ] && head -200 regression.diffs; return 1; }
@@ -70,6 +73,7 @@ suite_fuzz() { make fuzz-io FUZZ_ARGS="${FUZZ_ARGS:-}"; }
 suite_tap() { scripts/run-tap.sh; }
 
 want core && run_suite core suite_core
+want tsan && run_suite tsan suite_tsan
 if want regress || want pgtap || want fuzz; then
   start_cluster || { echo "cluster failed to start"; cat "$DATA/server.log" 2>/dev/null | tail -20; }
   want regress && run_suite regress suite_regress
