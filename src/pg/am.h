@@ -416,6 +416,18 @@ extern const TierOps kDiskAnnTierOps;  // am_diskann.cpp
 void WriteSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
                   Size nrecords, SegmentEntry* e);
 
+// Re-raises a core error met in a segment's pages with the index and segment
+// named, keeping its category's SQLSTATE.
+[[noreturn]] void RaiseSegmentError(Relation index, uint32 segment_id, const vecgo::Error& err);
+// Runs `f`, turning a core error into RaiseSegmentError.
+template <typename F>
+inline auto InSegment(Relation index, uint32 segment_id, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const vecgo::Error& err) {
+    RaiseSegmentError(index, segment_id, err);
+  }
+}
 // Raises ERRCODE_INDEX_CORRUPTED naming the index and the segment.
 [[noreturn]] void RaiseSegmentCorrupt(Relation index, uint32 segment_id, const char* fmt, ...)
     pg_attribute_printf(3, 4);

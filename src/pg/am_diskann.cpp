@@ -491,6 +491,10 @@ class DiskAnnCursor final : public TierCursor {
   }
 
   int Next(int max, vecgo::Neighbor* out) override {
+    return InSegment(ctx_.index, ctx_.segment_id, [&]() { return NextImpl(max, out); });
+  }
+
+  int NextImpl(int max, vecgo::Neighbor* out) {
     int n = 0;
     if (enumerate_) {
       while (n < max && next_id_ < store_->Size()) {
@@ -531,7 +535,7 @@ TierCursor* DiskAnnOpen(const TierScan& scan, const SegmentEntry& e) {
   cb->func = DiskAnnCursor::Free;
   cb->arg = c;
   MemoryContextRegisterResetCallback(scan.ctx, cb);
-  c->Open(scan, e);
+  InSegment(scan.index, e.id, [&]() { c->Open(scan, e); });
   return c;
 }
 
@@ -624,12 +628,7 @@ void DiskAnnVerify(Relation index, const MetaData&, const SegmentEntry& e, char*
   PageCtx ctx;
   InitPageCtx(&ctx, index, e);
   PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
-  try {
-    store.Verify();
-  } catch (const Error& err) {
-    Unpin(&ctx);
-    RaiseSegmentCorrupt(index, e.id, "%s", err.what());
-  }
+  store.Verify();
   out->pages = e.npages;
   out->tail = e.head + e.npages - 1;
   out->rows = store.Size();
@@ -659,8 +658,23 @@ void DiskAnnCost(const MetaData& meta, const SegmentEntry& e, double ef, TierCos
 
 }  // namespace
 
-const TierOps kDiskAnnTierOps = {kSegmentDiskANN, "diskann", DiskAnnOpen, DiskAnnBulkDelete,
-                                 DiskAnnCopyLive, DiskAnnVerify, DiskAnnCost};
+// Core errors from the segment's pages name the index and the segment.
+const TierOps kDiskAnnTierOps = {
+    kSegmentDiskANN,
+    "diskann",
+    DiskAnnOpen,
+    [](IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDeleteCallback cb, void* cbstate,
+       IndexBulkDeleteResult* stats) {
+      return InSegment(info->index, e.id, [&]() { return DiskAnnBulkDelete(info, e, cb, cbstate, stats); });
+    },
+    [](Relation index, const MetaData& meta, const SegmentEntry& e, char* out, Size max) {
+      return InSegment(index, e.id, [&]() { return DiskAnnCopyLive(index, meta, e, out, max); });
+    },
+    [](Relation index, const MetaData& meta, const SegmentEntry& e, char* claimed, BlockNumber nblocks,
+       TierFacts* out) {
+      InSegment(index, e.id, [&]() { DiskAnnVerify(index, meta, e, claimed, nblocks, out); });
+    },
+    DiskAnnCost};
 
 }  // namespace vecgo::pg
 

@@ -33,11 +33,26 @@ void RaiseSegmentCorrupt(Relation index, uint32 segment_id, const char* fmt, ...
         RelationGetRelationName(index), segment_id, what);
 }
 
+void RaiseSegmentError(Relation index, uint32 segment_id, const vecgo::Error& err) {
+  int code = ERRCODE_INTERNAL_ERROR;
+  switch (err.kind()) {
+    case vecgo::Error::Kind::DataCorrupted: code = ERRCODE_INDEX_CORRUPTED; break;
+    case vecgo::Error::Kind::OutOfMemory: code = ERRCODE_OUT_OF_MEMORY; break;
+    case vecgo::Error::Kind::InvalidArgument: code = ERRCODE_INVALID_PARAMETER_VALUE; break;
+    case vecgo::Error::Kind::FeatureNotSupported: code = ERRCODE_FEATURE_NOT_SUPPORTED; break;
+    case vecgo::Error::Kind::Internal: break;
+  }
+  if (code == ERRCODE_INDEX_CORRUPTED)
+    Raise(code, "vecgo index \"%s\" is corrupted: segment %u: %s", RelationGetRelationName(index), segment_id,
+          err.what());
+  Raise(code, "vecgo index \"%s\", segment %u: %s", RelationGetRelationName(index), segment_id, err.what());
+}
+
 void WriteSegment(Relation index, const MetaData* meta, uint32 id, const char* records, Size nrecords,
                   SegmentEntry* e) {
   const Size threshold = static_cast<Size>(meta->options.diskann_threshold);
   if (nrecords >= threshold && nrecords <= DiskAnnMaxRows(meta, DiskAnnBudgetBytes())) {
-    WriteDiskAnnSegment(index, meta, id, records, nrecords, e);
+    InSegment(index, id, [&]() { WriteDiskAnnSegment(index, meta, id, records, nrecords, e); });
     return;
   }
   WriteFlatSegment(index, id, records, nrecords, RecordSize(meta->dims), e);
