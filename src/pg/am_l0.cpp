@@ -52,27 +52,32 @@ bool L0IsFull(Relation index, uint32 pages) {
          static_cast<double>(OptionsFromRelation(index).memtable_size_mb) * 1024 * 1024;
 }
 
+namespace {
+
+// A copy of the opaque of page `blk`, which must belong to chain `id`.
+PageOpaque ReadChainOpaque(Relation index, BlockNumber blk, uint32 id) {
+  Buffer buf = ReadBuffer(index, blk);
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  Page page = BufferGetPage(buf);
+  if (!IsChainPageOf(page, id)) {
+    UnlockReleaseBuffer(buf);
+    RaiseBadChainPage(index, blk, id);
+  }
+  PageOpaque o = *GetOpaque(page);
+  UnlockReleaseBuffer(buf);
+  return o;
+}
+
+}  // namespace
+
 L0Size ReadL0Size(Relation index, const MetaData& meta) {
+  // The head page holds the page count and the tail; the tail its bytes.
+  const PageOpaque head = ReadChainOpaque(index, meta.l0_head, meta.l0_id);
+  const PageOpaque tail = ReadChainOpaque(index, head.tail, meta.l0_id);
   L0Size sz;
-  Buffer headbuf = ReadBuffer(index, meta.l0_head);
-  LockBuffer(headbuf, BUFFER_LOCK_SHARE);
-  Page head = BufferGetPage(headbuf);
-  if (!IsChainPageOf(head, meta.l0_id)) {
-    UnlockReleaseBuffer(headbuf);
-    RaiseBadChainPage(index, meta.l0_head, meta.l0_id);
-  }
-  sz.pages = GetOpaque(head)->npages;
-  sz.tail = GetOpaque(head)->tail;
-  UnlockReleaseBuffer(headbuf);
-  Buffer tailbuf = ReadBuffer(index, sz.tail);
-  LockBuffer(tailbuf, BUFFER_LOCK_SHARE);
-  Page tail = BufferGetPage(tailbuf);
-  if (!IsChainPageOf(tail, meta.l0_id)) {
-    UnlockReleaseBuffer(tailbuf);
-    RaiseBadChainPage(index, sz.tail, meta.l0_id);
-  }
-  sz.bytes = static_cast<uint64>(sz.pages - 1) * kStreamBytes + GetOpaque(tail)->used;
-  UnlockReleaseBuffer(tailbuf);
+  sz.pages = head.npages;
+  sz.tail = head.tail;
+  sz.bytes = static_cast<uint64>(sz.pages - 1) * kStreamBytes + tail.used;
   sz.rows = meta.dims > 0 ? sz.bytes / RecordSize(meta.dims) : 0;
   return sz;
 }
