@@ -4,92 +4,130 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <string>
 
 namespace vecgo {
 
 HeapChunkSource::~HeapChunkSource() {
-  for (std::uint32_t i = 0; i < count_; i++) std::free(chunks_[i]);
+  for (void* p : owned_) std::free(p);
 }
 
-void* HeapChunkSource::NewChunk(std::uint32_t index) {
+void* HeapChunkSource::NewChunk(std::uint32_t, std::uint64_t* handle) {
   std::lock_guard<std::mutex> g(mu_);
-  if (index != count_) return nullptr;
-  if (count_ == cap_) {
-    std::uint32_t ncap = cap_ ? cap_ * 2 : 16;
-    std::unique_ptr<void*[]> n(new (std::nothrow) void*[ncap]);
-    if (!n) return nullptr;
-    if (count_) std::memcpy(n.get(), chunks_.get(), count_ * sizeof(void*));
-    chunks_ = std::move(n);
-    cap_ = ncap;
+  try {
+    owned_.reserve(owned_.size() + 1);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
   }
   void* p = std::aligned_alloc(64, kArenaChunkBytes);
   if (!p) return nullptr;
-  chunks_[count_++] = p;
+  owned_.push_back(p);
+  *handle = reinterpret_cast<std::uintptr_t>(p);
   return p;
 }
 
-void* HeapChunkSource::MapChunk(std::uint32_t index) {
-  std::lock_guard<std::mutex> g(mu_);
-  return index < count_ ? chunks_[index] : nullptr;
+void* HeapChunkSource::MapChunk(std::uint32_t, std::uint64_t handle) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(handle));
+}
+
+ArenaShared* Arena::InitShared(void* at, std::uint32_t capacity, std::size_t limit_bytes) {
+  if (capacity == 0 || capacity > kArenaMaxChunks)
+    throw Error(Error::Kind::InvalidArgument, "arena: chunk capacity out of range");
+  if (reinterpret_cast<std::uintptr_t>(at) % alignof(ArenaShared) != 0)
+    throw Error(Error::Kind::InvalidArgument, "arena: shared block is misaligned");
+  ArenaShared* s = new (at) ArenaShared();
+  s->lock.store(0, std::memory_order_relaxed);
+  s->chunks.store(0, std::memory_order_relaxed);
+  s->capacity = capacity;
+  s->cur_chunk = 0;
+  s->cur_off = 0;
+  s->has_cur = 0;
+  s->used.store(0, std::memory_order_relaxed);
+  s->limit.store(limit_bytes, std::memory_order_relaxed);
+  std::atomic<std::uint64_t>* h = reinterpret_cast<std::atomic<std::uint64_t>*>(s + 1);
+  for (std::uint32_t i = 0; i < capacity; i++) new (h + i) std::atomic<std::uint64_t>(0);
+  std::atomic_thread_fence(std::memory_order_release);
+  return s;
 }
 
 Arena::Arena(std::size_t limit_bytes, std::unique_ptr<ChunkSource> source)
-    : source_(source ? std::move(source) : std::make_unique<HeapChunkSource>()), limit_(limit_bytes) {
-  // The table is sized for the hard cap (512 KB) so raising the limit works.
-  max_chunks_ = kArenaMaxChunks;
-  local_.reset(new std::atomic<char*>[max_chunks_]);
-  for (std::uint32_t i = 0; i < max_chunks_; i++) local_[i].store(nullptr, std::memory_order_relaxed);
+    : owned_(new std::uint64_t[(ArenaSharedBytes(kArenaMaxChunks) + 7) / 8]),
+      s_(InitShared(owned_.get(), kArenaMaxChunks, limit_bytes)),
+      source_(source ? std::move(source) : std::make_unique<HeapChunkSource>()),
+      capacity_(kArenaMaxChunks),
+      local_(new std::atomic<char*>[kArenaMaxChunks]) {
+  for (std::uint32_t i = 0; i < capacity_; i++) local_[i].store(nullptr, std::memory_order_relaxed);
 }
 
+Arena::Arena(ArenaShared* shared, std::unique_ptr<ChunkSource> source)
+    : s_(shared),
+      source_(source ? std::move(source) : std::make_unique<HeapChunkSource>()),
+      capacity_(shared->capacity) {
+  if (capacity_ == 0 || capacity_ > kArenaMaxChunks)
+    throw Error(Error::Kind::InvalidArgument, "arena: shared block has a bad chunk capacity");
+  local_.reset(new std::atomic<char*>[capacity_]);
+  for (std::uint32_t i = 0; i < capacity_; i++) local_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+Arena::~Arena() = default;
+
+// A chunk this process has not seen yet: its handle is in the shared table
+// (stored before the chunk count that made the reference reachable).
 char* Arena::MapSlow(std::uint32_t chunk) const {
-  if (chunk >= max_chunks_) throw Error(Error::Kind::Internal, "arena reference out of range");
-  char* p = static_cast<char*>(source_->MapChunk(chunk));
+  if (chunk >= capacity_ || chunk >= s_->chunks.load(std::memory_order_acquire))
+    throw Error(Error::Kind::Internal, "arena reference out of range");
+  std::uint64_t handle = Handles()[chunk].load(std::memory_order_acquire);
+  char* p = static_cast<char*>(source_->MapChunk(chunk, handle));
   if (!p) throw Error(Error::Kind::Internal, "arena chunk cannot be mapped");
   local_[chunk].store(p, std::memory_order_release);
   return p;
 }
 
 std::uint32_t Arena::NewChunkLocked() {
-  std::uint32_t idx = chunks_.load(std::memory_order_relaxed);
-  if (idx >= max_chunks_ || (static_cast<std::size_t>(idx) + 1) * kArenaChunkBytes > limit())
+  std::uint32_t idx = s_->chunks.load(std::memory_order_relaxed);
+  if (idx >= capacity_ || (static_cast<std::size_t>(idx) + 1) * kArenaChunkBytes > limit())
     throw Error(Error::Kind::OutOfMemory,
-                "memory limit reached: " + std::to_string(limit()) + " bytes (" +
-                    std::to_string(idx) + " chunks of 4 MB in use)");
-  char* p = static_cast<char*>(source_->NewChunk(idx));
+                "memory limit reached: " + std::to_string(std::min<std::size_t>(
+                                              limit(), static_cast<std::size_t>(capacity_) * kArenaChunkBytes)) +
+                    " bytes (" + std::to_string(idx) + " chunks of 4 MB in use)");
+  std::uint64_t handle = 0;
+  char* p = static_cast<char*>(source_->NewChunk(idx, &handle));
   if (!p) throw Error(Error::Kind::OutOfMemory, "out of memory allocating a 4 MB arena chunk");
   local_[idx].store(p, std::memory_order_release);
-  chunks_.store(idx + 1, std::memory_order_relaxed);
+  Handles()[idx].store(handle, std::memory_order_release);
+  s_->chunks.store(idx + 1, std::memory_order_release);
   return idx;
 }
 
 ArenaRef Arena::Allocate(std::size_t bytes, std::size_t align) {
   if (bytes == 0 || bytes > kArenaChunkBytes - 64 || align == 0 || align > 64 || (align & (align - 1)))
     throw Error(Error::Kind::InvalidArgument, "arena allocation of unsupported size or alignment");
-  std::lock_guard<std::mutex> g(mu_);
-  std::size_t off = (cur_off_ + align - 1) & ~(align - 1);
+  SpinGuard g(s_->lock);
+  std::size_t off = (s_->cur_off + align - 1) & ~(align - 1);
   // Byte 0 of a chunk is never handed out, so that no allocation is kNullRef.
   if (off == 0) off = align;
-  if (!has_cur_ || off + bytes > kArenaChunkBytes) {
-    cur_chunk_ = NewChunkLocked();
-    has_cur_ = true;
+  if (!s_->has_cur || off + bytes > kArenaChunkBytes) {
+    s_->cur_chunk = NewChunkLocked();
+    s_->has_cur = 1;
     off = align;
   }
-  cur_off_ = static_cast<std::uint32_t>(off + bytes);
-  used_.fetch_add(bytes, std::memory_order_relaxed);
-  return MakeArenaRef(cur_chunk_, static_cast<std::uint32_t>(off));
+  s_->cur_off = static_cast<std::uint32_t>(off + bytes);
+  s_->used.fetch_add(bytes, std::memory_order_relaxed);
+  return MakeArenaRef(s_->cur_chunk, static_cast<std::uint32_t>(off));
 }
 
 std::uint32_t Arena::AllocateChunk() {
-  std::lock_guard<std::mutex> g(mu_);
+  SpinGuard g(s_->lock);
   std::uint32_t idx = NewChunkLocked();
-  used_.fetch_add(kArenaChunkBytes, std::memory_order_relaxed);
+  s_->used.fetch_add(kArenaChunkBytes, std::memory_order_relaxed);
   return idx;
 }
 
 bool Arena::CanAllocate(const std::size_t* sizes, std::size_t n, bool whole_chunk) const {
-  std::lock_guard<std::mutex> g(mu_);
-  std::size_t chunks = chunks_.load(std::memory_order_relaxed);
-  std::size_t off = has_cur_ ? cur_off_ : kArenaChunkBytes;
+  SpinGuard g(s_->lock);
+  std::size_t chunks = s_->chunks.load(std::memory_order_relaxed);
+  std::size_t off = s_->has_cur ? s_->cur_off : kArenaChunkBytes;
   if (whole_chunk) chunks++;
   for (std::size_t i = 0; i < n; i++) {
     std::size_t o = (off + 7) & ~std::size_t{7};
@@ -99,7 +137,7 @@ bool Arena::CanAllocate(const std::size_t* sizes, std::size_t n, bool whole_chun
     }
     off = o + sizes[i];
   }
-  return chunks <= max_chunks_ && chunks * kArenaChunkBytes <= limit();
+  return chunks <= capacity_ && chunks * kArenaChunkBytes <= limit();
 }
 
 }  // namespace vecgo

@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <new>
+#include <type_traits>
 
 #include "vecgo/simd.h"
 
@@ -26,14 +29,6 @@ inline std::uint64_t SplitMix64(std::uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
-}
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield");
-#endif
 }
 
 // Prefetches the first cache lines of a vector (the hardware prefetcher
@@ -91,28 +86,216 @@ HnswGraph::Scratch& ThreadScratch() {
 
 // ------------------------------------------------------------------ setup
 
-HnswGraph::HnswGraph(const HnswParams& params, std::unique_ptr<ChunkSource> chunks)
-    : params_(params), arena_(params.memory_limit, std::move(chunks)) {
-  if (params_.dim == 0 || params_.dim > kMaxDim)
-    throw Error(Error::Kind::InvalidArgument,
-                "hnsw: dimensions must be between 1 and " + std::to_string(kMaxDim));
-  if (params_.m < 2 || params_.m > 256)
-    throw Error(Error::Kind::InvalidArgument, "hnsw: m must be between 2 and 256");
-  if (params_.ef_construction < 1 || params_.ef_construction > 10000)
+// The fixed part of the shared header block. The node-block table
+// (chunk_capacity x atomic u32: node block -> arena chunk) and the arena's
+// shared part (ArenaShared + chunk-handle table) follow at blocks_off and
+// arena_off. Immutable after Create: everything above alloc_lock.
+struct HnswGraph::Header {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::uint64_t bytes;  // the layout's size
+  std::uint32_t dim, metric, m, ef_construction;
+  std::uint64_t seed;
+  std::uint64_t initial_limit;  // memory limit given at Create (params().memory_limit)
+  std::uint32_t chunk_capacity;
+  std::uint32_t rec_size;  // derived from the parameters; checked on Attach
+  std::uint64_t blocks_off, arena_off;
+  char pad0[56];
+  // Written by inserts (own cache line when the block is 64-byte aligned).
+  std::atomic<std::uint32_t> alloc_lock;   // spinlock: id and record allocation
+  std::atomic<std::uint32_t> count;        // published nodes (release)
+  std::atomic<std::uint32_t> block_count;  // node blocks in the table (release)
+  std::atomic<std::uint32_t> deleted;
+  char pad1[48];
+  // Read by every search; changed by CAS when a taller node arrives.
+  std::atomic<std::uint64_t> entry;
+  char pad2[56];
+};
+
+namespace {
+
+std::size_t Align64(std::size_t x) { return (x + 63) & ~std::size_t{63}; }
+
+struct HeaderLayout {
+  std::size_t blocks_off, arena_off, bytes;
+};
+
+HeaderLayout LayoutFor(std::size_t header_size, std::uint32_t capacity) {
+  HeaderLayout l;
+  l.blocks_off = Align64(header_size);
+  l.arena_off = Align64(l.blocks_off + static_cast<std::size_t>(capacity) * sizeof(std::atomic<std::uint32_t>));
+  l.bytes = Align64(l.arena_off + ArenaSharedBytes(capacity));
+  return l;
+}
+
+std::size_t RecordSize(std::size_t dim, std::size_t m) {
+  return (32 + dim * sizeof(float) + (1 + 2 * m) * sizeof(std::uint32_t) + 63) & ~std::size_t{63};
+}
+
+void CheckParams(const HnswParams& p) {
+  if (p.dim == 0 || p.dim > kMaxDim)
+    throw Error(Error::Kind::InvalidArgument, "hnsw: dimensions must be between 1 and " + std::to_string(kMaxDim));
+  if (p.m < 2 || p.m > 256) throw Error(Error::Kind::InvalidArgument, "hnsw: m must be between 2 and 256");
+  if (p.ef_construction < 1 || p.ef_construction > 10000)
     throw Error(Error::Kind::InvalidArgument, "hnsw: ef_construction must be between 1 and 10000");
-  if (static_cast<unsigned>(params_.metric) > 3) throw Error(Error::Kind::InvalidArgument, "hnsw: unknown metric");
+  if (static_cast<unsigned>(p.metric) > 3) throw Error(Error::Kind::InvalidArgument, "hnsw: unknown metric");
+}
+
+[[noreturn]] void BadHeader(const char* what) {
+  throw Error(Error::Kind::InvalidArgument, std::string("hnsw: not a valid graph header block: ") + what);
+}
+
+}  // namespace
+
+std::uint32_t HnswGraph::ChunkCapacity(std::size_t memory_limit) {
+  std::size_t c = memory_limit / kArenaChunkBytes + (memory_limit % kArenaChunkBytes != 0);
+  return static_cast<std::uint32_t>(std::clamp<std::size_t>(c, 1, kArenaMaxChunks));
+}
+
+std::size_t HnswGraph::HeaderBytes(const HnswParams& params) {
+  return LayoutFor(sizeof(Header), ChunkCapacity(params.memory_limit)).bytes;
+}
+
+ArenaShared* HnswGraph::ArenaOf(void* block) {
+  return reinterpret_cast<ArenaShared*>(static_cast<char*>(block) + static_cast<Header*>(block)->arena_off);
+}
+
+void HnswGraph::InitHeader(void* block, const HnswParams& p, std::uint32_t capacity) {
+  static_assert(std::is_standard_layout<Header>::value, "the header is shared as plain bytes");
+  // Padding, not alignas: a block only 8-byte aligned (a DSA allocation)
+  // must hold a well-aligned Header.
+  static_assert(alignof(Header) == 8 && offsetof(Header, alloc_lock) == 128 && offsetof(Header, entry) == 192 &&
+                    sizeof(Header) == 256,
+                "header layout");
+  CheckParams(p);
+  const HeaderLayout l = LayoutFor(sizeof(Header), capacity);
+  std::memset(block, 0, sizeof(Header));
+  Header* h = new (block) Header();
+  h->magic = 0;
+  h->version = kHnswHeaderVersion;
+  h->bytes = l.bytes;
+  h->dim = static_cast<std::uint32_t>(p.dim);
+  h->metric = static_cast<std::uint32_t>(p.metric);
+  h->m = static_cast<std::uint32_t>(p.m);
+  h->ef_construction = static_cast<std::uint32_t>(p.ef_construction);
+  h->seed = p.seed;
+  h->initial_limit = p.memory_limit;
+  h->chunk_capacity = capacity;
+  h->rec_size = static_cast<std::uint32_t>(RecordSize(p.dim, p.m));
+  h->blocks_off = l.blocks_off;
+  h->arena_off = l.arena_off;
+  h->alloc_lock.store(0, std::memory_order_relaxed);
+  h->count.store(0, std::memory_order_relaxed);
+  h->block_count.store(0, std::memory_order_relaxed);
+  h->deleted.store(0, std::memory_order_relaxed);
+  h->entry.store(0, std::memory_order_relaxed);
+  char* b = static_cast<char*>(block);
+  for (std::uint32_t i = 0; i < capacity; i++)
+    new (b + l.blocks_off + i * sizeof(std::atomic<std::uint32_t>)) std::atomic<std::uint32_t>(0);
+  Arena::InitShared(b + l.arena_off, capacity, p.memory_limit);
+  // The magic last: a block is valid only once everything else is set.
+  std::atomic_thread_fence(std::memory_order_release);
+  h->magic = kHnswHeaderMagic;
+}
+
+const HnswGraph::Header* HnswGraph::CheckHeader(const void* block) {
+  if (block == nullptr) BadHeader("null");
+  if (reinterpret_cast<std::uintptr_t>(block) % 8 != 0) BadHeader("misaligned");
+  const Header* h = static_cast<const Header*>(block);
+  if (h->magic != kHnswHeaderMagic) BadHeader("bad magic");
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (h->version != kHnswHeaderVersion) BadHeader("unknown version");
+  HnswParams p;
+  p.dim = h->dim;
+  p.metric = static_cast<Metric>(h->metric);
+  p.m = h->m;
+  p.ef_construction = h->ef_construction;
+  if (h->dim == 0 || h->dim > kMaxDim || h->m < 2 || h->m > 256 || h->ef_construction < 1 ||
+      h->ef_construction > 10000 || h->metric > 3)
+    BadHeader("bad parameters");
+  if (h->chunk_capacity == 0 || h->chunk_capacity > kArenaMaxChunks) BadHeader("bad chunk capacity");
+  const HeaderLayout l = LayoutFor(sizeof(Header), h->chunk_capacity);
+  if (h->bytes != l.bytes || h->blocks_off != l.blocks_off || h->arena_off != l.arena_off ||
+      h->rec_size != RecordSize(h->dim, h->m))
+    BadHeader("layout mismatch");
+  const ArenaShared* a = reinterpret_cast<const ArenaShared*>(static_cast<const char*>(block) + l.arena_off);
+  if (a->capacity != h->chunk_capacity) BadHeader("arena capacity mismatch");
+  return h;
+}
+
+std::unique_ptr<HnswGraph::Line[]> HnswGraph::NewPrivateBlock(const HnswParams& params) {
+  CheckParams(params);
+  const std::size_t bytes = LayoutFor(sizeof(Header), kArenaMaxChunks).bytes;
+  std::unique_ptr<Line[]> b(new Line[bytes / sizeof(Line)]);
+  InitHeader(b.get(), params, kArenaMaxChunks);
+  return b;
+}
+
+std::unique_ptr<HnswGraph> HnswGraph::Create(void* header_block, std::size_t bytes, const HnswParams& params,
+                                             std::unique_ptr<ChunkSource> chunks) {
+  CheckParams(params);
+  if (header_block == nullptr) throw Error(Error::Kind::InvalidArgument, "hnsw: null header block");
+  if (reinterpret_cast<std::uintptr_t>(header_block) % 8 != 0)
+    throw Error(Error::Kind::InvalidArgument, "hnsw: header block must be 8-byte aligned");
+  if (bytes < HeaderBytes(params))
+    throw Error(Error::Kind::InvalidArgument, "hnsw: header block too small: " + std::to_string(bytes) +
+                                                  " bytes, " + std::to_string(HeaderBytes(params)) + " needed");
+  InitHeader(header_block, params, ChunkCapacity(params.memory_limit));
+  return std::unique_ptr<HnswGraph>(new HnswGraph(header_block, std::move(chunks), nullptr));
+}
+
+std::unique_ptr<HnswGraph> HnswGraph::Attach(void* header_block, std::unique_ptr<ChunkSource> chunks) {
+  CheckHeader(header_block);
+  return std::unique_ptr<HnswGraph>(new HnswGraph(header_block, std::move(chunks), nullptr));
+}
+
+std::size_t HnswGraph::SharedMemoryUsage(const void* header_block) {
+  const Header* h = CheckHeader(header_block);
+  return Arena::BytesReserved(
+      reinterpret_cast<const ArenaShared*>(static_cast<const char*>(header_block) + h->arena_off));
+}
+
+HnswGraph::HnswGraph(const HnswParams& params, std::unique_ptr<ChunkSource> chunks)
+    : HnswGraph(nullptr, std::move(chunks), NewPrivateBlock(params)) {}
+
+HnswGraph::HnswGraph(void* block, std::unique_ptr<ChunkSource> chunks, std::unique_ptr<Line[]> owned)
+    : owned_(std::move(owned)),
+      h_(static_cast<Header*>(block ? block : static_cast<void*>(owned_.get()))),
+      arena_(ArenaOf(h_), std::move(chunks)) {
+  char* b = reinterpret_cast<char*>(h_);
+  params_.dim = h_->dim;
+  params_.metric = static_cast<Metric>(h_->metric);
+  params_.m = h_->m;
+  params_.ef_construction = h_->ef_construction;
+  params_.seed = h_->seed;
+  params_.memory_limit = h_->initial_limit;
+  count_ = &h_->count;
+  entry_ = &h_->entry;
+  block_chunk_ = reinterpret_cast<std::atomic<std::uint32_t>*>(b + h_->blocks_off);
   list0_off_ = kVecOff + params_.dim * sizeof(float);
-  rec_size_ = (list0_off_ + (1 + 2 * params_.m) * sizeof(std::uint32_t) + 63) & ~std::size_t{63};
+  rec_size_ = h_->rec_size;
   upper_bytes_ = (1 + params_.m) * sizeof(std::uint32_t);
   // The first 64 bytes of a node chunk are kept free so no record is at ref 0.
   per_block_ = (kArenaChunkBytes - 64) / rec_size_;
   div_magic_ = ~std::uint64_t{0} / per_block_ + 1;
   level_mult_ = 1.0 / std::log(static_cast<double>(params_.m));
-  blocks_.reset(new std::atomic<char*>[kArenaMaxChunks]);
-  for (std::uint32_t i = 0; i < kArenaMaxChunks; i++) blocks_[i].store(nullptr, std::memory_order_relaxed);
+  block_capacity_ = h_->chunk_capacity;
+  blocks_.reset(new std::atomic<char*>[block_capacity_]);
+  for (std::uint32_t i = 0; i < block_capacity_; i++) blocks_[i].store(nullptr, std::memory_order_relaxed);
 }
 
 HnswGraph::~HnswGraph() = default;
+
+// A node block this object has not resolved yet (another view created it).
+char* HnswGraph::MapBlock(std::uint32_t block) const {
+  if (block >= block_capacity_ || block >= h_->block_count.load(std::memory_order_acquire))
+    throw Error(Error::Kind::Internal, "hnsw: node id out of range");
+  char* base = arena_.ChunkBase(block_chunk_[block].load(std::memory_order_acquire)) + 64;
+  blocks_[block].store(base, std::memory_order_release);
+  return base;
+}
+
+std::size_t HnswGraph::deleted_count() const { return h_->deleted.load(std::memory_order_relaxed); }
 
 std::atomic<std::uint32_t>* HnswGraph::List(std::uint32_t id, int level) const {
   char* r = Record(id);
@@ -140,13 +323,13 @@ void HnswGraph::Lock(std::uint32_t id) const {
 void HnswGraph::Unlock(std::uint32_t id) const { AtomicU32(Record(id) + kLockOff)->store(0, std::memory_order_release); }
 
 std::uint32_t HnswGraph::Allocate(int level, std::uint64_t label, const float* vec) {
-  std::lock_guard<std::mutex> g(alloc_mu_);
-  std::uint32_t id = count_.load(std::memory_order_relaxed);
+  SpinGuard g(h_->alloc_lock);
+  std::uint32_t id = count_->load(std::memory_order_relaxed);
   if (id == std::numeric_limits<std::uint32_t>::max())
     throw Error(Error::Kind::OutOfMemory, "hnsw: too many nodes");
   if (level < 0) level = RandomLevel(id);
   std::uint32_t block = static_cast<std::uint32_t>(id / per_block_);
-  bool new_block = block >= block_count_;
+  bool new_block = block >= h_->block_count.load(std::memory_order_relaxed);
   std::size_t upper = static_cast<std::size_t>(level) * upper_bytes_;
   // Check the whole insert fits before taking anything, so a failed insert
   // leaves the graph as it was.
@@ -156,10 +339,11 @@ std::uint32_t HnswGraph::Allocate(int level, std::uint64_t label, const float* v
                     std::to_string(arena_.bytes_reserved()) + " bytes in use, " + std::to_string(id) +
                     " vectors)");
   if (new_block) {
-    if (block >= kArenaMaxChunks) throw Error(Error::Kind::OutOfMemory, "hnsw: too many nodes");
+    if (block >= block_capacity_) throw Error(Error::Kind::OutOfMemory, "hnsw: too many nodes");
     std::uint32_t chunk = arena_.AllocateChunk();
     blocks_[block].store(arena_.ChunkBase(chunk) + 64, std::memory_order_release);
-    block_count_++;
+    block_chunk_[block].store(chunk, std::memory_order_release);
+    h_->block_count.store(block + 1, std::memory_order_release);
   }
   ArenaRef upper_ref = kNullRef;
   if (upper) upper_ref = arena_.Allocate(upper, 4);
@@ -176,7 +360,7 @@ std::uint32_t HnswGraph::Allocate(int level, std::uint64_t label, const float* v
     char* u = arena_.Resolve(upper_ref);
     for (int l = 0; l < level; l++) new (u + l * upper_bytes_) std::atomic<std::uint32_t>(0);
   }
-  count_.store(id + 1, std::memory_order_release);
+  count_->store(id + 1, std::memory_order_release);
   return id;
 }
 
@@ -220,7 +404,7 @@ std::size_t HnswGraph::Neighbours(std::uint32_t id, int level, std::uint32_t* ou
 bool HnswGraph::MarkDeleted(std::uint32_t id) {
   if (id >= size()) return false;
   if (AtomicU32(Record(id) + kDeletedOff)->exchange(1, std::memory_order_acq_rel) == 0)
-    deleted_.fetch_add(1, std::memory_order_relaxed);
+    h_->deleted.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -442,15 +626,12 @@ std::uint32_t HnswGraph::Insert(const float* vec, std::uint64_t label) {
   const int level = Level(id);
   const float* q = Vec(id);
 
-  std::uint64_t e = entry_.load(std::memory_order_acquire);
-  if (e == 0) {
-    std::lock_guard<std::mutex> g(entry_mu_);
-    e = entry_.load(std::memory_order_acquire);
-    if (e == 0) {
-      entry_.store((static_cast<std::uint64_t>(level + 1) << 32) | id, std::memory_order_release);
-      return id;
-    }
-  }
+  const std::uint64_t mine = (static_cast<std::uint64_t>(level + 1) << 32) | id;
+  std::uint64_t e = entry_->load(std::memory_order_acquire);
+  // The first node becomes the entry point; a loser of that race sees the
+  // winner in `e` and links as usual.
+  if (e == 0 && entry_->compare_exchange_strong(e, mine, std::memory_order_acq_rel, std::memory_order_acquire))
+    return id;
   Dist dist(params_);
   std::uint32_t ep = static_cast<std::uint32_t>(e);
   int max_level = static_cast<int>(e >> 32) - 1;
@@ -490,17 +671,19 @@ std::uint32_t HnswGraph::Insert(const float* vec, std::uint64_t label) {
     s.selected.swap(s.per_level[l]);
   }
   if (level > max_level) {
-    std::lock_guard<std::mutex> g(entry_mu_);
-    std::uint64_t cur = entry_.load(std::memory_order_acquire);
-    if (level > static_cast<int>(cur >> 32) - 1)
-      entry_.store((static_cast<std::uint64_t>(level + 1) << 32) | id, std::memory_order_release);
+    // Taller than the graph: become the entry point unless a still taller
+    // node got there first. Its lists are linked, so it is ready to enter.
+    std::uint64_t cur = entry_->load(std::memory_order_acquire);
+    while (level > static_cast<int>(cur >> 32) - 1 &&
+           !entry_->compare_exchange_weak(cur, mine, std::memory_order_acq_rel, std::memory_order_acquire)) {
+    }
   }
   return id;
 }
 
 std::size_t HnswGraph::Search(const float* query, std::size_t k, std::size_t ef, HnswResult* out,
                               HnswFilter filter) const {
-  std::uint64_t e = entry_.load(std::memory_order_acquire);
+  std::uint64_t e = entry_->load(std::memory_order_acquire);
   if (e == 0 || k == 0) return 0;
   Scratch& s = ThreadScratch();
   s.q.resize(params_.dim);
@@ -545,7 +728,7 @@ void HnswSearch::Start(const float* query, std::size_t ef, HnswFilter filter) {
   window_.clear();
   query_.resize(g_->params_.dim);
   g_->PrepareQuery(query, query_.data());
-  std::uint64_t e = g_->entry_.load(std::memory_order_acquire);
+  std::uint64_t e = g_->entry_->load(std::memory_order_acquire);
   if (e == 0) return;
   HnswGraph::Dist dist(g_->params_);
   std::uint32_t ep = static_cast<std::uint32_t>(e);
@@ -651,7 +834,7 @@ void HnswGraph::SaveTo(PageStreamWriter* w) const {
   w->Put(static_cast<std::uint32_t>(params_.ef_construction));
   w->Put(params_.seed);
   w->Put(n);
-  w->Put(entry_.load(std::memory_order_acquire));
+  w->Put(entry_->load(std::memory_order_acquire));
   for (std::uint32_t id = 0; id < n; id++) {
     const char* r = Record(id);
     w->Write(r + kLabelOff, 8);
@@ -746,8 +929,8 @@ std::unique_ptr<HnswGraph> HnswGraph::LoadFrom(PageStreamReader* r, std::size_t 
     }
   }
   if (n > 0 && g->Level(entry_id) != max_level) Corrupt("entry point level mismatch");
-  g->deleted_.store(deleted, std::memory_order_relaxed);
-  g->entry_.store(entry, std::memory_order_release);
+  g->h_->deleted.store(deleted, std::memory_order_relaxed);
+  g->entry_->store(entry, std::memory_order_release);
   return g;
 }
 

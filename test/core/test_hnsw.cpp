@@ -1,11 +1,16 @@
 // HNSW graph: recall against brute force for every metric, deletes, filters,
-// the continuation, concurrency, serialization and the memory budget.
+// the continuation, concurrency, serialization, the memory budget, and
+// shared graphs (one header block, several attached views).
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -533,6 +538,369 @@ TEST(HnswMemory, BudgetEnforced) {
   g.set_memory_limit(SIZE_MAX);
   g.Insert(d.row(inserted), inserted);
   EXPECT_EQ(g.size(), inserted + 1);
+}
+
+
+// ------------------------------------------------------------ shared graphs
+
+// Memory like a DSA area seen from several processes: one memfd file, mapped
+// separately by every view, so each view sees the header and the chunks at
+// its own addresses (a stored pointer would break). The header block is at
+// file offset 0, chunk i at chunk_off + i x 4 MB; the handle is the offset.
+class SharedFile {
+ public:
+  explicit SharedFile(std::size_t header_bytes, std::uint32_t chunks)
+      : chunk_off_((header_bytes + kArenaChunkBytes - 1) & ~(kArenaChunkBytes - 1)),
+        bytes_(chunk_off_ + std::size_t{chunks} * kArenaChunkBytes) {
+    fd_ = memfd_create("vecgo-hnsw-test", 0);
+    if (fd_ >= 0 && ftruncate(fd_, static_cast<off_t>(bytes_)) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~SharedFile() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  std::size_t bytes() const { return bytes_; }
+  std::size_t chunk_off() const { return chunk_off_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  std::size_t chunk_off_, bytes_;
+};
+
+// One "process": its own mapping of the file and a chunk source over it.
+class FileView {
+ public:
+  explicit FileView(const SharedFile& f) : f_(f) {
+    void* p = mmap(nullptr, f.bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, f.fd(), 0);
+    base_ = p == MAP_FAILED ? nullptr : static_cast<char*>(p);
+  }
+  ~FileView() {
+    if (base_) munmap(base_, f_.bytes());
+  }
+  char* base() const { return base_; }
+
+  class Source : public ChunkSource {
+   public:
+    Source(const FileView* v, std::atomic<int>* maps) : v_(v), maps_(maps) {}
+    void* NewChunk(std::uint32_t index, std::uint64_t* handle) override {
+      std::uint64_t off = v_->f_.chunk_off() + std::uint64_t{index} * kArenaChunkBytes;
+      if (off + kArenaChunkBytes > v_->f_.bytes()) return nullptr;
+      *handle = off;
+      return v_->base_ + off;
+    }
+    void* MapChunk(std::uint32_t, std::uint64_t handle) override {
+      maps_->fetch_add(1);
+      return handle + kArenaChunkBytes <= v_->f_.bytes() ? v_->base_ + handle : nullptr;
+    }
+
+   private:
+    const FileView* v_;
+    std::atomic<int>* maps_;
+  };
+  std::unique_ptr<ChunkSource> source(std::atomic<int>* maps) const { return std::make_unique<Source>(this, maps); }
+
+ private:
+  const SharedFile& f_;
+  char* base_ = nullptr;
+};
+
+// Heap-backed header block (64-byte aligned).
+struct HeapBlock {
+  explicit HeapBlock(std::size_t bytes) : bytes(bytes), p(static_cast<char*>(std::aligned_alloc(64, (bytes + 63) & ~std::size_t{63}))) {}
+  ~HeapBlock() { std::free(p); }
+  std::size_t bytes;
+  char* p;
+};
+
+std::vector<std::uint8_t> Saved(const HnswGraph& g) {
+  std::vector<std::uint8_t> buf;
+  g.Save(CollectPages(&buf));
+  return buf;
+}
+
+TEST(HnswShared, CreateAndAttachShareOneGraph) {
+  Dataset d = testing::Clustered(2000, 20, 16);
+  HnswParams p = Params(d.dim, Metric::Cosine, 8, 64);
+  p.memory_limit = 64u << 20;
+  EXPECT_EQ(HnswGraph::ChunkCapacity(p.memory_limit), 16u);
+  EXPECT_EQ(HnswGraph::ChunkCapacity(SIZE_MAX), kArenaMaxChunks);
+  EXPECT_EQ(HnswGraph::ChunkCapacity(1), 1u);
+  EXPECT_LT(HnswGraph::HeaderBytes(p), 4096u);
+  HeapBlock blk(HnswGraph::HeaderBytes(p));
+  auto a = HnswGraph::Create(blk.p, blk.bytes, p, std::make_unique<HeapChunkSource>());
+  auto b = HnswGraph::Attach(blk.p, std::make_unique<HeapChunkSource>());
+  EXPECT_EQ(a->header_block(), b->header_block());
+  EXPECT_EQ(b->params().dim, d.dim);
+  EXPECT_EQ(b->params().m, 8u);
+  EXPECT_EQ(b->params().metric, Metric::Cosine);
+  EXPECT_EQ(b->memory_limit(), p.memory_limit);
+  EXPECT_TRUE(b->Search(d.row(0), 5, 10).empty());
+  // Alternate views: each insert lands in the one graph.
+  for (std::size_t i = 0; i < d.n(); i++) (i % 2 ? b : a)->Insert(d.row(i), i);
+  EXPECT_EQ(a->size(), d.n());
+  EXPECT_EQ(b->size(), d.n());
+  for (std::uint32_t id = 0; id < d.n(); id += 3) EXPECT_EQ(a->Label(id), b->Label(id));
+  EXPECT_TRUE(b->MarkDeleted(5));
+  EXPECT_TRUE(a->IsDeleted(5));
+  EXPECT_EQ(a->deleted_count(), 1u);
+  for (std::size_t q = 0; q < d.nq(); q++) {
+    auto ra = a->Search(d.query(q), 10, 40), rb = b->Search(d.query(q), 10, 40);
+    ASSERT_EQ(ra.size(), rb.size());
+    for (std::size_t i = 0; i < ra.size(); i++) EXPECT_EQ(ra[i].id, rb[i].id);
+  }
+  EXPECT_EQ(a->MemoryUsage(), b->MemoryUsage());
+  EXPECT_EQ(HnswGraph::SharedMemoryUsage(blk.p), a->MemoryUsage());
+  EXPECT_GT(a->MemoryUsage(), 0u);
+  EXPECT_EQ(Saved(*a), Saved(*b));
+  // The limit is shared.
+  b->set_memory_limit(40u << 20);
+  EXPECT_EQ(a->memory_limit(), 40u << 20);
+  // The continuation works on a view too.
+  HnswSearch it(*b, d.query(0), 20);
+  EXPECT_EQ(it.Next(10).size(), 10u);
+}
+
+TEST(HnswShared, AttachRejectsABadBlock) {
+  HnswParams p = Params(8, Metric::L2, 8, 32);
+  p.memory_limit = 8u << 20;
+  HeapBlock blk(HnswGraph::HeaderBytes(p));
+  std::memset(blk.p, 0, blk.bytes);
+  auto expect_invalid = [](auto&& f, const char* what) {
+    try {
+      f();
+      ADD_FAILURE() << what << ": no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::InvalidArgument) << what << ": " << e.what();
+    }
+  };
+  expect_invalid([&] { HnswGraph::Attach(blk.p); }, "zeroed block");
+  expect_invalid([&] { HnswGraph::SharedMemoryUsage(blk.p); }, "usage of a zeroed block");
+  expect_invalid([&] { HnswGraph::Attach(nullptr); }, "null block");
+  {
+    auto g = HnswGraph::Create(blk.p, blk.bytes, p);
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    g->Insert(v, 1);
+  }
+  EXPECT_EQ(HnswGraph::Attach(blk.p)->size(), 1u);
+  std::uint32_t magic;
+  std::memcpy(&magic, blk.p, 4);
+  std::uint32_t bad = magic ^ 1;
+  std::memcpy(blk.p, &bad, 4);
+  expect_invalid([&] { HnswGraph::Attach(blk.p); }, "bad magic");
+  std::memcpy(blk.p, &magic, 4);
+  std::uint32_t version;
+  std::memcpy(&version, blk.p + 4, 4);
+  std::uint32_t v2 = version + 1;
+  std::memcpy(blk.p + 4, &v2, 4);
+  expect_invalid([&] { HnswGraph::Attach(blk.p); }, "future version");
+  std::memcpy(blk.p + 4, &version, 4);
+  EXPECT_NO_THROW(HnswGraph::Attach(blk.p));
+}
+
+TEST(HnswShared, CreateRejectsASmallOrMisalignedBlock) {
+  HnswParams p = Params(8, Metric::L2, 8, 32);
+  const std::size_t need = HnswGraph::HeaderBytes(p);  // unlimited: the largest chunk table
+  EXPECT_GT(need, std::size_t{kArenaMaxChunks} * 12);
+  HeapBlock blk(need + 64);
+  try {
+    HnswGraph::Create(blk.p, need - 1, p);
+    FAIL() << "small block accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("too small"), std::string::npos);
+  }
+  EXPECT_THROW(HnswGraph::Create(blk.p + 4, need, p), Error);
+  EXPECT_THROW(HnswGraph::Create(nullptr, need, p), Error);
+  EXPECT_THROW(HnswGraph::Create(blk.p, need, Params(0, Metric::L2)), Error);
+  EXPECT_NO_THROW(HnswGraph::Create(blk.p, need, p));
+}
+
+// The budget is shared: inserts through either view stop at the limit with
+// the graph unchanged; the chunk table is sized from the limit at Create.
+TEST(HnswShared, MemoryLimitCountsEveryView) {
+  const std::size_t dim = 256;
+  HnswParams p = Params(dim, Metric::L2, 16, 40);
+  p.memory_limit = 12u << 20;
+  EXPECT_EQ(HnswGraph::ChunkCapacity(p.memory_limit), 3u);
+  HeapBlock blk(HnswGraph::HeaderBytes(p));
+  auto a = HnswGraph::Create(blk.p, blk.bytes, p);
+  auto b = HnswGraph::Attach(blk.p);
+  Dataset d = testing::Clustered(12000, 1, dim);
+  std::size_t inserted = 0;
+  try {
+    for (; inserted < d.n(); inserted++) (inserted % 2 ? b : a)->Insert(d.row(inserted), inserted);
+    FAIL() << "limit never reached";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::OutOfMemory);
+  }
+  EXPECT_EQ(a->size(), inserted);
+  EXPECT_LE(a->MemoryUsage(), p.memory_limit);
+  EXPECT_EQ(HnswGraph::SharedMemoryUsage(blk.p), b->MemoryUsage());
+  std::vector<std::uint8_t> before = Saved(*a);
+  EXPECT_THROW(b->Insert(d.row(inserted), inserted), Error);
+  EXPECT_EQ(Saved(*b), before);
+  // The table holds 3 chunks: a higher limit does not make room.
+  a->set_memory_limit(SIZE_MAX);
+  EXPECT_THROW(b->Insert(d.row(inserted), inserted), Error);
+  EXPECT_EQ(b->size(), inserted);
+  for (std::uint32_t id = 0; id < inserted; id += 501) {
+    auto r = b->Search(a->Vector(id), 1, 50);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].id, id);
+  }
+}
+
+// HeapChunkSource semantics (the handle is the address), counting the chunks
+// it maps from handles other views stored.
+class CountingHeapSource : public ChunkSource {
+ public:
+  explicit CountingHeapSource(std::atomic<int>* maps) : maps_(maps) {}
+  void* NewChunk(std::uint32_t index, std::uint64_t* handle) override { return heap_.NewChunk(index, handle); }
+  void* MapChunk(std::uint32_t index, std::uint64_t handle) override {
+    maps_->fetch_add(1);
+    return heap_.MapChunk(index, handle);
+  }
+
+ private:
+  HeapChunkSource heap_;
+  std::atomic<int>* maps_;
+};
+
+// Two views of one graph; view v inserts the rows r with r % 2 == v from
+// `inserters` threads while one more thread per view searches. Afterwards:
+// counts, labels, every row found, recall against brute force, identical
+// answers and saves from both views.
+void InsertAndSearchThroughTwoViews(HnswGraph* a, HnswGraph* b, const Dataset& d, int inserters) {
+  const std::size_t n = d.n();
+  HnswGraph* views[2] = {a, b};
+  std::atomic<std::size_t> next[2];
+  next[0] = 0;
+  next[1] = 0;
+  std::atomic<int> inserting{2 * inserters};
+  std::atomic<std::size_t> searches{0}, seen_other{0};
+  std::vector<std::thread> ts;
+  for (int v = 0; v < 2; v++)
+    for (int t = 0; t < inserters; t++)
+      ts.emplace_back([&, v] {
+        for (std::size_t k; (k = next[v].fetch_add(1)) * 2 + v < n;) {
+          std::size_t row = k * 2 + v;
+          views[v]->Insert(d.row(row), row);
+          if (row % 101 == 0) views[v]->MarkDeleted(0);
+        }
+        inserting.fetch_sub(1);
+      });
+  for (int v = 0; v < 2; v++)
+    ts.emplace_back([&, v] {
+      std::vector<HnswResult> out(10);
+      HnswSearch it(*views[v]);
+      for (std::size_t q = v; inserting.load() > 0; q = (q + 1) % d.nq()) {
+        std::size_t got = views[v]->Search(d.query(q), 10, 32, out.data());
+        for (std::size_t i = 0; i < got; i++) {
+          ASSERT_LT(out[i].label, n);
+          if (i) {
+            ASSERT_LE(out[i - 1].distance, out[i].distance);
+          }
+          if (out[i].label % 2 != static_cast<std::uint64_t>(v)) seen_other.fetch_add(1);
+        }
+        it.Start(d.query(q), 16);
+        it.Next(10, out.data());
+        searches.fetch_add(1);
+      }
+    });
+  for (auto& t : ts) t.join();
+
+  ASSERT_EQ(a->size(), n);
+  ASSERT_EQ(b->size(), n);
+  EXPECT_EQ(a->deleted_count(), 1u);
+  EXPECT_EQ(b->deleted_count(), 1u);
+  EXPECT_TRUE(b->IsDeleted(0));
+  a->MarkDeleted(0);  // idempotent
+  EXPECT_EQ(b->deleted_count(), 1u);
+  // Every label exactly once, the same through both views.
+  std::vector<int> label_seen(n, 0);
+  for (std::uint32_t id = 0; id < n; id++) {
+    ASSERT_EQ(a->Label(id), b->Label(id));
+    label_seen[b->Label(id)]++;
+  }
+  for (std::size_t i = 0; i < n; i++) ASSERT_EQ(label_seen[i], 1) << "label " << i;
+  // Every live row is found by its own vector, through either view.
+  std::size_t found = 0;
+  for (std::uint32_t id = 0; id < n; id++) {
+    if (a->IsDeleted(id)) {
+      found++;
+      continue;
+    }
+    for (const HnswResult& x : views[id % 2]->Search(views[1 - id % 2]->Vector(id), 5, 64))
+      if (x.id == id) {
+        found++;
+        break;
+      }
+  }
+  EXPECT_EQ(found, n);
+  // Recall against brute force (the deleted node excluded); both views agree.
+  const std::uint64_t dead = a->Label(0);
+  auto truth = BruteForce(d, Metric::L2, 10, [&](std::uint32_t row) { return row == dead; });
+  auto ga = SearchAll(*a, d, 10, 100), gb = SearchAll(*b, d, 10, 100);
+  EXPECT_EQ(ga, gb);
+  double r = Recall(truth, gb, 10);
+  std::cout << "[hnsw] two views: " << searches.load() << " searches during the build (" << seen_other.load()
+            << " results inserted by the other view), " << found << "/" << n
+            << " rows found, recall@10 at ef 100 = " << r << "\n";
+  EXPECT_GE(r, 0.95);
+  EXPECT_EQ(a->MemoryUsage(), b->MemoryUsage());
+  EXPECT_EQ(HnswGraph::SharedMemoryUsage(b->header_block()), a->MemoryUsage());
+  std::vector<std::uint8_t> buf = Saved(*b);
+  EXPECT_EQ(Saved(*a), buf);
+  // The saved graph loads into a private graph with the same answers.
+  auto c = HnswGraph::Load(buf.data(), buf.size());
+  EXPECT_EQ(SearchAll(*c, d, 10, 100), gb);
+}
+
+// One header block, two views with their own chunk sources (mapping each
+// other's chunks by handle), two inserting threads and one searching thread
+// per view, all at once. Runs under make tsan.
+TEST(HnswSharedConcurrency, TwoAttachedGraphsInsertAndSearchAtOnce) {
+  Dataset d = testing::Clustered(4000, 100, 32, 16, 0.5f);
+  HnswParams p = Params(d.dim, Metric::L2, 16, 100);
+  p.memory_limit = 64u << 20;
+  HeapBlock blk(HnswGraph::HeaderBytes(p));
+  std::atomic<int> maps_a{0}, maps_b{0};
+  auto a = HnswGraph::Create(blk.p, blk.bytes, p, std::make_unique<CountingHeapSource>(&maps_a));
+  auto b = HnswGraph::Attach(blk.p, std::make_unique<CountingHeapSource>(&maps_b));
+  InsertAndSearchThroughTwoViews(a.get(), b.get(), d, 2);
+  // Both views read every node, so the chunks one view created were mapped
+  // by the other from their stored handles.
+  EXPECT_GT(maps_a.load() + maps_b.load(), 0);
+}
+
+// The same with each view mapping the memory at its own addresses, as two
+// backends would map a DSA area: a stored pointer would break here. (Not run
+// under ThreadSanitizer, which cannot follow synchronisation through two
+// mappings of one page.)
+TEST(HnswShared, ViewsAtDifferentAddresses) {
+  Dataset d = testing::Clustered(4000, 100, 32, 16, 0.5f);
+  HnswParams p = Params(d.dim, Metric::L2, 16, 100);
+  p.memory_limit = 64u << 20;
+  SharedFile file(HnswGraph::HeaderBytes(p), HnswGraph::ChunkCapacity(p.memory_limit));
+  if (!file.ok()) GTEST_SKIP() << "memfd_create unavailable";
+  FileView va(file), vb(file);
+  ASSERT_TRUE(va.base() && vb.base());
+  ASSERT_NE(va.base(), vb.base());
+  std::atomic<int> maps_a{0}, maps_b{0};
+  auto a = HnswGraph::Create(va.base(), HnswGraph::HeaderBytes(p), p, va.source(&maps_a));
+  auto b = HnswGraph::Attach(vb.base(), vb.source(&maps_b));
+  InsertAndSearchThroughTwoViews(a.get(), b.get(), d, 1);
+  EXPECT_GT(maps_a.load() + maps_b.load(), 0);
+  // A third view attached afterwards maps every chunk it reads.
+  FileView vc(file);
+  std::atomic<int> maps_c{0};
+  auto c = HnswGraph::Attach(vc.base(), vc.source(&maps_c));
+  EXPECT_EQ(Saved(*c), Saved(*a));
+  EXPECT_GE(static_cast<std::size_t>(maps_c.load()) * kArenaChunkBytes, c->MemoryUsage() / 2);
 }
 
 }  // namespace
