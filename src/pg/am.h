@@ -486,13 +486,23 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
                          Size nrecords, SegmentEntry* e);
 
 // ------------------------------------------------------------------ compaction (am_compact.cpp)
+// What one compaction did (for the worker's log and vecgo_index_info).
+struct CompactionReport {
+  int inputs;          // segments replaced (merged, rewritten or dropped)
+  int outputs;         // segments written
+  int graph_outputs;   // of which DiskANN graphs
+  uint64 rows_in;      // rows of the replaced segments (deleted included)
+  uint64 rows_out;     // live rows written
+  double seconds;
+};
 // Size-tiered compaction of an open index (the caller holds
-// ShareUpdateExclusiveLock on its table). Returns segments replaced.
-int64 CompactSegments(Relation index);
+// ShareUpdateExclusiveLock on its table). Returns segments replaced; fills
+// *report when given.
+int64 CompactSegments(Relation index, CompactionReport* report = nullptr);
 // The same for an index named by OID, taking its locks itself (for a
 // caller that has only the OID, such as a background worker). Returns -1
 // when the index no longer exists.
-int64 CompactIndex(Oid indexoid);
+int64 CompactIndex(Oid indexoid, CompactionReport* report = nullptr);
 
 // ------------------------------------------------------------------ verification (am_verify.cpp)
 // Full structural check; raises ERRCODE_INDEX_CORRUPTED on the first fault.

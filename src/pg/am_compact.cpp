@@ -20,6 +20,7 @@ extern "C" {
 #include "catalog/index.h"
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 #include "utils/syscache.h"
 }
 
@@ -38,7 +39,9 @@ void AddPending(MetaData* m, const SegmentEntry& s, FullTransactionId safexid) {
 
 }  // namespace
 
-int64 CompactSegments(Relation index) {
+int64 CompactSegments(Relation index, CompactionReport* report) {
+  const TimestampTz started = GetCurrentTimestamp();
+  if (report) std::memset(report, 0, sizeof(*report));
   RecyclePending(index);
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
@@ -101,6 +104,11 @@ int64 CompactSegments(Relation index) {
     }
     WriteSegment(index, meta, first_id + g, buf, rows, &outputs[g]);
     pfree(buf);
+    if (report) {
+      report->rows_out += rows;
+      if (rows > 0) report->outputs++;
+      if (rows > 0 && outputs[g].kind == kSegmentDiskANN) report->graph_outputs++;
+    }
   }
 
   // The switch: one metapage record.
@@ -123,6 +131,7 @@ int64 CompactSegments(Relation index) {
     }
     AddPending(m, s, safexid);
     replaced++;
+    if (report) report->rows_in += s.rows;
   }
   for (int g = 0; g < ngroups; g++) {
     if (outputs[g].rows > 0)
@@ -134,15 +143,20 @@ int64 CompactSegments(Relation index) {
   m->nsegments = keep;
   WriteMeta(index, metabuf, *m);
   UnlockReleaseBuffer(metabuf);
+  if (report) {
+    report->inputs = static_cast<int>(replaced);
+    report->seconds =
+        static_cast<double>(GetCurrentTimestamp() - started) / static_cast<double>(USECS_PER_SEC);
+  }
   return replaced;
 }
 
-int64 CompactIndex(Oid indexoid) {
+int64 CompactIndex(Oid indexoid, CompactionReport* report) {
   // The index may have been dropped since the caller found it.
   if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(indexoid))) return -1;
   Oid heapoid;
   Relation index = OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, false, &heapoid);
-  int64 replaced = CompactSegments(index);
+  int64 replaced = CompactSegments(index, report);
   CloseVecgoIndex(index, heapoid, ShareUpdateExclusiveLock, RowExclusiveLock);
   return replaced;
 }
