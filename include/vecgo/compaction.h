@@ -1,14 +1,17 @@
 // Size-tiered compaction policy: which segments to merge or rewrite.
 //
 // Segments are grouped into size tiers by their live rows (a tier spans a
-// factor of 4). A tier holding `threshold` or more segments is merged into
-// one output; a segment whose deleted fraction reaches the rewrite fraction
-// is rewritten on its own (without its deleted rows), and one whose rows are
-// all deleted is dropped. Work that would not fit in memory (`fits`) is left
-// undone and reported; a plan never replaces more than `max_members`
-// segments (the pages of each replaced segment wait in a bounded list until
-// no scan can read them). The policy is pure arithmetic on row counts; the
-// glue executes the plan.
+// factor of 4). A tier holding `threshold` or more segments is merged: into
+// one output when that fits in memory, otherwise into as many outputs as
+// needed, each of at least two members, so a large tier never stalls. A
+// segment whose deleted fraction reaches the rewrite fraction is rewritten on
+// its own (without its deleted rows), and one whose rows are all deleted is
+// dropped. A segment searched exactly (not a graph) that has grown to graph
+// size is rewritten on its own, as a graph. Only work that cannot fit in
+// memory at all (a single segment too large) is left undone and reported; a
+// plan never replaces more than `max_members` segments (the pages of each
+// replaced segment wait in a bounded list until no scan can read them). The
+// policy is pure arithmetic on row counts; the glue executes the plan.
 #pragma once
 
 #include "vecgo/core.h"
@@ -18,6 +21,7 @@ namespace vecgo {
 struct SegmentRows {
   std::uint64_t rows;     // rows in the segment, deleted included
   std::uint64_t deleted;  // rows marked deleted
+  bool graph = false;     // already a graph (otherwise searched exactly)
 };
 
 struct CompactionPolicy {
@@ -42,6 +46,7 @@ struct CompactionPlan {
   std::size_t members = 0;           // segments replaced (merged, rewritten or dropped)
   std::size_t skipped_segments = 0;  // segments left alone because they do not fit
   std::uint64_t skipped_rows = 0;    // the largest output that did not fit
+  std::size_t promoted = 0;          // exact segments rewritten as graphs
 };
 
 // The size tier of a segment with `live` rows (-1 for none).

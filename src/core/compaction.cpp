@@ -23,31 +23,62 @@ CompactionPlan PlanCompaction(const SegmentRows* segs, std::size_t n, const Comp
   };
   for (std::size_t i = 0; i < n; i++) group[i] = kCompactStay;
 
-  // Tiers with `threshold` or more segments, looked at from each segment in
-  // turn (a tier too large for the room left may still merge from a later
-  // segment, with fewer members); what does not fit is reported once a tier.
+  // Tiers with `threshold` or more segments. A tier's members are packed in
+  // order into outputs that fit; an output needs two members (one alone
+  // would be a plain copy). What cannot pair up within the memory limit is
+  // reported once a tier.
   bool reported[64] = {};
   for (std::size_t i = 0; i < n; i++) {
     if (group[i] != kCompactStay || live(i) == 0) continue;
     const int tier = SizeTier(live(i));
+    auto member = [&](std::size_t j) { return group[j] == kCompactStay && live(j) > 0 && SizeTier(live(j)) == tier; };
     std::size_t count = 0;
-    std::uint64_t total = 0;
+    std::uint64_t all = 0;
     for (std::size_t j = i; j < n; j++)
-      if (group[j] == kCompactStay && live(j) > 0 && SizeTier(live(j)) == tier) {
+      if (member(j)) {
         count++;
-        total += live(j);
+        all += live(j);
       }
     if (count < policy.threshold || count > policy.max_members - plan.members) continue;
-    if (!fits(total)) {
-      if (!reported[tier]) skip(count, total);
-      reported[tier] = true;
-      continue;
+    // The open output: its members carry group number `g` already; one that
+    // closes with a single member gives it back.
+    const int g0 = static_cast<int>(plan.groups);
+    int g = g0;
+    std::uint64_t total = 0;
+    std::size_t open = 0, first = 0, packed = 0;
+    auto close = [&]() {
+      if (open >= 2) {
+        group_rows[plan.groups++] = total;
+        plan.members += open;
+        packed += open;
+      } else if (open == 1) {
+        group[first] = kCompactStay;
+      }
+      open = 0;
+      total = 0;
+    };
+    for (std::size_t j = i; j < n; j++) {
+      if (!member(j) || group[j] >= g0) continue;
+      if (open > 0 && fits(total + live(j))) {
+        group[j] = g;
+        total += live(j);
+        open++;
+        continue;
+      }
+      close();
+      g = static_cast<int>(plan.groups);
+      if (fits(live(j))) {
+        group[j] = g;
+        total = live(j);
+        open = 1;
+        first = j;
+      }
     }
-    for (std::size_t j = i; j < n; j++)
-      if (group[j] == kCompactStay && live(j) > 0 && SizeTier(live(j)) == tier)
-        group[j] = static_cast<int>(plan.groups);
-    group_rows[plan.groups++] = total;
-    plan.members += count;
+    close();
+    if (packed < count && !reported[tier]) {
+      skip(count - packed, all);
+      reported[tier] = true;
+    }
   }
 
   // Segments with deleted rows: dropped when all are deleted, rewritten on
@@ -66,6 +97,19 @@ CompactionPlan PlanCompaction(const SegmentRows* segs, std::size_t n, const Comp
       } else {
         skip(1, live(i));
       }
+    }
+  }
+  // Exact segments that have reached graph size (a seal of a large L0 log,
+  // a bulk build's remainder, or a lowered threshold) become graphs.
+  for (std::size_t i = 0; i < n && plan.members < policy.max_members; i++) {
+    if (group[i] != kCompactStay || segs[i].graph || live(i) == 0 || live(i) < policy.graph_rows) continue;
+    if (fits(live(i))) {
+      group[i] = static_cast<int>(plan.groups);
+      group_rows[plan.groups++] = live(i);
+      plan.members++;
+      plan.promoted++;
+    } else {
+      skip(1, live(i));
     }
   }
   return plan;

@@ -41,7 +41,7 @@ constexpr int kDefaultM = 32;
 constexpr int kDefaultEfConstruction = 300;
 constexpr int kDefaultMemtableMB = 64;
 constexpr int kDefaultCompactionThreshold = 8;
-constexpr int kDefaultDiskannThreshold = 100000;
+constexpr int kDefaultDiskannThreshold = 0;  // by cost (SegmentWantsGraph)
 constexpr int kDefaultGraphDegree = 64;
 constexpr int kDefaultBuildListSize = 100;
 constexpr double kDefaultAlpha = 1.2;
@@ -86,8 +86,9 @@ void InitIndexAm() {
                     "Segments of one size tier merged by compaction", kDefaultCompactionThreshold,
                     2, 64, AccessExclusiveLock);
   add_int_reloption(g_relopt_kind, "diskann_threshold",
-                    "Rows from which a segment is written as DiskANN instead of Flat",
-                    kDefaultDiskannThreshold, 1000, INT_MAX, AccessExclusiveLock);
+                    "Rows from which a segment is written as DiskANN instead of Flat "
+                    "(0: decided by the cost of an exact scan, rows x dimensions)",
+                    kDefaultDiskannThreshold, 0, INT_MAX, AccessExclusiveLock);
   add_int_reloption(g_relopt_kind, "graph_degree", "DiskANN: maximum out-degree (R)",
                     kDefaultGraphDegree, 4, 256, AccessExclusiveLock);
   add_int_reloption(g_relopt_kind, "build_list_size", "DiskANN: build search list size (L)",
@@ -128,8 +129,16 @@ bytea* OptionsImpl(Datum reloptions, bool validate) {
       {"alpha", RELOPT_TYPE_REAL, offsetof(Options, alpha)},
       {"quantization", RELOPT_TYPE_STRING, offsetof(Options, quantization_offset)},
   };
-  return static_cast<bytea*>(build_reloptions(reloptions, validate, g_relopt_kind, sizeof(Options),
-                                              tab, lengthof(tab)));
+  bytea* result = static_cast<bytea*>(
+      build_reloptions(reloptions, validate, g_relopt_kind, sizeof(Options), tab, lengthof(tab)));
+  // A graph of fewer rows than kMinGraphRows is never worth its build.
+  const Options* o = reinterpret_cast<const Options*>(result);
+  if (validate && o && o->diskann_threshold != 0 && o->diskann_threshold < static_cast<int>(kMinGraphRows))
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("value %d out of bounds for option \"diskann_threshold\"", o->diskann_threshold),
+                    errdetail("Valid values are 0 (decided by cost) and %d to %d.",
+                              static_cast<int>(kMinGraphRows), INT_MAX)));
+  return result;
 }
 
 void CostEstimateImpl(PlannerInfo* root, IndexPath* path, double loop_count,

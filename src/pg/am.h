@@ -410,9 +410,21 @@ const TierOps& TierOpsOf(Relation index, uint8 kind);
 extern const TierOps kFlatTierOps;     // am_flat.cpp
 extern const TierOps kDiskAnnTierOps;  // am_diskann.cpp
 
+// Whether a segment is a graph or Flat is a question of cost: a Flat segment
+// costs every query an exact scan of rows x dimensions floats, a graph a few
+// hundred node visits (and a build). A segment is a graph from
+// GraphMinRows(meta) rows on: the diskann_threshold reloption when set,
+// otherwise the rows whose exact scan reads kGraphMinFloats floats (at least
+// kMinGraphRows). Options are the index's current ones (ALTER INDEX SET
+// applies to every later seal, compaction and build).
+constexpr uint64 kMinGraphRows = 1000;
+constexpr uint64 kGraphMinFloats = uint64{1} << 20;
+uint64 GraphMinRows(const MetaData& meta);
+inline bool SegmentWantsGraph(const MetaData& meta, uint64 rows) { return rows >= GraphMinRows(meta); }
+
 // Writes `nrecords` records as one new segment with id `id`: a DiskANN graph
-// from diskann_threshold rows on when its build fits maintenance_work_mem,
-// Flat otherwise. Fills *e. (am_segment.cpp)
+// when SegmentWantsGraph and its build fits maintenance_work_mem, Flat
+// otherwise. Fills *e. (am_segment.cpp)
 void WriteSegment(Relation index, const MetaData* meta, uint32 id, const char* records,
                   Size nrecords, SegmentEntry* e);
 
@@ -446,6 +458,7 @@ struct L0Position {
   BlockNumber block;
   uint32 offset;
   uint32 l0_pages;  // pages of the chain after the append
+  bool full;        // the log has reached its size (L0IsFull)
 };
 struct L0Size {
   uint32 pages;
@@ -463,9 +476,11 @@ BlockNumber CreateEmptyL0(Relation index, uint32 id);
 L0Position AppendToL0(Relation index, const char* record, Size len);
 // Pages, bytes and rows of the current L0 log, from its head and tail pages.
 L0Size ReadL0Size(Relation index, const MetaData& meta);
-// Whether an L0 log of `pages` pages has reached memtable_size (the index's
-// current reloption: the one place it is read).
-bool L0IsFull(Relation index, uint32 pages);
+// Whether an L0 log of `pages` pages is due to be sealed: it has reached
+// memtable_size (the index's current reloption: the one place it is read),
+// or it holds as many rows as one graph build may take within
+// maintenance_work_mem (a larger sealed log could never become a graph).
+bool L0IsFull(Relation index, const MetaData& meta, uint32 pages);
 // Seals the L0 log into a Flat segment. When `only_if_full`, does nothing
 // unless the L0 log has reached memtable_size. Returns rows sealed.
 int64 SealL0(Relation index, bool only_if_full);

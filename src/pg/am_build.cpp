@@ -91,20 +91,20 @@ struct BuildState {
 
 // Sizes the in-memory buffer (one segment) within maintenance_work_mem: the
 // records alone for a Flat segment; records and graph build together when a
-// segment of that size is a DiskANN one. When not even diskann_threshold
+// segment of that size is a DiskANN one. When not even GraphMinRows
 // rows fit a DiskANN build, segments are Flat (max_diskann_rows says so).
 void SetBuildCap(BuildState* bs) {
   bs->record_size = RecordSize(bs->meta->dims);
   Size budget = DiskAnnBudgetBytes();
   bs->cap_records = std::max(static_cast<Size>(1), budget / bs->record_size);
-  Size threshold = static_cast<Size>(bs->meta->options.diskann_threshold);
+  Size threshold = static_cast<Size>(GraphMinRows(*bs->meta));
   if (bs->cap_records >= threshold) {
     Size max_diskann_rows = DiskAnnMaxRows(bs->meta, budget);
     if (max_diskann_rows >= threshold) bs->cap_records = std::min(bs->cap_records, max_diskann_rows);
   }
   // When the table needs several segments, make them about equal (with 5%
   // slack for the estimate) rather than full ones and a small remainder that
-  // would fall below diskann_threshold and be searched exactly.
+  // would fall below graph size and be searched exactly.
   if (bs->estimated_rows > static_cast<double>(bs->cap_records)) {
     double parts = std::ceil(bs->estimated_rows / static_cast<double>(bs->cap_records));
     Size even = static_cast<Size>(std::ceil(bs->estimated_rows * 1.05 / parts));
@@ -282,7 +282,7 @@ bool InsertImpl(Relation index, Datum* values, bool* isnull, ItemPointer heap_ti
   // Seal when the log has reached memtable_size (checked again under the
   // metapage lock by SealL0).
   const L0Position pos = AppendToL0(index, rec, len);
-  if (L0IsFull(index, pos.l0_pages)) SealL0(index, true);
+  if (pos.full) SealL0(index, true);
 
   MemoryContextSwitchTo(old);
   MemoryContextDelete(ctx);

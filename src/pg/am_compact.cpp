@@ -46,6 +46,9 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
   if (meta->dims == 0 || meta->nsegments == 0) return 0;
+  // The index's current options, not those stored at build: ALTER INDEX SET
+  // applies to compaction and to the segments it writes.
+  meta->options = OptionsFromRelation(index);
   const Size rs = RecordSize(meta->dims);
   const int n = static_cast<int>(meta->nsegments);
 
@@ -56,10 +59,11 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
   policy.threshold = static_cast<std::size_t>(meta->options.compaction_threshold);
   policy.max_members = static_cast<std::size_t>(kMaxPending - static_cast<int>(meta->npending));
   policy.max_rows = std::max<uint64>(1, DiskAnnBudgetBytes() / rs);
-  policy.graph_rows = static_cast<uint64>(meta->options.diskann_threshold);
+  policy.graph_rows = GraphMinRows(*meta);
   policy.max_graph_rows = DiskAnnMaxRows(meta, DiskAnnBudgetBytes());
   vecgo::SegmentRows* segs = static_cast<vecgo::SegmentRows*>(palloc(sizeof(vecgo::SegmentRows) * n));
-  for (int i = 0; i < n; i++) segs[i] = {meta->segments[i].rows, meta->segments[i].deleted};
+  for (int i = 0; i < n; i++)
+    segs[i] = {meta->segments[i].rows, meta->segments[i].deleted, meta->segments[i].kind != kSegmentFlat};
   int* group = static_cast<int*>(palloc(sizeof(int) * n));
   uint64* group_rows = static_cast<uint64*>(palloc0(sizeof(uint64) * n));
   const vecgo::CompactionPlan plan = vecgo::PlanCompaction(segs, n, policy, group, group_rows);
@@ -70,7 +74,7 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
     ereport(NOTICE,
             (errmsg("vecgo: %zu segment(s) of index \"%s\" were left uncompacted", plan.skipped_segments,
                     RelationGetRelationName(index)),
-             errdetail("Merging them would build a graph of %llu rows, which does not fit in "
+             errdetail("The largest output they would form, %llu rows, does not fit in "
                        "maintenance_work_mem (%d kB).",
                        static_cast<unsigned long long>(plan.skipped_rows), maintenance_work_mem),
              errhint("Raise maintenance_work_mem and run vecgo_compact again.")));

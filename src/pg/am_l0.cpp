@@ -47,9 +47,14 @@ BlockNumber CreateEmptyL0(Relation index, uint32 id) {
   return blk;
 }
 
-bool L0IsFull(Relation index, uint32 pages) {
-  return static_cast<double>(pages) * BLCKSZ >=
-         static_cast<double>(OptionsFromRelation(index).memtable_size_mb) * 1024 * 1024;
+bool L0IsFull(Relation index, const MetaData& meta, uint32 pages) {
+  if (static_cast<double>(pages) * BLCKSZ >=
+      static_cast<double>(OptionsFromRelation(index).memtable_size_mb) * 1024 * 1024)
+    return true;
+  if (meta.dims <= 0) return false;
+  const uint64 rows = static_cast<uint64>(pages) * kStreamBytes / RecordSize(meta.dims);
+  const uint64 graph_cap = DiskAnnMaxRows(&meta, DiskAnnBudgetBytes());
+  return graph_cap >= GraphMinRows(meta) && rows >= graph_cap;
 }
 
 namespace {
@@ -162,6 +167,7 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
   }
   pos.l0_pages = GetOpaque(hpage)->npages;
   GenericXLogFinish(state);
+  pos.full = L0IsFull(index, *meta, pos.l0_pages);
 
   if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);
   UnlockReleaseBuffer(headbuf);
@@ -179,7 +185,7 @@ int64 SealL0(Relation index, bool only_if_full) {
   // With the metapage locked exclusively no append is in progress.
   const L0Size sz = ReadL0Size(index, *meta);
   int64 sealed = 0;
-  if (sz.rows > 0 && (!only_if_full || L0IsFull(index, sz.pages))) {
+  if (sz.rows > 0 && (!only_if_full || L0IsFull(index, *meta, sz.pages))) {
     if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
       UnlockReleaseBuffer(metabuf);
       if (only_if_full) return 0;

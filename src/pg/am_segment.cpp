@@ -3,7 +3,9 @@
 //
 // Flat costs an exact scan of every row per query; a DiskANN graph costs a
 // build but answers from a few hundred node visits. A segment is a graph
-// from diskann_threshold rows on, when its build fits maintenance_work_mem.
+// when its exact scan would cost enough (GraphMinRows, am.h) and its build
+// fits maintenance_work_mem.
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -48,10 +50,15 @@ void RaiseSegmentError(Relation index, uint32 segment_id, const vecgo::Error& er
   Raise(code, "vecgo index \"%s\", segment %u: %s", RelationGetRelationName(index), segment_id, err.what());
 }
 
+uint64 GraphMinRows(const MetaData& meta) {
+  if (meta.options.diskann_threshold > 0) return static_cast<uint64>(meta.options.diskann_threshold);
+  const uint64 dims = static_cast<uint64>(std::max(meta.dims, 1));
+  return std::max(kMinGraphRows, (kGraphMinFloats + dims - 1) / dims);
+}
+
 void WriteSegment(Relation index, const MetaData* meta, uint32 id, const char* records, Size nrecords,
                   SegmentEntry* e) {
-  const Size threshold = static_cast<Size>(meta->options.diskann_threshold);
-  if (nrecords >= threshold && nrecords <= DiskAnnMaxRows(meta, DiskAnnBudgetBytes())) {
+  if (SegmentWantsGraph(*meta, nrecords) && nrecords <= DiskAnnMaxRows(meta, DiskAnnBudgetBytes())) {
     InSegment(index, id, [&]() { WriteDiskAnnSegment(index, meta, id, records, nrecords, e); });
     return;
   }

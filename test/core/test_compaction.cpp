@@ -79,17 +79,27 @@ TEST(CompactionPolicy, DeletedFractionRewritesAndAllDeletedDrops) {
   EXPECT_EQ(t.group, (std::vector<int>{0, 1, kCompactDrop, kCompactStay}));
 }
 
-TEST(CompactionPolicy, WhatDoesNotFitIsSkippedAndReportedOnce) {
+TEST(CompactionPolicy, ATierTooLargeForMemoryIsSplitNotSkipped) {
   CompactionPolicy p;
   p.threshold = 3;
   p.max_rows = 2500;
-  std::vector<SegmentRows> segs(4, SegmentRows{1000, 0});
+  std::vector<SegmentRows> segs(5, SegmentRows{1000, 0});
   Planned r = Plan(segs, p);
-  // Four don't fit (4000 rows); from the second segment on, three do not
-  // either (3000); the tier is reported once, with its first total.
-  EXPECT_EQ(r.plan.groups, 0u);
-  EXPECT_EQ(r.plan.skipped_segments, 4u);
-  EXPECT_EQ(r.plan.skipped_rows, 4000u);
+  // Five of 1000 do not fit one output (2500): two outputs of two, and the
+  // fifth pairs with nothing.
+  ASSERT_EQ(r.plan.groups, 2u);
+  EXPECT_EQ(r.group, (std::vector<int>{0, 0, 1, 1, kCompactStay}));
+  EXPECT_EQ(r.rows, (std::vector<std::uint64_t>{2000, 2000}));
+  EXPECT_EQ(r.plan.members, 4u);
+  EXPECT_EQ(r.plan.skipped_segments, 1u);
+  EXPECT_EQ(r.plan.skipped_rows, 5000u);
+
+  // When not even two members fit, the tier is skipped and reported once.
+  p.max_rows = 1500;
+  Planned none = Plan(segs, p);
+  EXPECT_EQ(none.plan.groups, 0u);
+  EXPECT_EQ(none.plan.skipped_segments, 5u);
+  EXPECT_EQ(none.plan.skipped_rows, 5000u);
 
   // A graph output must also fit its build: 3000 rows are a graph here.
   CompactionPolicy g;
@@ -97,9 +107,11 @@ TEST(CompactionPolicy, WhatDoesNotFitIsSkippedAndReportedOnce) {
   g.graph_rows = 2000;
   g.max_graph_rows = 2999;
   std::vector<SegmentRows> three(3, SegmentRows{1000, 0});
-  EXPECT_EQ(Plan(three, g).plan.groups, 0u);
+  Planned two = Plan(three, g);
+  ASSERT_EQ(two.plan.groups, 1u);
+  EXPECT_EQ(two.group, (std::vector<int>{0, 0, kCompactStay}));
   g.max_graph_rows = 3000;
-  EXPECT_EQ(Plan(three, g).plan.groups, 1u);
+  EXPECT_EQ(Plan(three, g).group, (std::vector<int>{0, 0, 0}));
   // Below graph_rows the output is Flat and only max_rows counts.
   g.graph_rows = 5000;
   g.max_graph_rows = 0;
@@ -112,6 +124,24 @@ TEST(CompactionPolicy, WhatDoesNotFitIsSkippedAndReportedOnce) {
   EXPECT_EQ(rw.group[0], kCompactStay);
   EXPECT_EQ(rw.plan.skipped_segments, 1u);
   EXPECT_EQ(rw.plan.skipped_rows, 600u);
+}
+
+TEST(CompactionPolicy, ExactSegmentsOfGraphSizeBecomeGraphs) {
+  CompactionPolicy p;
+  p.threshold = 8;
+  p.graph_rows = 5000;
+  p.max_graph_rows = 20000;
+  // Flat of 6000 live: rewritten alone; a graph of 6000 and a Flat below
+  // graph size stay; a Flat too large for a graph build is reported; one
+  // past the deleted fraction is rewritten for that reason first.
+  std::vector<SegmentRows> segs = {{6000, 0, false}, {6000, 0, true}, {4000, 0, false}, {30000, 0, false},
+                                   {7000, 2000, false}};
+  Planned r = Plan(segs, p);
+  EXPECT_EQ(r.group, (std::vector<int>{1, kCompactStay, kCompactStay, kCompactStay, 0}));
+  EXPECT_EQ(r.rows, (std::vector<std::uint64_t>{5000, 6000}));
+  EXPECT_EQ(r.plan.promoted, 1u);
+  EXPECT_EQ(r.plan.skipped_segments, 1u);
+  EXPECT_EQ(r.plan.skipped_rows, 30000u);
 }
 
 TEST(CompactionPolicy, NeverReplacesMoreThanMaxMembers) {
