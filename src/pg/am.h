@@ -251,10 +251,15 @@ struct ChainReader {
   char* record;     // record_size bytes, reassembled when it spans pages
   Size have;        // bytes of the current record gathered so far
   uint64 pages_read;
+  uint32 first_offset;  // where reading starts on the first page
 };
 // `r` must be zeroed before the first Begin.
 void ChainReaderBegin(ChainReader* r, Relation index, uint32 segment_id, BlockNumber head,
                       Size record_size);
+// The same, starting at stream offset `offset` of chain page `block` (where
+// a record starts).
+void ChainReaderBeginAt(ChainReader* r, Relation index, uint32 segment_id, BlockNumber block, uint32 offset,
+                        Size record_size);
 // Next complete record, or nullptr at the end of the chain.
 const RecordHeader* ChainReaderNext(ChainReader* r);
 void ChainReaderEnd(ChainReader* r);
@@ -449,6 +454,12 @@ inline auto InSegment(Relation index, uint32 segment_id, F&& f) -> decltype(f())
 void WriteFlatSegment(Relation index, uint32 id, const char* records, Size nrecords, Size record_size,
                       SegmentEntry* e);
 
+// An exact cursor over the records of Flat chain `e` from stream offset
+// `offset` of page `block` on, skipping the first `skip` records (the part
+// of a tier its MemTable does not cover).
+TierCursor* FlatOpenAt(const TierScan& scan, const SegmentEntry& e, BlockNumber block, uint32 offset,
+                       uint64 skip);
+
 // ------------------------------------------------------------------ L0 log (am_l0.cpp)
 // Where an appended record landed: the chain, its ordinal in the chain, and
 // the page and stream offset it starts at (so a reader can start there).
@@ -459,6 +470,8 @@ struct L0Position {
   uint32 offset;
   uint32 l0_pages;  // pages of the chain after the append
   bool full;        // the log has reached its size (L0IsFull)
+  int32 dims;       // the index's
+  uint8 metric;
 };
 struct L0Size {
   uint32 pages;
@@ -482,8 +495,38 @@ L0Size ReadL0Size(Relation index, const MetaData& meta);
 // maintenance_work_mem (a larger sealed log could never become a graph).
 bool L0IsFull(Relation index, const MetaData& meta, uint32 pages);
 // Seals the L0 log into a Flat segment. When `only_if_full`, does nothing
-// unless the L0 log has reached memtable_size. Returns rows sealed.
-int64 SealL0(Relation index, bool only_if_full);
+// unless the L0 log has reached memtable_size. At the segment limit it
+// raises, or with `quiet` does nothing. Returns rows sealed.
+int64 SealL0(Relation index, bool only_if_full, bool quiet = false);
+
+// ------------------------------------------------------------------ MemTable (am_memtable.cpp)
+// An HNSW graph in shared memory over each L0 log chain (and, once sealed,
+// over its Flat segment until compaction replaces it). See am_memtable.cpp.
+extern int g_memtable_memory_mb;  // vecgo.memtable_memory
+// GUC, and (while preloading) the shared memory and hooks.
+void InitMemTables();
+bool MemTablesAvailable();
+// aminsert: after AppendToL0, adds the row to its chain's graph. Never fails
+// for lack of memory (the row is then found exactly).
+void MemTableInsert(Relation index, const L0Position& pos, const float* vec, const ItemPointerData& tid);
+// SealL0: chain `chain` (of `rows` rows) is now a Flat segment.
+void MemTableOnSeal(Relation index, uint32 chain, uint64 rows, const MetaData& meta);
+// Scan: when chain `e` has a graph, opens its two cursors (the graph, for the
+// rows it covers; exact for the rest) and returns true.
+bool MemTableOpen(const TierScan& scan, const SegmentEntry& e, TierCursor** graph, TierCursor** rest);
+// VACUUM: records of chain `chain` at `ordinals` were flagged deleted.
+void MemTableMarkDeleted(Relation index, uint32 chain, const uint64* ordinals, int n);
+// The worker's visit: frees the graphs of chains the manifest no longer
+// lists, and builds or completes the graph of the L0 log from its pages.
+void MemTableMaintain(Relation index);
+struct MemTableInfo {
+  uint64 covered;  // rows in the graph (a prefix of the chain)
+  uint64 bytes;    // shared memory of its nodes
+  bool sealed;
+};
+bool MemTableStats(Relation index, uint32 chain, MemTableInfo* out);
+uint64 MemTableTotalBytes();
+int MemTableCount();
 
 // ------------------------------------------------------------------ DiskANN (am_diskann.cpp)
 // pg_stat_progress_create_index subphase while a DiskANN graph is built

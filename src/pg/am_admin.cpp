@@ -92,8 +92,16 @@ VECGO_FUNCTION(vecgo_index_info) {
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
 
-  Datum values[7];
-  bool nulls[7] = {false, false, false, false, false, false, false};
+  Datum values[9];
+  bool nulls[9] = {false, false, false, false, false, false, false, false, false};
+  // The MemTable columns of tier `chain`.
+  auto memtable = [&](uint32 chain) {
+    MemTableInfo mt;
+    const bool has = MemTableStats(index, chain, &mt);
+    nulls[7] = nulls[8] = !has;
+    values[7] = Int64GetDatum(static_cast<int64>(mt.covered));
+    values[8] = Int64GetDatum(static_cast<int64>(mt.bytes));
+  };
   uint64 rows = 0, pages = 1;
   if (meta->dims > 0) {
     const L0Size sz = ReadL0Size(index, *meta);
@@ -108,6 +116,7 @@ VECGO_FUNCTION(vecgo_index_info) {
   values[4] = Int64GetDatum(static_cast<int64>(pages));
   values[5] = Int64GetDatum(static_cast<int64>(pages) * BLCKSZ);
   values[6] = CStringGetTextDatum("none");
+  memtable(meta->l0_id);
   tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   for (uint32 i = 0; i < meta->nsegments; i++) {
     const SegmentEntry& s = meta->segments[i];
@@ -118,6 +127,7 @@ VECGO_FUNCTION(vecgo_index_info) {
     values[4] = Int64GetDatum(static_cast<int64>(s.npages));
     values[5] = Int64GetDatum(static_cast<int64>(s.npages) * BLCKSZ);
     values[6] = CStringGetTextDatum(QuantizationName(s.quantization));
+    memtable(s.id);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   CloseVecgoIndex(index, heapoid, AccessShareLock, AccessShareLock);
@@ -135,4 +145,14 @@ VECGO_FUNCTION(vecgo_verify) {
   VerifyIndex(index);
   CloseVecgoIndex(index, heapoid, heaplock, AccessShareLock);
   PG_RETURN_VOID();
+}
+
+VECGO_FUNCTION(vecgo_memtable_usage) {
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
+  desc = BlessTupleDesc(desc);
+  Datum values[2] = {Int32GetDatum(MemTableCount()), Int64GetDatum(static_cast<int64>(MemTableTotalBytes()))};
+  bool nulls[2] = {false, false};
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -282,6 +282,7 @@ bool InsertImpl(Relation index, Datum* values, bool* isnull, ItemPointer heap_ti
   // Seal when the log has reached memtable_size (checked again under the
   // metapage lock by SealL0).
   const L0Position pos = AppendToL0(index, rec, len);
+  MemTableInsert(index, pos, v->x, *heap_tid);
   if (pos.full) SealL0(index, true);
 
   MemoryContextSwitchTo(old);

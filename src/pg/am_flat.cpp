@@ -63,6 +63,12 @@ class FlatCursor final : public TierCursor {
         head_(e.head) {
     std::memset(&reader_, 0, sizeof(reader_));
   }
+  // Starts at stream offset `offset` of page `block`, skipping `skip` records.
+  void StartAt(BlockNumber block, uint32 offset, uint64 skip) {
+    head_ = block;
+    offset_ = offset;
+    skip_ = skip;
+  }
 
   int Next(int max, vecgo::Neighbor* out) override {
     if (max <= 0) return 0;
@@ -72,9 +78,14 @@ class FlatCursor final : public TierCursor {
       heap_cap_ = max;
     }
     int n = 0;
-    ChainReaderBegin(&reader_, index_, id_, head_, RecordSize(dims_));
+    ChainReaderBeginAt(&reader_, index_, id_, head_, offset_, RecordSize(dims_));
     const RecordHeader* rec;
+    uint64 skipped = 0;
     while ((rec = ChainReaderNext(&reader_)) != nullptr) {
+      if (skipped < skip_) {
+        skipped++;
+        continue;
+      }
       if (rec->flags & kRecordDeleted) continue;
       vecgo::Neighbor c{query_ ? IndexDistance(metric_, query_, RecordVector(rec), dims_, 0.0f) : INFINITY,
                         TidLabel(rec->tid)};
@@ -106,6 +117,8 @@ class FlatCursor final : public TierCursor {
   int dims_;
   uint32 id_;
   BlockNumber head_;
+  uint32 offset_ = 0;
+  uint64 skip_ = 0;
   ChainReader reader_;
   vecgo::Neighbor* heap_ = nullptr;
   int heap_cap_ = 0;
@@ -117,6 +130,18 @@ TierCursor* FlatOpen(const TierScan& scan, const SegmentEntry& e) {
   void* mem = MemoryContextAlloc(scan.ctx, sizeof(FlatCursor));
   return new (mem) FlatCursor(scan, e);
 }
+
+}  // namespace
+
+TierCursor* FlatOpenAt(const TierScan& scan, const SegmentEntry& e, BlockNumber block, uint32 offset,
+                       uint64 skip) {
+  void* mem = MemoryContextAlloc(scan.ctx, sizeof(FlatCursor));
+  FlatCursor* c = new (mem) FlatCursor(scan, e);
+  c->StartAt(block, offset, skip);
+  return c;
+}
+
+namespace {
 
 // ------------------------------------------------------------------ vacuum
 
@@ -130,6 +155,7 @@ uint64 FlatBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDel
   uint64 page_index = 0;
   BlockNumber blk = e.head;
   uint16 offsets_buf[kStreamBytes / 8];
+  uint64 ordinals[kStreamBytes / 8];
   while (blk != InvalidBlockNumber) {
     vacuum_delay_point();
     Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
@@ -148,8 +174,10 @@ uint64 FlatBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDel
     for (; s + sizeof(RecordHeader) <= end; s += rs) {
       RecordHeader* h = reinterpret_cast<RecordHeader*>(PageStream(page) + (s - start));
       if (h->flags & kRecordDeleted) continue;
-      if (callback(&h->tid, cbstate))
+      if (callback(&h->tid, cbstate)) {
+        ordinals[ndead] = s / rs;
         offsets_buf[ndead++] = static_cast<uint16>((s - start) / 8);
+      }
       else
         stats->num_index_tuples += 1;
     }
@@ -164,6 +192,9 @@ uint64 FlatBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDel
     }
     blk = o->next;
     UnlockReleaseBuffer(buf);
+    // The MemTable over this chain must not return them either (their TIDs
+    // may be reused by new rows).
+    MemTableMarkDeleted(index, e.id, ordinals, ndead);
     page_index++;
   }
   return marked;

@@ -168,6 +168,8 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
   pos.l0_pages = GetOpaque(hpage)->npages;
   GenericXLogFinish(state);
   pos.full = L0IsFull(index, *meta, pos.l0_pages);
+  pos.dims = meta->dims;
+  pos.metric = meta->metric;
 
   if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);
   UnlockReleaseBuffer(headbuf);
@@ -175,7 +177,7 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
   return pos;
 }
 
-int64 SealL0(Relation index, bool only_if_full) {
+int64 SealL0(Relation index, bool only_if_full, bool quiet) {
   Buffer metabuf = ReadBuffer(index, kMetaBlock);
   LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
@@ -188,7 +190,7 @@ int64 SealL0(Relation index, bool only_if_full) {
   if (sz.rows > 0 && (!only_if_full || L0IsFull(index, *meta, sz.pages))) {
     if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
       UnlockReleaseBuffer(metabuf);
-      if (only_if_full) return 0;
+      if (only_if_full || quiet) return 0;
       ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                       errmsg("vecgo index \"%s\" already has %d segments",
                              RelationGetRelationName(index), kMaxSegments),
@@ -199,11 +201,13 @@ int64 SealL0(Relation index, bool only_if_full) {
     e->tail = sz.tail;
     e->npages = sz.pages;
     e->rows = sz.rows;
+    const uint32 sealed_id = meta->l0_id;
     meta->l0_id = meta->next_segment_id++;
     meta->l0_head = CreateEmptyL0(index, meta->l0_id);
     meta->l0_deleted = 0;
     WriteMeta(index, metabuf, *meta);
     sealed = static_cast<int64>(sz.rows);
+    MemTableOnSeal(index, sealed_id, sz.rows, *meta);
   }
   UnlockReleaseBuffer(metabuf);
   pfree(meta);

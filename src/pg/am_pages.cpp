@@ -241,6 +241,13 @@ void ChainReaderBegin(ChainReader* r, Relation index, uint32 segment_id, BlockNu
   r->page_used = r->page_pos = 0;
   r->have = 0;
   r->pages_read = 0;
+  r->first_offset = 0;
+}
+
+void ChainReaderBeginAt(ChainReader* r, Relation index, uint32 segment_id, BlockNumber block, uint32 offset,
+                        Size record_size) {
+  ChainReaderBegin(r, index, segment_id, block, record_size);
+  r->first_offset = offset;
 }
 
 static bool ReaderLoadNext(ChainReader* r) {
@@ -259,6 +266,10 @@ static bool ReaderLoadNext(ChainReader* r) {
   std::memcpy(r->page_copy, PageStream(page), r->page_used);
   UnlockReleaseBuffer(buf);
   r->page_pos = 0;
+  if (r->pages_read == 0 && r->first_offset > 0) {
+    if (r->first_offset > r->page_used) RaiseBadChainPage(r->index, blk, r->segment_id);
+    r->page_pos = r->first_offset;
+  }
   r->pages_read++;
   return true;
 }

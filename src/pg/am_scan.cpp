@@ -115,13 +115,22 @@ void StartScan(IndexScanDesc scan, ScanState* so) {
   // The L0 log first, then the segments in manifest order; an index that
   // has seen no vector yet has no tiers to scan.
   const int ntiers = m->dims > 0 ? static_cast<int>(m->nsegments) + 1 : 0;
-  so->cursors = static_cast<TierCursor**>(palloc0(sizeof(TierCursor*) * (ntiers + 1)));
-  bool* exact = static_cast<bool*>(palloc(sizeof(bool) * (ntiers + 1)));
+  // A chain with a MemTable opens two cursors: its graph and the rest.
+  so->cursors = static_cast<TierCursor**>(palloc0(sizeof(TierCursor*) * (2 * ntiers + 1)));
+  bool* exact = static_cast<bool*>(palloc(sizeof(bool) * (2 * ntiers + 1)));
   TierScan ts{index, m, so->query, g_ef_search, so->ctx};
   so->ncursors = 0;
   for (int t = 0; t < ntiers; t++) {
     const SegmentEntry e = t == 0 ? L0Entry(*m) : m->segments[t - 1];
-    TierCursor* c = TierOpsOf(index, e.kind).open(ts, e);
+    TierCursor* graph = nullptr;
+    TierCursor* c = nullptr;
+    if (e.kind == kSegmentFlat && MemTableOpen(ts, e, &graph, &c)) {
+      so->cursors[so->ncursors] = graph;
+      exact[so->ncursors] = graph->exact();
+      so->ncursors++;
+    } else {
+      c = TierOpsOf(index, e.kind).open(ts, e);
+    }
     so->cursors[so->ncursors] = c;
     exact[so->ncursors] = c->exact();
     so->ncursors++;

@@ -24,6 +24,7 @@ extern "C" void _PG_init(void) {
                              &g_simd_name, k.name, PGC_INTERNAL, GUC_NOT_IN_SAMPLE, nullptr,
                              nullptr, nullptr);
   vecgo::pg::InitIndexAm();
+  vecgo::pg::InitMemTables();
   MarkGUCPrefixReserved("vecgo");
   // Replay of vecgo's own WAL records needs the resource manager in every
   // server, primary and standby: vecgo belongs in shared_preload_libraries.

@@ -36,11 +36,19 @@ CREATE FUNCTION vecgo_flush(regclass) RETURNS bigint
 CREATE FUNCTION vecgo_compact(regclass) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 
--- One row per tier: the L0 log, then each segment.
+-- One row per tier: the L0 log, then each segment. memtable_rows and
+-- memtable_bytes describe the tier's HNSW MemTable (NULL when it has none):
+-- the rows it covers and the shared memory it holds.
 CREATE FUNCTION vecgo_index_info(regclass,
     OUT segment integer, OUT kind text, OUT rows bigint, OUT deleted bigint,
-    OUT pages bigint, OUT bytes bigint, OUT quantization text)
+    OUT pages bigint, OUT bytes bigint, OUT quantization text,
+    OUT memtable_rows bigint, OUT memtable_bytes bigint)
     RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+
+-- Shared memory held by the HNSW MemTables of every database (bounded by
+-- vecgo.memtable_memory): how many there are and their bytes.
+CREATE FUNCTION vecgo_memtable_usage(OUT memtables integer, OUT bytes bigint)
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 
 -- Structural check of the index; raises an error on corruption.
