@@ -160,11 +160,6 @@ void WriterFlushPage(ChainWriter* w, BlockNumber next, Page local) {
   GenericXLogFinish(state);
   UnlockReleaseBuffer(w->buf);
   w->buf = InvalidBuffer;
-  // The worker's (and VACUUM's) cost-based delay; elsewhere only an
-  // interrupt check. The
-  // next page of the chain may be locked here (interrupts are then held
-  // off), but nothing links to it yet. A writer holding the extension lock does not sleep: inserts wait on it.
-  if (!w->extend_only) vacuum_delay_point();
 }
 }  // namespace
 
@@ -214,7 +209,14 @@ void ChainWriterAppend(ChainWriter* w, const char* data, Size len) {
   }
 }
 
-void ChainWriterFinish(ChainWriter* w) { WriterFlushPage(w, InvalidBlockNumber, WriterLocal(w)); }
+void ChainWriterFinish(ChainWriter* w) {
+  WriterFlushPage(w, InvalidBlockNumber, WriterLocal(w));
+  // The cost-based delay for the chain's writes is taken here, where the
+  // writer holds no page lock (it keeps the page it fills locked, and a
+  // sleep there would hold that lock), except by a writer that holds the
+  // extension lock: inserts wait on it.
+  if (!w->extend_only) vacuum_delay_point();
+}
 
 void ChainWriterRewriteHead(ChainWriter* w, const char* data, Size len) {
   Buffer buf = ReadBuffer(w->index, w->head);

@@ -663,9 +663,6 @@ void RegisterCompactionWorker() {
   DefineCustomIntVariable("vecgo.worker_naptime", "Time between two visits of each database by the vecgo worker.",
                           nullptr, &g_naptime_s, 10, 1, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_S,
                           nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("vecgo.max_workers", "Most vecgo compaction workers running at once.",
-                          "Each takes a slot of max_worker_processes while it runs.", &g_max_workers,
-                          2, 1, kMaxWorkersLimit, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("vecgo.worker_cost_delay",
                            "Cost-based delay of the vecgo worker's page reads and writes, in "
                            "milliseconds.",
@@ -681,7 +678,12 @@ void RegisterCompactionWorker() {
                            "worker is not running.",
                            nullptr, &g_vacuum_compaction, true, PGC_USERSET, 0, nullptr, nullptr,
                            nullptr);
+  // The rest only at server start: a PGC_POSTMASTER setting cannot be
+  // defined later (loading the library into a backend would fail).
   if (!process_shared_preload_libraries_in_progress) return;
+  DefineCustomIntVariable("vecgo.max_workers", "Most vecgo compaction workers running at once.",
+                          "Each takes a slot of max_worker_processes while it runs.", &g_max_workers,
+                          2, 1, kMaxWorkersLimit, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 
   g_prev_shmem_request = shmem_request_hook;
   shmem_request_hook = ShmemRequest;

@@ -121,15 +121,16 @@ isnt($rc, 0, 'vecgo_worker_jobs() is not for everyone');
 is($out, 't', 'pg_monitor may read vecgo_worker_jobs()');
 
 # ---------------------------------------------------------------- (b) killed mid-job
-# A slow job (cost delay on every page) over four segments of 128 dimensions;
-# the worker is killed once its output pages have started to extend the
-# relation: those pages are orphans after the restart.
+# A slow job (a cost delay on every page read) that rewrites three segments
+# with many deleted rows, one after the other; the worker is killed once the
+# first rewrite's pages are written and before the manifest switch: those
+# pages are orphans after the restart.
 set_conf(['vecgo.worker = off']);
 $node->safe_psql('postgres', q{
 	CREATE TABLE c (id int PRIMARY KEY, v vector(128));
 	CREATE INDEX c_idx ON c USING vecgo (v) WITH (compaction_threshold = 4);
 });
-for my $batch (0 .. 3) {
+for my $batch (0 .. 2) {
 	my $lo = $batch * 1000 + 1;
 	my $hi = $lo + 999;
 	$node->safe_psql('postgres', qq{
@@ -138,24 +139,31 @@ for my $batch (0 .. 3) {
 		SELECT vecgo_flush('c_idx');
 	});
 }
+$node->safe_psql('postgres', q{
+	DELETE FROM c WHERE id % 10 < 3;
+	SET vecgo.vacuum_compaction = off;
+	VACUUM c;
+});
+is($node->safe_psql('postgres', "SELECT string_agg(deleted::text, ',') FROM vecgo_index_info('c_idx') WHERE kind <> 'l0 log'"),
+	'300,300,300', 'three segments with deleted rows, not compacted by VACUUM');
 my $pages_before = $node->safe_psql('postgres', "SELECT pg_relation_size('c_idx') / 8192");
-set_conf(['vecgo.worker = on', 'vecgo.worker_cost_delay = 5', 'vecgo.worker_cost_limit = 1']);
-ok(wait_for(q{SELECT count(*) = 1 FROM pg_stat_activity
-	WHERE backend_type = 'vecgo compaction worker' AND query = 'vecgo: compacting index "public.c_idx"'}, 60),
-	'the job shows in pg_stat_activity');
-ok(wait_for("SELECT pg_relation_size('c_idx') / 8192 > $pages_before + 20", 120),
-	'the job writes its output');
-my $pid = $node->safe_psql('postgres', "SELECT pid FROM pg_stat_activity WHERE backend_type = 'vecgo compaction worker'");
+set_conf(['vecgo.worker = on', 'vecgo.worker_cost_delay = 30', 'vecgo.worker_cost_limit = 1']);
+my $job = q{SELECT pid FROM pg_stat_activity
+	WHERE backend_type = 'vecgo compaction worker' AND query = 'vecgo: compacting index "public.c_idx"'};
+ok(wait_for("SELECT count(*) = 1 FROM ($job) j", 60), 'the job shows in pg_stat_activity');
+ok(wait_for("SELECT count(*) = 1 FROM ($job) j WHERE pg_relation_size('c_idx') / 8192 > $pages_before + 20", 120),
+	'the job writes its first output');
+my $pid = $node->safe_psql('postgres', $job);
 ok($pid =~ /^\d+$/, "worker pid $pid");
-is(segments('c_idx'), '4', 'killed before its manifest switch');
+is(segments('c_idx'), '3', 'killed before its manifest switch');
 kill 'KILL', $pid;
 $node->poll_query_until('postgres', 'SELECT true') or die 'server did not come back';
 set_conf(['vecgo.worker_cost_delay = 0']);
 ok(wait_for(q{SELECT count(*) = 1 FROM vecgo_worker_jobs() WHERE indexrelid = 'c_idx'::regclass AND reclaimed_pages > 0}, 120),
 	'after the restart the worker reclaims the orphaned pages');
 note($node->safe_psql('postgres', "SELECT * FROM vecgo_worker_jobs() WHERE indexrelid = 'c_idx'::regclass"));
-ok(wait_for("SELECT count(*) = 1 FROM vecgo_index_info('c_idx') WHERE kind <> 'l0 log'", 60),
-	'and compacts the segments');
+ok(wait_for("SELECT sum(deleted) = 0 FROM vecgo_index_info('c_idx') WHERE kind <> 'l0 log'", 60),
+	'and rewrites the segments');
 check_index('after the crash', 'c', 'c_idx', 128);
 
 # ---------------------------------------------------------------- (c) VACUUM without the worker
