@@ -36,6 +36,9 @@ wal_level = replica
 maintenance_work_mem = '1GB'
 shared_buffers = '256MB'
 log_min_messages = warning
+# The regression suites check the results of manual flushes and compactions,
+# which the compaction worker would race.
+vecgo.worker = off
 CONF
     fi
     as_pg "$PG_BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null
