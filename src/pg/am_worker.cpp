@@ -174,7 +174,6 @@ struct JobState {
   Oid indexoid;
   char name[NAMEDATALEN * 2 + 8];  // "schema.index", for the log
   uint64 refound_free;             // free pages the FSM had lost
-  bool visited;                    // the lock was free and the index there
 };
 
 void JobErrorContext(void* arg) {
@@ -215,7 +214,6 @@ int MaintainIndexImpl(JobState* st, WorkerJobInfo* out) {
     UnlockRelationOid(heapoid, ShareUpdateExclusiveLock);
     return -1;
   }
-  st->visited = true;
   snprintf(st->name, sizeof(st->name), "%s.%s", get_namespace_name(RelationGetNamespace(index)),
            RelationGetRelationName(index));
   char activity[NAMEDATALEN * 2 + 64];

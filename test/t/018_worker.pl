@@ -19,7 +19,6 @@ shared_preload_libraries = 'vecgo'
 restart_after_crash = on
 vecgo.worker = off
 vecgo.worker_naptime = 1
-log_min_messages = log
 });
 $node->start;
 
@@ -165,6 +164,41 @@ note($node->safe_psql('postgres', "SELECT * FROM vecgo_worker_jobs() WHERE index
 ok(wait_for("SELECT sum(deleted) = 0 FROM vecgo_index_info('c_idx') WHERE kind <> 'l0 log'", 60),
 	'and rewrites the segments');
 check_index('after the crash', 'c', 'c_idx', 128);
+
+# ---------------------------------------------------------------- a failing job
+# An index the job cannot read (an unknown format version) is logged and
+# recorded; the other indexes are still maintained.
+my $file = $node->safe_psql('postgres', "SELECT pg_relation_filepath('s_idx')");
+$node->stop;
+open(my $fh, '+<:raw', $node->data_dir . "/$file") or die "open: $!";
+seek($fh, 24 + 4, 0);   # page header, then magic, then version
+print $fh pack('L<', 99);
+close $fh;
+$node->start;
+ok(wait_for(q{SELECT count(*) = 1 FROM vecgo_worker_jobs()
+	WHERE indexrelid = 's_idx'::regclass AND error LIKE '%on-disk format version 99%'}, 60),
+	'the failed job is recorded with its error');
+like(slurp_file($node->logfile), qr/ERROR:.*format version 99.*\n.*\n.*CONTEXT:\s+vecgo worker job on index "public\.s_idx"/,
+	'and logged with the index named');
+$node->safe_psql('postgres', q{
+	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
+	  FROM generate_series(5001, 5500) i;
+	SELECT vecgo_flush('a_idx');
+	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
+	  FROM generate_series(5501, 6000) i;
+	SELECT vecgo_flush('a_idx');
+	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
+	  FROM generate_series(6001, 6500) i;
+	SELECT vecgo_flush('a_idx');
+	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
+	  FROM generate_series(6501, 7000) i;
+	SELECT vecgo_flush('a_idx');
+});
+ok(wait_for(q{SELECT count(*) = 1 FROM vecgo_worker_jobs() WHERE indexrelid = 'a_idx'::regclass AND inputs >= 4}, 60),
+	'other indexes are still compacted');
+$node->safe_psql('postgres', 'REINDEX INDEX s_idx');
+($rc, $out, $err) = $node->psql('postgres', "SELECT vecgo_verify('s_idx')");
+is($rc, 0, 'REINDEX repairs it') or diag($err);
 
 # ---------------------------------------------------------------- (c) VACUUM without the worker
 set_conf(['vecgo.worker = off']);
