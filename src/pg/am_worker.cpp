@@ -83,7 +83,7 @@ bool g_vacuum_compaction = true;
 
 constexpr int kMaxWorkersLimit = 64;  // vecgo.max_workers' maximum: the claim table's size
 constexpr int kIndexSlots = 256;
-constexpr int kMaxBackoffNaps = 64;   // a failing index is retried at least this often
+constexpr int kMaxBackoffNaps = 64;  // a failing index is retried at least this often
 const char* const kTrancheName = "vecgo worker";
 
 // ------------------------------------------------------------------ shared state
@@ -130,7 +130,8 @@ void ShmemStartup() {
   if (g_prev_shmem_startup) g_prev_shmem_startup();
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   bool found = false;
-  g_shared = static_cast<WorkerShared*>(ShmemInitStruct("vecgo worker", sizeof(WorkerShared), &found));
+  g_shared =
+      static_cast<WorkerShared*>(ShmemInitStruct("vecgo worker", sizeof(WorkerShared), &found));
   if (!found) std::memset(g_shared, 0, sizeof(WorkerShared));
   g_lock = &GetNamedLWLockTranche(kTrancheName)[0].lock;
   LWLockRelease(AddinShmemInitLock);
@@ -462,7 +463,8 @@ void WorkerMain(Datum arg) {
   BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
   pgstat_report_activity(STATE_IDLE, nullptr);
 
-  MemoryContext ctx = AllocSetContextCreate(TopMemoryContext, "vecgo worker", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext ctx =
+      AllocSetContextCreate(TopMemoryContext, "vecgo worker", ALLOCSET_DEFAULT_SIZES);
   Oid* indexes = nullptr;
   const int n = ListVecgoIndexes(ctx, &indexes);
   for (int i = 0; i < n; i++) {
@@ -542,7 +544,8 @@ void LauncherMain() {
   LWLockRelease(g_lock);
   before_shmem_exit(LauncherExit, 0);
 
-  MemoryContext ctx = AllocSetContextCreate(TopMemoryContext, "vecgo launcher", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext ctx =
+      AllocSetContextCreate(TopMemoryContext, "vecgo launcher", ALLOCSET_DEFAULT_SIZES);
   Running running[kMaxWorkersLimit];
   int nrunning = 0;
   Oid* queue = nullptr;  // this round's databases not yet started
@@ -658,9 +661,10 @@ void RegisterCompactionWorker() {
                            "When off (or without shared_preload_libraries), VACUUM seals and "
                            "compacts vecgo indexes instead.",
                            &g_worker_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("vecgo.worker_naptime", "Time between two visits of each database by the vecgo worker.",
-                          nullptr, &g_naptime_s, 10, 1, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_S,
-                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("vecgo.worker_naptime",
+                          "Time between two visits of each database by the vecgo worker.", nullptr,
+                          &g_naptime_s, 10, 1, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
   DefineCustomRealVariable("vecgo.worker_cost_delay",
                            "Cost-based delay of the vecgo worker's page reads and writes, in "
                            "milliseconds.",
@@ -680,8 +684,9 @@ void RegisterCompactionWorker() {
   // defined later (loading the library into a backend would fail).
   if (!process_shared_preload_libraries_in_progress) return;
   DefineCustomIntVariable("vecgo.max_workers", "Most vecgo compaction workers running at once.",
-                          "Each takes a slot of max_worker_processes while it runs.", &g_max_workers,
-                          2, 1, kMaxWorkersLimit, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+                          "Each takes a slot of max_worker_processes while it runs.",
+                          &g_max_workers, 2, 1, kMaxWorkersLimit, PGC_POSTMASTER, 0, nullptr,
+                          nullptr, nullptr);
 
   g_prev_shmem_request = shmem_request_hook;
   shmem_request_hook = ShmemRequest;
@@ -724,7 +729,8 @@ VECGO_FUNCTION(vecgo_worker_jobs) {
   int n = 0;
   LWLockAcquire(g_lock, LW_SHARED);
   for (int i = 0; i < kIndexSlots; i++)
-    if (g_shared->slots[i].dboid != InvalidOid && g_shared->slots[i].has_job) copy[n++] = g_shared->slots[i];
+    if (g_shared->slots[i].dboid != InvalidOid && g_shared->slots[i].has_job)
+      copy[n++] = g_shared->slots[i];
   LWLockRelease(g_lock);
   for (int i = 0; i < n; i++) {
     const WorkerJobInfo& j = copy[i].job;
