@@ -2,6 +2,7 @@
 # Throwaway PostgreSQL clusters for the demo and the tests.
 #
 #   scripts/pgcluster.sh start DIR PORT   initdb (as user postgres) + start, vecgo preloaded
+#                                         (VECGO_WORKER=off: without the compaction worker)
 #   scripts/pgcluster.sh stop DIR         stop (fast) if running
 #   scripts/pgcluster.sh destroy DIR      stop and remove DIR
 #
@@ -36,6 +37,10 @@ wal_level = replica
 maintenance_work_mem = '1GB'
 shared_buffers = '256MB'
 log_min_messages = warning
+# The compaction worker is on (the default) unless VECGO_WORKER=off: the
+# regression suites check the results of manual flushes and compactions,
+# which the worker would race.
+vecgo.worker = ${VECGO_WORKER:-on}
 CONF
     fi
     as_pg "$PG_BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null

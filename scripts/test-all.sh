@@ -50,7 +50,9 @@ want() { [[ " $SUITES " == *" $1 "* ]]; }
 
 start_cluster() {  # $1: extra environment for the server (e.g. VECGO_SIMD=scalar)
   scripts/pgcluster.sh destroy "$DATA"
-  env ${1:-} scripts/pgcluster.sh start "$DATA" "$PORT"
+  # Without the compaction worker: the suites check manual flushes and
+  # compactions (the worker has its own TAP test).
+  env VECGO_WORKER=off ${1:-} scripts/pgcluster.sh start "$DATA" "$PORT"
 }
 
 suite_core() { make check-headers && make -j"$jobs" core-tests GTEST_ARGS="${GTEST_ARGS:-}"; }

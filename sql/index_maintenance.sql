@@ -1,6 +1,9 @@
 -- vecgo index maintenance: tiers (L0 log, Flat segments), flush, compaction,
 -- VACUUM tombstones, verify, and the statements every index must survive.
 SET enable_seqscan = off;
+-- The results of each manual step are checked: VACUUM does not seal or
+-- compact meanwhile, as it does when the compaction worker is not running.
+SET vecgo.vacuum_compaction = off;
 
 CREATE TABLE im (id int, cat int, v vector(4));
 INSERT INTO im SELECT i, i % 100,

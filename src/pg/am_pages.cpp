@@ -10,8 +10,10 @@
 
 #include "guard.h"
 #include "am.h"
+#include "worker.h"
 
 extern "C" {
+#include "commands/vacuum.h"
 #include "storage/freespace.h"
 #include "storage/indexfsm.h"
 #include "storage/lmgr.h"
@@ -207,7 +209,14 @@ void ChainWriterAppend(ChainWriter* w, const char* data, Size len) {
   }
 }
 
-void ChainWriterFinish(ChainWriter* w) { WriterFlushPage(w, InvalidBlockNumber, WriterLocal(w)); }
+void ChainWriterFinish(ChainWriter* w) {
+  WriterFlushPage(w, InvalidBlockNumber, WriterLocal(w));
+  // The cost-based delay for the chain's writes is taken here, where the
+  // writer holds no page lock (it keeps the page it fills locked, and a
+  // sleep there would hold that lock), except by a writer that holds the
+  // extension lock: inserts wait on it.
+  if (!w->extend_only) vacuum_delay_point();
+}
 
 void ChainWriterRewriteHead(ChainWriter* w, const char* data, Size len) {
   Buffer buf = ReadBuffer(w->index, w->head);
@@ -252,6 +261,9 @@ void ChainReaderBeginAt(ChainReader* r, Relation index, uint32 segment_id, Block
 
 static bool ReaderLoadNext(ChainReader* r) {
   if (r->next == InvalidBlockNumber) return false;
+  // The worker's (and VACUUM's) cost-based delay; elsewhere only an
+  // interrupt check. No lock is held between pages.
+  vacuum_delay_point();
   BlockNumber blk = r->next;
   Buffer buf = ReadBuffer(r->index, blk);
   LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -368,6 +380,113 @@ uint64 RecyclePending(Relation index) {
   }
   if (freed > 0) IndexFreeSpaceMapVacuum(index);
   return freed;
+}
+
+// ------------------------------------------------------------------ orphaned pages
+
+namespace {
+
+// Whether chain id `id` is claimed by nothing in the manifest `m`: not the
+// L0 log, not a segment, not a chain waiting to be recycled, and issued
+// before the manifest was read (ids from next_segment_id on may belong to a
+// seal or compaction that starts after it).
+bool IsOrphanId(const MetaData& m, uint32 id) {
+  if (id == 0 || id >= m.next_segment_id || id == m.l0_id) return false;
+  for (uint32 i = 0; i < m.nsegments; i++)
+    if (m.segments[i].id == id) return false;
+  for (uint32 i = 0; i < m.npending; i++)
+    if (m.pending[i].segment_id == id) return false;
+  return true;
+}
+
+bool IsVecgoPage(Page page) {
+  return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(PageOpaque)) &&
+         GetOpaque(page)->page_id == kPageId;
+}
+
+}  // namespace
+
+int64 UnaccountedPages(Relation index) {
+  // The block count first: a page added after it is counted by the
+  // manifest at most, which can only hide unaccounted pages, not invent them.
+  const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  ReadMeta(index, meta);
+  int64 claimed = 1 + ReadL0Size(index, *meta).pages;
+  for (uint32 i = 0; i < meta->nsegments; i++) claimed += meta->segments[i].npages;
+  for (uint32 i = 0; i < meta->npending; i++) claimed += meta->pending[i].npages;
+  pfree(meta);
+  int64 free_pages = 0;
+  for (BlockNumber blk = 1; blk < nblocks; blk++)
+    if (GetRecordedFreeSpace(index, blk) > 0) free_pages++;
+  return static_cast<int64>(nblocks) - claimed - free_pages;
+}
+
+uint64 ReclaimOrphanPages(Relation index, uint64* refound_out) {
+  if (refound_out) *refound_out = 0;
+  if (RecoveryInProgress()) return 0;
+  // Compaction writes its pages (with ids it reserved in the manifest
+  // beforehand) and then switches the manifest in one record; a crash or an
+  // error in between leaves the pages marked live but claimed by nothing.
+  // The caller's lock on the table keeps compaction out, so the chains this
+  // copy of the manifest does not list can only change by being created
+  // under ids from next_segment_id on (seals) or by appends to the current
+  // L0 log, whose new pages are written before they are linked: both are
+  // left alone.
+  MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
+  ReadMeta(index, meta);
+  const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+  BufferAccessStrategy strategy = GetAccessStrategy(BAS_VACUUM);
+  uint64 reclaimed = 0, refound = 0;
+  for (BlockNumber blk = 1; blk < nblocks; blk++) {
+    vacuum_delay_point();
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    // A new page may be one another backend has just added and is about to
+    // lock: never touched.
+    if (!IsVecgoPage(page)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
+    const PageOpaque o = *GetOpaque(page);
+    if (o.flags & kPageDeleted) {
+      // Free already; the free space map (not WAL-logged) may have lost it
+      // in a crash. A page handed out meanwhile is checked again under its
+      // lock by whoever takes it (NewBuffer).
+      UnlockReleaseBuffer(buf);
+      if (GetRecordedFreeSpace(index, blk) == 0) {
+        RecordFreeIndexPage(index, blk);
+        refound++;
+      }
+      continue;
+    }
+    if (o.flags != kPageChain || !IsOrphanId(*meta, o.segment_id)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
+    // Freed as RecyclePending frees a replaced chain's page.
+    LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    if (!IsChainPageOf(BufferGetPage(buf), o.segment_id)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
+    GenericXLogState* state = GenericXLogStart(index);
+    Page p = GenericXLogRegisterBuffer(state, buf, 0);
+    GetOpaque(p)->flags = kPageDeleted;
+    GetOpaque(p)->next = InvalidBlockNumber;
+    SetUsed(p, 0);
+    GenericXLogFinish(state);
+    UnlockReleaseBuffer(buf);
+    RecordFreeIndexPage(index, blk);
+    reclaimed++;
+  }
+  FreeAccessStrategy(strategy);
+  pfree(meta);
+  if (reclaimed + refound > 0) IndexFreeSpaceMapVacuum(index);
+  if (refound_out) *refound_out = refound;
+  return reclaimed;
 }
 
 }  // namespace vecgo::pg

@@ -5,11 +5,13 @@
 // changed page; the manifest's deleted counts follow in one metapage update.
 // Scans skip flagged records, so a deleted row is never returned again;
 // compaction drops them physically. amvacuumcleanup frees the pages of
-// replaced segments that no scan can read any more.
+// replaced segments that no scan can read any more, and, when the compaction
+// worker is not running, seals and compacts (worker.h).
 #include <cstring>
 
 #include "guard.h"
 #include "am.h"
+#include "worker.h"
 
 extern "C" {
 #include "commands/vacuum.h"
@@ -63,6 +65,9 @@ IndexBulkDeleteResult* BulkDeleteImpl(IndexVacuumInfo* info, IndexBulkDeleteResu
 IndexBulkDeleteResult* CleanupImpl(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
   Relation index = info->index;
   if (info->analyze_only) return stats;
+  // Without the compaction worker nothing else seals and compacts; VACUUM
+  // already holds the lock that takes.
+  if (!RecoveryInProgress() && VacuumMaintains()) MaintainForVacuum(index);
   if (stats == nullptr) {
     // No bulkdelete pass: report the live rows from the manifest.
     stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));

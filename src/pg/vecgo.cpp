@@ -1,8 +1,9 @@
 // Module load: kernel selection, the extension's GUCs and (when preloaded)
-// its WAL resource manager.
+// its WAL resource manager and compaction worker.
 #include "vecgo/simd.h"
 #include "guard.h"
 #include "am.h"
+#include "worker.h"
 
 extern "C" {
 #include "utils/guc.h"
@@ -25,6 +26,7 @@ extern "C" void _PG_init(void) {
                              nullptr, nullptr);
   vecgo::pg::InitIndexAm();
   vecgo::pg::InitMemTables();
+  vecgo::pg::RegisterCompactionWorker();
   MarkGUCPrefixReserved("vecgo");
   // Replay of vecgo's own WAL records needs the resource manager in every
   // server, primary and standby: vecgo belongs in shared_preload_libraries.
