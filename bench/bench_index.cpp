@@ -77,11 +77,11 @@ struct Options {
   std::vector<int> efs;  // empty = the mode's default
   bool vecgo = true;
   bool pgvector = true;
-  bool reuse = false;         // build: keep an existing table and index (query sweep only)
-  std::size_t batch = 1000;   // stream: rows per COPY transaction
-  int settle = 60;            // stream: idle seconds between the fresh and settled sweeps
-  double min_recall = 0;      // 0 = the mode's default
-  std::size_t dim = 768;      // wide: generator parameters
+  bool reuse = false;        // build: keep an existing table and index (query sweep only)
+  std::size_t batch = 1000;  // stream: rows per COPY transaction
+  int settle = 60;           // stream: idle seconds between the fresh and settled sweeps
+  double min_recall = 0;     // 0 = the mode's default
+  std::size_t dim = 768;     // wide: generator parameters
   std::size_t clusters = 200;
   std::size_t rank = 64;
   double spread = 1.2;  // within-cluster / between-cluster standard deviation
@@ -348,7 +348,8 @@ Table TableFor(const Options& o) {
 }
 
 void CreateTable(Conn& c, const Table& t, std::size_t dim) {
-  c.Exec("CREATE TABLE items (" + t.id_decl + ", " + t.col + " vector(" + std::to_string(dim) + "))");
+  c.Exec("CREATE TABLE items (" + t.id_decl + ", " + t.col + " vector(" + std::to_string(dim) +
+         "))");
 }
 
 std::string CreateIndexSql(const Engine& e, const Table& t) {
@@ -404,9 +405,11 @@ void CopyRows(Conn& c, const Data& d, std::size_t from, std::size_t to, const Ta
 }
 
 double InsertRate(Conn& c, const Data& d, std::size_t count, int first_id, const Table& t) {
-  PGresult* r = PQprepare(c.get(), "ins", ("INSERT INTO items (id, " + t.col + ") VALUES ($1, $2)").c_str(),
-                          2, nullptr);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("prepare: ") + PQerrorMessage(c.get()));
+  PGresult* r =
+      PQprepare(c.get(), "ins", ("INSERT INTO items (id, " + t.col + ") VALUES ($1, $2)").c_str(),
+                2, nullptr);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    Die(std::string("prepare: ") + PQerrorMessage(c.get()));
   PQclear(r);
   auto t0 = Clock::now();
   for (std::size_t i = 0; i < count; i++) {
@@ -414,7 +417,8 @@ double InsertRate(Conn& c, const Data& d, std::size_t count, int first_id, const
     std::string v = VectorText(d.queries.data() + (i % d.nq()) * d.dim, d.dim);
     const char* params[2] = {id.c_str(), v.c_str()};
     r = PQexecPrepared(c.get(), "ins", 2, params, nullptr, nullptr, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("insert: ") + PQerrorMessage(c.get()));
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      Die(std::string("insert: ") + PQerrorMessage(c.get()));
     PQclear(r);
   }
   double s = Seconds(t0, Clock::now());
@@ -428,10 +432,12 @@ std::vector<Point> Sweep(Conn& c, const Engine& e, const Table& t, const Data& d
                          const std::string& label) {
   std::string knn = "SELECT id FROM items ORDER BY " + t.col + " <=> $1 LIMIT 10";
   PGresult* r = PQprepare(c.get(), "knn", knn.c_str(), 1, nullptr);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("prepare: ") + PQerrorMessage(c.get()));
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    Die(std::string("prepare: ") + PQerrorMessage(c.get()));
   PQclear(r);
   std::vector<std::string> qtext(d.nq());
-  for (std::size_t q = 0; q < d.nq(); q++) qtext[q] = VectorText(d.queries.data() + q * d.dim, d.dim);
+  for (std::size_t q = 0; q < d.nq(); q++)
+    qtext[q] = VectorText(d.queries.data() + q * d.dim, d.dim);
   r = c.Query("EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY " + t.col + " <=> '" + qtext[0] +
               "' LIMIT 10");
   std::string plan;
@@ -456,7 +462,8 @@ std::vector<Point> Sweep(Conn& c, const Engine& e, const Table& t, const Data& d
       auto q0 = Clock::now();
       r = PQexecPrepared(c.get(), "knn", 1, p, nullptr, nullptr, 0);
       lat[q] = Seconds(q0, Clock::now()) * 1000.0;
-      if (PQresultStatus(r) != PGRES_TUPLES_OK) Die(std::string("query: ") + PQerrorMessage(c.get()));
+      if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        Die(std::string("query: ") + PQerrorMessage(c.get()));
       for (int i = 0; i < PQntuples(r); i++) {
         int id = std::atoi(PQgetvalue(r, i, 0));
         if (std::find(gt[q].begin(), gt[q].end(), id) != gt[q].end()) hits++;
@@ -483,7 +490,8 @@ Result RunBuild(const Options& o, const Data& d, const GroundTruthIds& gt, const
   bool reuse = false;
   {
     Conn admin(o.conninfo + " dbname=postgres");
-    if (o.reuse && admin.Value("SELECT count(*) FROM pg_database WHERE datname = '" + e.db + "'") == "1") {
+    if (o.reuse &&
+        admin.Value("SELECT count(*) FROM pg_database WHERE datname = '" + e.db + "'") == "1") {
       Conn probe(o.conninfo + " dbname=" + e.db);
       reuse = probe.Value("SELECT count(*) FROM pg_class WHERE relname = 'items_idx'") == "1";
     }
@@ -517,7 +525,8 @@ Result RunBuild(const Options& o, const Data& d, const GroundTruthIds& gt, const
   res.phases.push_back({"", Sweep(c, e, t, d, gt, o.efs, name)});
   if (o.mode == "build") {
     res.insert_rate = InsertRate(c, d, o.inserts, 10000000, t);
-    std::printf("[%s] single-row inserts with the index: %.0f rows/s\n", name.c_str(), res.insert_rate);
+    std::printf("[%s] single-row inserts with the index: %.0f rows/s\n", name.c_str(),
+                res.insert_rate);
     std::fflush(stdout);
   }
   return res;
@@ -548,10 +557,11 @@ Result RunStream(const Options& o, const Data& d, const GroundTruthIds& gt, cons
   res.ingest_rate = d.n() / secs;
   res.batch_p50_ms = Percentile(batch_ms, 50);
   res.batch_p99_ms = Percentile(batch_ms, 99);
-  std::printf("[%s] ingested %zu rows by COPY in %zu-row transactions in %.1f s: %.0f rows/s "
-              "(per transaction p50 %.1f ms, p99 %.1f ms, max %.1f ms)\n",
-              name, d.n(), o.batch, secs, res.ingest_rate, res.batch_p50_ms, res.batch_p99_ms,
-              batch_ms.empty() ? 0.0 : batch_ms.back());
+  std::printf(
+      "[%s] ingested %zu rows by COPY in %zu-row transactions in %.1f s: %.0f rows/s "
+      "(per transaction p50 %.1f ms, p99 %.1f ms, max %.1f ms)\n",
+      name, d.n(), o.batch, secs, res.ingest_rate, res.batch_p50_ms, res.batch_p99_ms,
+      batch_ms.empty() ? 0.0 : batch_ms.back());
   std::fflush(stdout);
   PrintTiers(c, e, "after ingest");
   res.phases.push_back({"fresh", Sweep(c, e, t, d, gt, o.efs, e.name + " fresh")});
@@ -622,15 +632,20 @@ void PrintBest(const std::vector<Result>& results, double min_recall) {
   if (v && p) {
     std::string line = "| vecgo/pgvector |";
     for (std::size_t i = 0; i < phases.size(); i++)
-      line += " " + Ratio(Best(v->phases[i].points, min_recall).qps, Best(p->phases[i].points, min_recall).qps) + " |";
+      line += " " +
+              Ratio(Best(v->phases[i].points, min_recall).qps,
+                    Best(p->phases[i].points, min_recall).qps) +
+              " |";
     std::printf("%s\n", line.c_str());
   }
 }
 
 void PrintSweeps(const std::vector<Result>& results) {
   bool phased = !results.front().phases.front().name.empty();
-  std::printf("\n| engine |%s ef_search | recall@10 | queries/s | p50 ms | p99 ms |\n|---|%s---|---|---|---|---|\n",
-              phased ? " phase |" : "", phased ? "---|" : "");
+  std::printf(
+      "\n| engine |%s ef_search | recall@10 | queries/s | p50 ms | p99 ms "
+      "|\n|---|%s---|---|---|---|---|\n",
+      phased ? " phase |" : "", phased ? "---|" : "");
   for (auto& r : results)
     for (auto& ph : r.phases)
       for (auto& p : ph.points)
@@ -661,7 +676,8 @@ void WriteSweepCsv(const Options& o, const std::vector<Result>& results, const s
     for (auto& ph : r.phases)
       for (auto& p : ph.points)
         std::fprintf(f, "%s,%s%d,%.5f,%.2f,%.3f,%.3f\n", r.name.c_str(),
-                     phased ? (ph.name + ",").c_str() : "", p.ef, p.recall, p.qps, p.p50_ms, p.p99_ms);
+                     phased ? (ph.name + ",").c_str() : "", p.ef, p.recall, p.qps, p.p50_ms,
+                     p.p99_ms);
   CloseCsv(o, f, file);
 }
 
@@ -669,8 +685,8 @@ void WriteSweepCsv(const Options& o, const std::vector<Result>& results, const s
 void WriteEngineCsv(const Options& o, const std::vector<Result>& results, const std::string& file) {
   FILE* f = OpenCsv(o, file);
   bool stream = o.mode == "stream";
-  std::fprintf(f, "engine,%sindex_bytes,min_recall", stream ? "ingest_rows_per_s,batch_p50_ms,batch_p99_ms,"
-                                                            : "load_s,build_s,");
+  std::fprintf(f, "engine,%sindex_bytes,min_recall",
+               stream ? "ingest_rows_per_s,batch_p50_ms,batch_p99_ms," : "load_s,build_s,");
   for (auto& ph : results.front().phases) {
     std::string p = ph.name.empty() ? "" : ph.name + "_";
     std::fprintf(f, ",%sbest_qps,%sbest_ef", p.c_str(), p.c_str());
@@ -678,7 +694,8 @@ void WriteEngineCsv(const Options& o, const std::vector<Result>& results, const 
   std::fprintf(f, "\n");
   for (auto& r : results) {
     if (stream)
-      std::fprintf(f, "%s,%.1f,%.2f,%.2f,", r.name.c_str(), r.ingest_rate, r.batch_p50_ms, r.batch_p99_ms);
+      std::fprintf(f, "%s,%.1f,%.2f,%.2f,", r.name.c_str(), r.ingest_rate, r.batch_p50_ms,
+                   r.batch_p99_ms);
     else
       std::fprintf(f, "%s,%.2f,%.2f,", r.name.c_str(), r.load_s, r.build_s);
     std::fprintf(f, "%lld,%.2f", r.index_bytes, o.min_recall);
@@ -693,7 +710,8 @@ void WriteEngineCsv(const Options& o, const std::vector<Result>& results, const 
 
 void ReportBuild(const Options& o, const Data& d, const std::vector<Result>& results) {
   double noindex = NoIndexInsertRate(o, d);
-  std::printf("\n| engine | load s | CREATE INDEX s | index MB | inserts/s (no index: %.0f) |\n", noindex);
+  std::printf("\n| engine | load s | CREATE INDEX s | index MB | inserts/s (no index: %.0f) |\n",
+              noindex);
   std::printf("|---|---|---|---|---|\n");
   for (auto& r : results)
     std::printf("| %s | %.1f | %.1f | %.1f | %.0f |\n", r.name.c_str(), r.load_s, r.build_s,
@@ -704,15 +722,17 @@ void ReportBuild(const Options& o, const Data& d, const std::vector<Result>& res
 }
 
 void ReportStream(const Options& o, const std::vector<Result>& results) {
-  std::printf("\n| engine | ingest rows/s | per %zu-row COPY p50 ms | p99 ms | index MB after settling |\n",
-              o.batch);
+  std::printf(
+      "\n| engine | ingest rows/s | per %zu-row COPY p50 ms | p99 ms | index MB after settling |\n",
+      o.batch);
   std::printf("|---|---|---|---|---|\n");
   for (auto& r : results)
-    std::printf("| %s | %.0f | %.1f | %.1f | %.1f |\n", r.name.c_str(), r.ingest_rate, r.batch_p50_ms,
-                r.batch_p99_ms, r.index_bytes / 1048576.0);
+    std::printf("| %s | %.0f | %.1f | %.1f | %.1f |\n", r.name.c_str(), r.ingest_rate,
+                r.batch_p50_ms, r.batch_p99_ms, r.index_bytes / 1048576.0);
   const Result* v = Find(results, "vecgo");
   const Result* p = Find(results, "pgvector");
-  if (v && p) std::printf("| vecgo/pgvector | %s | | | |\n", Ratio(v->ingest_rate, p->ingest_rate).c_str());
+  if (v && p)
+    std::printf("| vecgo/pgvector | %s | | | |\n", Ratio(v->ingest_rate, p->ingest_rate).c_str());
   PrintSweeps(results);
   PrintBest(results, o.min_recall);
   std::printf("\n");
@@ -727,8 +747,9 @@ void ReportWide(const Options& o, const std::vector<Result>& results) {
                 r.index_bytes / 1048576.0);
   const Result* v = Find(results, "vecgo");
   const Result* p = Find(results, "pgvector");
-  if (v && p) std::printf("| vecgo/pgvector | | %s | %s |\n", Ratio(v->build_s, p->build_s).c_str(),
-                          Ratio(v->index_bytes, p->index_bytes).c_str());
+  if (v && p)
+    std::printf("| vecgo/pgvector | | %s | %s |\n", Ratio(v->build_s, p->build_s).c_str(),
+                Ratio(v->index_bytes, p->index_bytes).c_str());
   PrintSweeps(results);
   PrintBest(results, o.min_recall);
   std::printf("\n");
@@ -746,27 +767,48 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--mode") o.mode = next();
-    else if (a == "--conninfo") o.conninfo = next();
-    else if (a == "--fvecs") o.fvecs = next();
-    else if (a == "--rows") o.rows = std::strtoull(next(), nullptr, 10);
-    else if (a == "--queries") o.queries = std::strtoull(next(), nullptr, 10);
-    else if (a == "--inserts") o.inserts = std::strtoull(next(), nullptr, 10);
-    else if (a == "--ef") o.efs = ParseList(next());
-    else if (a == "--out") o.out_dir = next();
-    else if (a == "--no-pgvector") o.pgvector = false;
-    else if (a == "--no-vecgo") o.vecgo = false;
-    else if (a == "--reuse") o.reuse = true;
-    else if (a == "--batch") o.batch = std::max<std::size_t>(1, std::strtoull(next(), nullptr, 10));
-    else if (a == "--settle") o.settle = std::atoi(next());
-    else if (a == "--min-recall") o.min_recall = std::atof(next());
-    else if (a == "--dim") o.dim = std::strtoull(next(), nullptr, 10);
-    else if (a == "--clusters") o.clusters = std::strtoull(next(), nullptr, 10);
-    else if (a == "--rank") o.rank = std::strtoull(next(), nullptr, 10);
-    else if (a == "--spread") o.spread = std::atof(next());
-    else if (a == "--noise") o.noise = std::atof(next());
-    else if (a == "--seed") o.seed = std::strtoull(next(), nullptr, 10);
-    else Die("unknown option " + a);
+    if (a == "--mode")
+      o.mode = next();
+    else if (a == "--conninfo")
+      o.conninfo = next();
+    else if (a == "--fvecs")
+      o.fvecs = next();
+    else if (a == "--rows")
+      o.rows = std::strtoull(next(), nullptr, 10);
+    else if (a == "--queries")
+      o.queries = std::strtoull(next(), nullptr, 10);
+    else if (a == "--inserts")
+      o.inserts = std::strtoull(next(), nullptr, 10);
+    else if (a == "--ef")
+      o.efs = ParseList(next());
+    else if (a == "--out")
+      o.out_dir = next();
+    else if (a == "--no-pgvector")
+      o.pgvector = false;
+    else if (a == "--no-vecgo")
+      o.vecgo = false;
+    else if (a == "--reuse")
+      o.reuse = true;
+    else if (a == "--batch")
+      o.batch = std::max<std::size_t>(1, std::strtoull(next(), nullptr, 10));
+    else if (a == "--settle")
+      o.settle = std::atoi(next());
+    else if (a == "--min-recall")
+      o.min_recall = std::atof(next());
+    else if (a == "--dim")
+      o.dim = std::strtoull(next(), nullptr, 10);
+    else if (a == "--clusters")
+      o.clusters = std::strtoull(next(), nullptr, 10);
+    else if (a == "--rank")
+      o.rank = std::strtoull(next(), nullptr, 10);
+    else if (a == "--spread")
+      o.spread = std::atof(next());
+    else if (a == "--noise")
+      o.noise = std::atof(next());
+    else if (a == "--seed")
+      o.seed = std::strtoull(next(), nullptr, 10);
+    else
+      Die("unknown option " + a);
   }
   if (o.mode != "build" && o.mode != "stream" && o.mode != "wide") Die("unknown mode " + o.mode);
   if (o.mode == "wide" && (o.dim == 0 || o.rank == 0 || o.clusters == 0 || o.queries == 0))
@@ -780,10 +822,11 @@ int main(int argc, char** argv) {
 
   Data d = o.mode == "wide" ? Generate(o) : Load(o);
   if (o.mode == "wide")
-    std::printf("synthetic %zu-d: %zu base rows, %zu queries, %zu clusters in a rank-%zu subspace, "
-                "seed %llu, cosine, kernels %s\n",
-                d.dim, d.n(), d.nq(), o.clusters, o.rank, static_cast<unsigned long long>(o.seed),
-                vecgo::simd::active().name);
+    std::printf(
+        "synthetic %zu-d: %zu base rows, %zu queries, %zu clusters in a rank-%zu subspace, "
+        "seed %llu, cosine, kernels %s\n",
+        d.dim, d.n(), d.nq(), o.clusters, o.rank, static_cast<unsigned long long>(o.seed),
+        vecgo::simd::active().name);
   else
     std::printf("GloVe-100: %zu base rows, %zu held-out queries, %zu dims, cosine, kernels %s\n",
                 d.n(), d.nq(), d.dim, vecgo::simd::active().name);
@@ -794,7 +837,8 @@ int main(int argc, char** argv) {
   bool have_pgvector = false;
   {
     Conn admin(o.conninfo + " dbname=postgres");
-    have_pgvector = admin.Value("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") == "1";
+    have_pgvector =
+        admin.Value("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") == "1";
   }
   auto run = [&](const char* name) {
     Engine e = MakeEngine(name, o.mode);
@@ -807,11 +851,15 @@ int main(int argc, char** argv) {
   if (o.pgvector && have_pgvector && pg_first) results.push_back(run("pgvector"));
   if (o.vecgo) results.insert(results.begin(), run("vecgo"));
   if (o.pgvector && have_pgvector && !pg_first) results.push_back(run("pgvector"));
-  if (o.pgvector && !have_pgvector) std::printf("pgvector is not installed on this server: vecgo only\n");
+  if (o.pgvector && !have_pgvector)
+    std::printf("pgvector is not installed on this server: vecgo only\n");
   if (results.empty()) Die("no engine to run");
 
-  if (o.mode == "build") ReportBuild(o, d, results);
-  else if (o.mode == "stream") ReportStream(o, results);
-  else ReportWide(o, results);
+  if (o.mode == "build")
+    ReportBuild(o, d, results);
+  else if (o.mode == "stream")
+    ReportStream(o, results);
+  else
+    ReportWide(o, results);
   return 0;
 }
