@@ -37,8 +37,8 @@ const config_enum_entry kIterativeScanOptions[] = {
 };
 
 // Defaults and ranges of the reloptions (DESIGN.md, Settings).
-constexpr int kDefaultM = 32;
-constexpr int kDefaultEfConstruction = 300;
+constexpr int kDefaultM = 16;
+constexpr int kDefaultEfConstruction = 64;
 constexpr int kDefaultMemtableMB = 64;
 constexpr int kDefaultCompactionThreshold = 8;
 constexpr int kDefaultDiskannThreshold = 0;  // by cost (SegmentWantsGraph)

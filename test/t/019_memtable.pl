@@ -11,7 +11,10 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('memtable');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nmax_connections = 30\nautovacuum = off\n");
+# The worker stays off until the test turns it on: it would rebuild the
+# MemTable the restart below takes away.
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'vecgo'\nmax_connections = 30\nautovacuum = off\nvecgo.worker = off\nvecgo.worker_naptime = 1\n");
 $node->start;
 
 # Clustered 32-dimensional data: 40 centres, rows scattered around them.
@@ -90,6 +93,17 @@ $node->safe_psql('postgres', "INSERT INTO t SELECT nextval('ids'), point(i + 7) 
 is($node->safe_psql('postgres', 'SELECT ordered()'), 't', 'rows come in real distance order after TID reuse');
 cmp_ok($node->safe_psql('postgres', 'SELECT recall()'), '>=', 0.9, 'recall after delete, VACUUM and reuse');
 is($node->safe_psql('postgres', 'SELECT vecgo_verify(\'t_idx\')'), '', 'index verifies');
+
+# The worker completes the graph the restart took away, from the L0 log.
+$node->safe_psql('postgres', 'ALTER SYSTEM SET vecgo.worker = on');
+$node->reload;
+ok($node->poll_query_until('postgres', q{
+	SELECT memtable_rows = rows FROM vecgo_index_info('t_idx') WHERE kind = 'l0 log'}),
+	'the worker rebuilds the MemTable of the L0 log');
+cmp_ok($node->safe_psql('postgres', 'SELECT recall()'), '>=', 0.9, 'recall through the rebuilt MemTable');
+is($node->safe_psql('postgres', 'SELECT ordered()'), 't', 'rows in real distance order through the rebuilt MemTable');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET vecgo.worker = off');
+$node->reload;
 
 # DROP and TRUNCATE give the memory back: 1,000 indexes created, filled and
 # dropped leave the MemTables where they were.
