@@ -316,6 +316,19 @@ void ChainReaderEnd(ChainReader* r) {
 
 // ------------------------------------------------------------------ recycling
 
+// Marks chain page `blk` (in `buf`, exclusively locked) free, WAL-logged,
+// releases the buffer and records the page in the free space map.
+static void FreeChainPage(Relation index, Buffer buf, BlockNumber blk) {
+  GenericXLogState* state = GenericXLogStart(index);
+  Page p = GenericXLogRegisterBuffer(state, buf, 0);
+  GetOpaque(p)->flags = kPageDeleted;
+  GetOpaque(p)->next = InvalidBlockNumber;
+  SetUsed(p, 0);
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(buf);
+  RecordFreeIndexPage(index, blk);
+}
+
 uint64 RecyclePending(Relation index) {
   if (RecoveryInProgress()) return 0;
   PendingFree ready[kMaxPending];
@@ -366,14 +379,7 @@ uint64 RecyclePending(Relation index) {
         break;
       }
       BlockNumber next = GetOpaque(page)->next;
-      GenericXLogState* state = GenericXLogStart(index);
-      Page p = GenericXLogRegisterBuffer(state, buf, 0);
-      GetOpaque(p)->flags = kPageDeleted;
-      GetOpaque(p)->next = InvalidBlockNumber;
-      SetUsed(p, 0);
-      GenericXLogFinish(state);
-      UnlockReleaseBuffer(buf);
-      RecordFreeIndexPage(index, blk);
+      FreeChainPage(index, buf, blk);
       freed++;
       blk = next;
     }
@@ -472,14 +478,7 @@ uint64 ReclaimOrphanPages(Relation index, uint64* refound_out) {
       UnlockReleaseBuffer(buf);
       continue;
     }
-    GenericXLogState* state = GenericXLogStart(index);
-    Page p = GenericXLogRegisterBuffer(state, buf, 0);
-    GetOpaque(p)->flags = kPageDeleted;
-    GetOpaque(p)->next = InvalidBlockNumber;
-    SetUsed(p, 0);
-    GenericXLogFinish(state);
-    UnlockReleaseBuffer(buf);
-    RecordFreeIndexPage(index, blk);
+    FreeChainPage(index, buf, blk);
     reclaimed++;
   }
   FreeAccessStrategy(strategy);

@@ -4,7 +4,7 @@ package VecgoData;
 use strict;
 use warnings;
 use Exporter 'import';
-our @EXPORT = qw(glove_path read_fvecs write_rows);
+our @EXPORT = qw(glove_path read_fvecs write_rows set_format_version);
 
 # Where the file is: $VECGO_DATA (set by scripts/run-tap.sh) or ./data.
 sub glove_path {
@@ -39,6 +39,20 @@ sub write_rows {
 	close $out;
 	chmod 0644, $path;
 	return;
+}
+
+# Stops $node, writes $version as the on-disk format version into the
+# metapage of index $index (an unknown version the server must refuse), and
+# starts it again.
+sub set_format_version {
+	my ($node, $index, $version) = @_;
+	my $file = $node->safe_psql('postgres', "SELECT pg_relation_filepath('$index')");
+	$node->stop;
+	open(my $fh, '+<:raw', $node->data_dir . "/$file") or die "open: $!";
+	seek($fh, 24 + 4, 0);    # page header, then magic, then version
+	print $fh pack('L<', $version);
+	close $fh;
+	$node->start;
 }
 
 1;

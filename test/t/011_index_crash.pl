@@ -9,6 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use IPC::Run;
 use Test::More;
+use VecgoData;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
@@ -97,13 +98,7 @@ check_all_found('after compaction');
 
 # An index whose metapage carries an unknown format version is refused with
 # a hint to REINDEX, and REINDEX repairs it.
-my $file = $node->safe_psql('postgres', "SELECT pg_relation_filepath('t_idx')");
-$node->stop;
-open(my $fh, '+<:raw', $node->data_dir . "/$file") or die "open: $!";
-seek($fh, 24 + 4, 0);   # page header, then magic, then version
-print $fh pack('L<', 99);
-close $fh;
-$node->start;
+set_format_version($node, 't_idx', 99);
 my ($rc2, $out2, $err2) = $node->psql('postgres', q{
 	SET enable_seqscan = off;
 	SELECT id FROM t ORDER BY v <-> array_fill(0::real, ARRAY[128])::vector LIMIT 1});

@@ -9,6 +9,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecgoData;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
@@ -64,6 +65,23 @@ $node->safe_psql('postgres', 'CREATE EXTENSION vecgo');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vecgo launcher'"),
 	'1', 'the launcher shows in pg_stat_activity');
 
+# Fills table $t (ids from $first, default 1) with $n batches of $rows random
+# $dims-dimensional rows, each sealed by hand into its own Flat segment of
+# index ${t}_idx.
+sub flat_segments {
+	my ($t, $dims, $n, $rows, $first) = @_;
+	$first //= 1;
+	for my $batch (0 .. $n - 1) {
+		my $lo = $first + $batch * $rows;
+		my $hi = $lo + $rows - 1;
+		$node->safe_psql('postgres', qq{
+			INSERT INTO $t SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, $dims) WHERE i > 0)::vector
+			  FROM generate_series($lo, $hi) i;
+			SELECT vecgo_flush('${t}_idx');
+		});
+	}
+}
+
 # ---------------------------------------------------------------- (a) the worker compacts
 # Six Flat segments of one size tier (sealed by hand) and some rows in the L0 log.
 $node->safe_psql('postgres', q{
@@ -71,15 +89,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE a (id int PRIMARY KEY, v vector(16));
 	CREATE INDEX a_idx ON a USING vecgo (v) WITH (compaction_threshold = 4);
 });
-for my $batch (0 .. 5) {
-	my $lo = $batch * 500 + 1;
-	my $hi = $lo + 499;
-	$node->safe_psql('postgres', qq{
-		INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
-		  FROM generate_series($lo, $hi) i;
-		SELECT vecgo_flush('a_idx');
-	});
-}
+flat_segments('a', 16, 6, 500);
 $node->safe_psql('postgres', q{
 	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
 	  FROM generate_series(3001, 3100) i});
@@ -129,15 +139,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE c (id int PRIMARY KEY, v vector(128));
 	CREATE INDEX c_idx ON c USING vecgo (v) WITH (compaction_threshold = 4);
 });
-for my $batch (0 .. 2) {
-	my $lo = $batch * 1000 + 1;
-	my $hi = $lo + 999;
-	$node->safe_psql('postgres', qq{
-		INSERT INTO c SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 128) WHERE i > 0)::vector
-		  FROM generate_series($lo, $hi) i;
-		SELECT vecgo_flush('c_idx');
-	});
-}
+flat_segments('c', 128, 3, 1000);
 $node->safe_psql('postgres', q{
 	DELETE FROM c WHERE id % 10 < 3;
 	SET vecgo.vacuum_compaction = off;
@@ -168,32 +170,13 @@ check_index('after the crash', 'c', 'c_idx', 128);
 # ---------------------------------------------------------------- a failing job
 # An index the job cannot read (an unknown format version) is logged and
 # recorded; the other indexes are still maintained.
-my $file = $node->safe_psql('postgres', "SELECT pg_relation_filepath('s_idx')");
-$node->stop;
-open(my $fh, '+<:raw', $node->data_dir . "/$file") or die "open: $!";
-seek($fh, 24 + 4, 0);   # page header, then magic, then version
-print $fh pack('L<', 99);
-close $fh;
-$node->start;
+set_format_version($node, 's_idx', 99);
 ok(wait_for(q{SELECT count(*) = 1 FROM vecgo_worker_jobs()
 	WHERE indexrelid = 's_idx'::regclass AND error LIKE '%on-disk format version 99%'}, 60),
 	'the failed job is recorded with its error');
 like(slurp_file($node->logfile), qr/ERROR:.*format version 99.*\n.*\n.*CONTEXT:\s+vecgo worker job on index "public\.s_idx"/,
 	'and logged with the index named');
-$node->safe_psql('postgres', q{
-	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
-	  FROM generate_series(5001, 5500) i;
-	SELECT vecgo_flush('a_idx');
-	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
-	  FROM generate_series(5501, 6000) i;
-	SELECT vecgo_flush('a_idx');
-	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
-	  FROM generate_series(6001, 6500) i;
-	SELECT vecgo_flush('a_idx');
-	INSERT INTO a SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 16) WHERE i > 0)::vector
-	  FROM generate_series(6501, 7000) i;
-	SELECT vecgo_flush('a_idx');
-});
+flat_segments('a', 16, 4, 500, 5001);
 ok(wait_for(q{SELECT count(*) = 1 FROM vecgo_worker_jobs() WHERE indexrelid = 'a_idx'::regclass AND inputs >= 4}, 60),
 	'other indexes are still compacted');
 $node->safe_psql('postgres', 'REINDEX INDEX s_idx');
