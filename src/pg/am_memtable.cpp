@@ -131,6 +131,7 @@ bool g_not_preloaded_said = false;
 // This backend's references, and its views of the graphs.
 uint32 g_held[kMaxMemTables];
 uint64 g_epoch = 1;  // bumped when an abort drops every reference
+int g_catchup_slot = -1;  // the slot whose catch-up this backend runs
 struct LocalView {
   uint64 generation;
   HnswGraph* graph;
@@ -284,6 +285,10 @@ void ReleaseSlot(int i) {
 // Drops every reference this backend holds (transaction abort, exit).
 void ReleaseAll() {
   if (g_reg == nullptr || g_area == nullptr) return;
+  if (g_catchup_slot >= 0) {
+    pg_atomic_write_u32(&g_reg->slots[g_catchup_slot].catching_up, 0);
+    g_catchup_slot = -1;
+  }
   for (int i = 0; i < kMaxMemTables; i++)
     while (g_held[i] > 0) ReleaseSlot(i);
   g_epoch++;
@@ -295,13 +300,20 @@ void OnXact(XactEvent event, void*) {
 
 void OnExit(int, Datum) { ReleaseAll(); }
 
-// The live slot of (relnode, chain) in this database, referenced; -1 if none.
-int AcquireSlot(Oid relnode, uint32 chain) {
+// Whether slot s is the graph of chain `chain` of `index` (its OID as well as
+// its relfilenode: two temporary indexes may share a relfilenode number).
+bool SlotIs(const MemSlot* s, Relation index, uint32 chain) {
+  return s->state == kSlotLive && s->dboid == MyDatabaseId && s->indexoid == RelationGetRelid(index) &&
+         s->relnode == index->rd_node.relNode && s->chain_id == chain;
+}
+
+// The live slot of chain `chain` of `index`, referenced; -1 if none.
+int AcquireSlot(Relation index, uint32 chain) {
   int found = -1;
   LWLockAcquire(g_lock, LW_SHARED);
   for (int i = 0; i < kMaxMemTables; i++) {
     MemSlot* s = &g_reg->slots[i];
-    if (s->state == kSlotLive && s->dboid == MyDatabaseId && s->relnode == relnode && s->chain_id == chain) {
+    if (SlotIs(s, index, chain)) {
       pg_atomic_add_fetch_u32(&s->refs, 1);
       g_held[i]++;
       found = i;
@@ -378,8 +390,7 @@ int CreateSlot(Relation index, int dims, uint8 metric, uint32 chain) {
     if (s->state == kSlotLive && s->dboid == MyDatabaseId && s->indexoid == RelationGetRelid(index) &&
         s->relnode != index->rd_node.relNode)
       RetireSlotLocked(i);
-    if (s->state == kSlotLive && s->dboid == MyDatabaseId && s->relnode == index->rd_node.relNode &&
-        s->chain_id == chain) {
+    if (SlotIs(s, index, chain)) {
       // Created meanwhile by another backend.
       pg_atomic_add_fetch_u32(&s->refs, 1);
       g_held[i]++;
@@ -398,6 +409,17 @@ int CreateSlot(Relation index, int dims, uint8 metric, uint32 chain) {
     return -1;
   }
   MemSlot* s = &g_reg->slots[slot];
+  char* base = static_cast<char*>(dsa_get_address(g_area, block));
+  std::memset(base + ordinal_off, 0xFF, 4 * cap);  // no node has an ordinal yet
+  // The graph's header first: a slot becomes visible only with a valid one.
+  std::unique_ptr<HnswGraph> g;
+  try {
+    g = HnswGraph::Create(base, header, params, std::make_unique<DsaChunkSource>(s));
+  } catch (...) {
+    dsa_free(g_area, block);
+    LWLockRelease(g_lock);
+    return -1;
+  }
   s->dboid = MyDatabaseId;
   s->indexoid = RelationGetRelid(index);
   s->relnode = index->rd_node.relNode;
@@ -422,15 +444,11 @@ int CreateSlot(Relation index, int dims, uint8 metric, uint32 chain) {
   pg_atomic_write_u32(&s->seal_requested, 0);
   pg_atomic_write_u32(&s->catching_up, 0);
   pg_atomic_add_fetch_u64(&g_reg->total_bytes, total);
-  char* base = SlotBase(s);
-  std::memset(base + ordinal_off, 0xFF, 4 * cap);  // no node has an ordinal yet
   pg_atomic_write_u32(&s->refs, 1);
   g_held[slot]++;
   s->state = kSlotLive;
-  // The graph's header; this backend's view of it.
+  // This backend's view of it.
   delete g_views[slot].graph;
-  g_views[slot].graph = nullptr;
-  std::unique_ptr<HnswGraph> g = HnswGraph::Create(base, header, params, std::make_unique<DsaChunkSource>(s));
   g_views[slot].graph = g.release();
   g_views[slot].generation = s->generation;
   LWLockRelease(g_lock);
@@ -670,7 +688,7 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
     return;
   }
   if (g_memtable_memory_mb == 0 || RecoveryInProgress() || !EnsureArea()) return;
-  int i = AcquireSlot(index->rd_node.relNode, pos.l0_id);
+  int i = AcquireSlot(index, pos.l0_id);
   if (i < 0) {
     // A chain that already holds rows is caught up by the worker; a new
     // graph starts here only at its first rows.
@@ -694,9 +712,7 @@ void MemTableOnSeal(Relation index, uint32 chain, uint64 rows, const MetaData& m
   LWLockAcquire(g_lock, LW_EXCLUSIVE);
   for (int i = 0; i < kMaxMemTables; i++) {
     MemSlot* s = &g_reg->slots[i];
-    if (s->state != kSlotLive || s->dboid != MyDatabaseId || s->relnode != index->rd_node.relNode ||
-        s->chain_id != chain)
-      continue;
+    if (!SlotIs(s, index, chain)) continue;
     pg_atomic_write_u32(&s->sealed, 1);
     pg_atomic_write_u32(&s->seal_requested, 0);
     // A sealed log too small for a graph is cheap to scan exactly: its
@@ -709,7 +725,7 @@ void MemTableOnSeal(Relation index, uint32 chain, uint64 rows, const MetaData& m
 bool MemTableOpen(const TierScan& scan, const SegmentEntry& e, TierCursor** graph, TierCursor** rest) {
   if (g_reg == nullptr || g_reg->area == DSM_HANDLE_INVALID || scan.meta->dims <= 0 || !EnsureArea())
     return false;
-  const int i = AcquireSlot(scan.index->rd_node.relNode, e.id);
+  const int i = AcquireSlot(scan.index, e.id);
   if (i < 0) return false;
   MemSlot* s = &g_reg->slots[i];
   const uint64 covered = pg_atomic_read_u64(&s->covered);
@@ -741,7 +757,7 @@ bool MemTableOpen(const TierScan& scan, const SegmentEntry& e, TierCursor** grap
 
 void MemTableMarkDeleted(Relation index, uint32 chain, const uint64* ordinals, int n) {
   if (g_reg == nullptr || n == 0 || !EnsureArea()) return;
-  const int i = AcquireSlot(index->rd_node.relNode, chain);
+  const int i = AcquireSlot(index, chain);
   if (i < 0) return;
   MemSlot* s = &g_reg->slots[i];
   std::atomic<uint32>* map = SlotMap(s);
@@ -794,8 +810,10 @@ void MemTableMaintain(Relation index) {
   // Catch-up of the current L0 log's graph: rows appended while it did not
   // exist (restart, crash) or whose insert failed.
   const SegmentEntry e = L0Entry(*meta);
-  int i = AcquireSlot(index->rd_node.relNode, e.id);
+  int i = AcquireSlot(index, e.id);
   if (i < 0) {
+    // Only a log that holds rows gets a graph (slots are few).
+    if (ReadL0Size(index, *meta).rows == 0) return;
     i = CreateSlot(index, meta->dims, meta->metric, e.id);
     if (i < 0) return;
   }
@@ -805,6 +823,7 @@ void MemTableMaintain(Relation index) {
     ReleaseSlot(i);
     return;
   }
+  g_catchup_slot = i;
   const Size rs = RecordSize(meta->dims);
   const uint64 from = pg_atomic_read_u64(&s->covered);
   ChainReader r;
@@ -830,6 +849,7 @@ void MemTableMaintain(Relation index) {
   ChainReaderEnd(&r);
   pfree(r.page_copy);
   pg_atomic_write_u32(&s->catching_up, 0);
+  g_catchup_slot = -1;
   const bool seal = pg_atomic_read_u32(&s->seal_requested) != 0;
   ReleaseSlot(i);
   if (!room) RequestSealOfLargest();
@@ -842,9 +862,7 @@ bool MemTableStats(Relation index, uint32 chain, MemTableInfo* out) {
   bool found = false;
   LWLockAcquire(g_lock, LW_SHARED);
   for (MemSlot& s : g_reg->slots) {
-    if (s.state != kSlotLive || s.dboid != MyDatabaseId || s.relnode != index->rd_node.relNode ||
-        s.chain_id != chain)
-      continue;
+    if (!SlotIs(&s, index, chain)) continue;
     out->covered = pg_atomic_read_u64(&s.covered);
     out->bytes = static_cast<uint64>(pg_atomic_read_u32(&s.nchunks)) * kArenaChunkBytes;
     out->sealed = pg_atomic_read_u32(&s.sealed) != 0;
