@@ -248,6 +248,12 @@ void BuildEmptyImpl(Relation index) {
 
 // Sets the index's dimensions from the first vector of an unconstrained column.
 void EnsureDims(Relation index, int dims) {
+  // A column with a typmod fixes the dimensions: no metapage read per row.
+  const int typmod_dims = DimsOfIndex(index);
+  if (typmod_dims > 0) {
+    CheckRowDims(index, typmod_dims, dims);
+    return;
+  }
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
   if (meta->dims == 0) {

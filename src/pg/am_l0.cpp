@@ -53,8 +53,23 @@ bool L0IsFull(Relation index, const MetaData& meta, uint32 pages) {
     return true;
   if (meta.dims <= 0) return false;
   const uint64 rows = static_cast<uint64>(pages) * kStreamBytes / RecordSize(meta.dims);
-  const uint64 graph_cap = DiskAnnMaxRows(&meta, DiskAnnBudgetBytes());
-  return graph_cap >= GraphMinRows(meta) && rows >= graph_cap;
+  const uint64 min_rows = GraphMinRows(meta);
+  if (rows < min_rows) return false;
+  // The largest graph build is a search over sizes: computed once per
+  // (options, dimensions, budget), not per insert.
+  static StoredOptions cached_options;
+  static int32 cached_dims = 0;
+  static Size cached_budget = 0;
+  static uint64 cached_cap = 0;
+  const Size budget = DiskAnnBudgetBytes();
+  if (cached_dims != meta.dims || cached_budget != budget ||
+      std::memcmp(&cached_options, &meta.options, sizeof(StoredOptions)) != 0) {
+    cached_cap = DiskAnnMaxRows(&meta, budget);
+    cached_options = meta.options;
+    cached_dims = meta.dims;
+    cached_budget = budget;
+  }
+  return cached_cap >= min_rows && rows >= cached_cap;
 }
 
 namespace {
