@@ -41,6 +41,9 @@ if [ "$has_am" = 1 ]; then
   echo "== CREATE INDEX ... USING vecgo (embedding vector_cosine_ops)"
   q -c "\\timing on" -c "CREATE INDEX words_embedding_idx ON words USING vecgo (embedding vector_cosine_ops)"
   q -c "SELECT * FROM vecgo_index_info('words_embedding_idx')"
+  echo "== rows inserted after CREATE INDEX: the L0 log and its in-memory HNSW MemTable"
+  q -c "\\timing on" -c "INSERT INTO words SELECT id + 1000000, word || '~', embedding FROM words WHERE id <= 5000"
+  q -c "SELECT segment, kind, rows, memtable_rows, memtable_bytes FROM vecgo_index_info('words_embedding_idx')"
 fi
 
 echo "== the 10 nearest words to 'king' (cosine distance)"

@@ -275,12 +275,27 @@ SELECT vecgo_compact('im');
 SELECT * FROM vecgo_index_info('im_btree');
 SELECT vecgo_verify('im_btree');
 SELECT vecgo_flush(NULL);
--- Only the owner may flush or compact.
+-- Only the owner may flush or compact; vecgo_index_info needs SELECT on the
+-- table; vecgo_verify is not executable by PUBLIC (GRANT it) and needs
+-- SELECT too. Every check comes before any lock.
 CREATE ROLE vecgo_other;
 SET ROLE vecgo_other;
 SELECT vecgo_flush('im_idx');
 SELECT vecgo_compact('im_idx');
+SELECT count(*) FROM vecgo_index_info('im_idx');
+SELECT vecgo_verify('im_idx');
 RESET ROLE;
+GRANT EXECUTE ON FUNCTION vecgo_verify(regclass) TO vecgo_other;
+SET ROLE vecgo_other;
+SELECT vecgo_verify('im_idx');
+RESET ROLE;
+GRANT SELECT ON im TO vecgo_other;
+SET ROLE vecgo_other;
+SELECT count(*) > 0 AS tiers FROM vecgo_index_info('im_idx');
+SELECT vecgo_verify('im_idx');
+RESET ROLE;
+REVOKE ALL ON im FROM vecgo_other;
+REVOKE EXECUTE ON FUNCTION vecgo_verify(regclass) FROM vecgo_other;
 DROP ROLE vecgo_other;
 
 DROP INDEX im_idx;

@@ -567,10 +567,13 @@ int64 CompactIndex(Oid indexoid, CompactionReport* report = nullptr);
 void VerifyIndex(Relation index);
 
 // ------------------------------------------------------------------ opening by OID (am_admin.cpp)
+// What a caller must hold on the index's table.
+enum IndexAccess { kAccessAny, kAccessSelect, kAccessOwner };
 // Opens `indexoid` as a vecgo index, locking its table with `heaplock` first
-// (table, then index, as the rest of PostgreSQL). With `must_own`, the
-// caller must own the table.
-Relation OpenVecgoIndex(Oid indexoid, LOCKMODE heaplock, LOCKMODE indexlock, bool must_own,
+// (table, then index, as the rest of PostgreSQL). The caller's right to
+// `access` is checked before any lock is taken, so a role without it cannot
+// make others wait.
+Relation OpenVecgoIndex(Oid indexoid, LOCKMODE heaplock, LOCKMODE indexlock, IndexAccess access,
                         Oid* heapoid_out);
 void CloseVecgoIndex(Relation index, Oid heapoid, LOCKMODE heaplock, LOCKMODE indexlock);
 

@@ -9,6 +9,7 @@
 #include "vecgo/core.h"
 #include "guard.h"
 #include "am.h"
+#include "worker.h"
 #include "vector.h"
 
 extern "C" {
@@ -25,15 +26,23 @@ extern "C" {
 
 namespace vecgo::pg {
 
-Relation OpenVecgoIndex(Oid indexoid, LOCKMODE heaplock, LOCKMODE indexlock, bool must_own,
+Relation OpenVecgoIndex(Oid indexoid, LOCKMODE heaplock, LOCKMODE indexlock, IndexAccess access,
                         Oid* heapoid_out) {
   Oid heapoid = IndexGetRelation(indexoid, true);
   if (!OidIsValid(heapoid))
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                     errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-  LockRelationOid(heapoid, heaplock);
-  if (must_own && !pg_class_ownercheck(heapoid, GetUserId()))
+  // Rights first, then locks (as VACUUM and amcheck): a role without them
+  // gets its error without queueing behind, or blocking, anyone.
+  if (access == kAccessOwner && !pg_class_ownercheck(heapoid, GetUserId()))
     aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, get_rel_name(indexoid));
+  if (access == kAccessSelect && pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+    aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapoid));
+  LockRelationOid(heapoid, heaplock);
+  // The index may have moved to another table, or gone, while we waited.
+  if (IndexGetRelation(indexoid, true) != heapoid)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                    errmsg("index with OID %u was dropped or changed meanwhile", indexoid)));
   Relation index = index_open(indexoid, indexlock);
   if (index->rd_indam == nullptr || index->rd_indam->ambuild != vecgobuild)
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -66,7 +75,7 @@ VECGO_FUNCTION(vecgo_flush) {
   Oid indexoid = PG_GETARG_OID(0);
   RequireNotInRecovery("vecgo_flush");
   Oid heapoid;
-  Relation index = OpenVecgoIndex(indexoid, RowExclusiveLock, RowExclusiveLock, true, &heapoid);
+  Relation index = OpenVecgoIndex(indexoid, RowExclusiveLock, RowExclusiveLock, kAccessOwner, &heapoid);
   int64 rows = SealL0(index, false);
   CloseVecgoIndex(index, heapoid, RowExclusiveLock, RowExclusiveLock);
   PG_RETURN_INT64(rows);
@@ -77,7 +86,7 @@ VECGO_FUNCTION(vecgo_compact) {
   RequireNotInRecovery("vecgo_compact");
   Oid heapoid;
   Relation index =
-      OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, true, &heapoid);
+      OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, kAccessOwner, &heapoid);
   int64 replaced = CompactSegments(index);
   CloseVecgoIndex(index, heapoid, ShareUpdateExclusiveLock, RowExclusiveLock);
   PG_RETURN_INT64(replaced);
@@ -88,20 +97,41 @@ VECGO_FUNCTION(vecgo_index_info) {
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   Oid heapoid;
-  Relation index = OpenVecgoIndex(indexoid, AccessShareLock, AccessShareLock, false, &heapoid);
+  Relation index = OpenVecgoIndex(indexoid, AccessShareLock, AccessShareLock, kAccessSelect, &heapoid);
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
 
-  Datum values[9];
-  bool nulls[9] = {false, false, false, false, false, false, false, false, false};
+  Datum values[12];
+  bool nulls[12];
+  std::memset(nulls, 0, sizeof(nulls));
   // The MemTable columns of tier `chain`.
   auto memtable = [&](uint32 chain) {
     MemTableInfo mt;
     const bool has = MemTableStats(index, chain, &mt);
-    nulls[7] = nulls[8] = !has;
+    nulls[7] = nulls[8] = nulls[9] = !has;
     values[7] = Int64GetDatum(static_cast<int64>(mt.covered));
     values[8] = Int64GetDatum(static_cast<int64>(mt.bytes));
+    values[9] = CStringGetTextDatum(mt.sealed ? "sealed" : "live");
   };
+  // The worker's last job, on the L0 log's row only.
+  WorkerJobInfo job;
+  const bool has_job = LastWorkerJob(MyDatabaseId, indexoid, &job);
+  nulls[10] = nulls[11] = !has_job;
+  if (has_job) {
+    values[10] = TimestampTzGetDatum(job.finished_at);
+    char text[512];
+    if (job.failed)
+      snprintf(text, sizeof(text), "failed: %s", job.error);
+    else
+      snprintf(text, sizeof(text),
+               "sealed %lld rows; compacted %d segments into %d (%d graphs), %llu rows in, %llu rows out, "
+               "%.3f s; reclaimed %llu pages",
+               static_cast<long long>(job.sealed_rows), job.compaction.inputs, job.compaction.outputs,
+               job.compaction.graph_outputs, static_cast<unsigned long long>(job.compaction.rows_in),
+               static_cast<unsigned long long>(job.compaction.rows_out), job.compaction.seconds,
+               static_cast<unsigned long long>(job.reclaimed_pages));
+    values[11] = CStringGetTextDatum(text);
+  }
   uint64 rows = 0, pages = 1;
   if (meta->dims > 0) {
     const L0Size sz = ReadL0Size(index, *meta);
@@ -128,6 +158,7 @@ VECGO_FUNCTION(vecgo_index_info) {
     values[5] = Int64GetDatum(static_cast<int64>(s.npages) * BLCKSZ);
     values[6] = CStringGetTextDatum(QuantizationName(s.quantization));
     memtable(s.id);
+    nulls[10] = nulls[11] = true;
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   CloseVecgoIndex(index, heapoid, AccessShareLock, AccessShareLock);
@@ -141,7 +172,7 @@ VECGO_FUNCTION(vecgo_verify) {
   // standby allows no more than AccessShareLock, so there the check is exact
   // only while replay is not appending to the same index.
   LOCKMODE heaplock = RecoveryInProgress() ? AccessShareLock : ShareLock;
-  Relation index = OpenVecgoIndex(indexoid, heaplock, AccessShareLock, false, &heapoid);
+  Relation index = OpenVecgoIndex(indexoid, heaplock, AccessShareLock, kAccessSelect, &heapoid);
   VerifyIndex(index);
   CloseVecgoIndex(index, heapoid, heaplock, AccessShareLock);
   PG_RETURN_VOID();

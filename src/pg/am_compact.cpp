@@ -159,7 +159,7 @@ int64 CompactIndex(Oid indexoid, CompactionReport* report) {
   // The index may have been dropped since the caller found it.
   if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(indexoid))) return -1;
   Oid heapoid;
-  Relation index = OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, false, &heapoid);
+  Relation index = OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, kAccessAny, &heapoid);
   int64 replaced = CompactSegments(index, report);
   CloseVecgoIndex(index, heapoid, ShareUpdateExclusiveLock, RowExclusiveLock);
   return replaced;

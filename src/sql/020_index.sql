@@ -36,13 +36,19 @@ CREATE FUNCTION vecgo_flush(regclass) RETURNS bigint
 CREATE FUNCTION vecgo_compact(regclass) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 
--- One row per tier: the L0 log, then each segment. memtable_rows and
--- memtable_bytes describe the tier's HNSW MemTable (NULL when it has none):
--- the rows it covers and the shared memory it holds.
+-- One row per tier: the L0 log, then each segment. memtable_rows,
+-- memtable_bytes and memtable_state describe the tier's HNSW MemTable (NULL
+-- when it has none): the rows it covers (a prefix of the tier's rows), the
+-- shared memory it holds, and 'live' (the L0 log's, taking inserts) or
+-- 'sealed' (serving a sealed log until compaction replaces it). The L0 log's
+-- row also carries the compaction worker's last job on the index:
+-- worker_finished and worker_job (what it sealed, compacted and reclaimed,
+-- or its error); NULL when the worker has none on record.
 CREATE FUNCTION vecgo_index_info(regclass,
     OUT segment integer, OUT kind text, OUT rows bigint, OUT deleted bigint,
     OUT pages bigint, OUT bytes bigint, OUT quantization text,
-    OUT memtable_rows bigint, OUT memtable_bytes bigint)
+    OUT memtable_rows bigint, OUT memtable_bytes bigint, OUT memtable_state text,
+    OUT worker_finished timestamptz, OUT worker_job text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 
@@ -51,6 +57,10 @@ CREATE FUNCTION vecgo_index_info(regclass,
 CREATE FUNCTION vecgo_memtable_usage(OUT memtables integer, OUT bytes bigint)
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 
--- Structural check of the index; raises an error on corruption.
+-- Structural check of the index; raises an error on corruption. It holds a
+-- SHARE lock on the table (no writes) while it runs, so, like amcheck's
+-- functions, it is not for everyone: GRANT EXECUTE to the roles that check
+-- indexes (they also need SELECT on the table).
 CREATE FUNCTION vecgo_verify(regclass) RETURNS void
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+REVOKE EXECUTE ON FUNCTION vecgo_verify(regclass) FROM PUBLIC;

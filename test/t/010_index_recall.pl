@@ -19,7 +19,7 @@ my $k = 10;
 
 my $node = PostgreSQL::Test::Cluster->new('recall');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nmaintenance_work_mem = '64MB'\n");
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nvecgo.worker = off\nvecgo.vacuum_compaction = off\nmaintenance_work_mem = '64MB'\n");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION vecgo');
 

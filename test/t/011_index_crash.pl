@@ -14,7 +14,7 @@ use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nrestart_after_crash = on\n");
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nvecgo.worker = off\nvecgo.vacuum_compaction = off\nrestart_after_crash = on\n");
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION vecgo;

@@ -9,7 +9,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('dump');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\n");
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nvecgo.worker = off\nvecgo.vacuum_compaction = off\n");
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION vecgo;

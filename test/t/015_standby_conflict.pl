@@ -17,7 +17,7 @@ my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 # No autovacuum: a VACUUM of the table logs visibility-map records that raise
 # snapshot conflicts of their own.
-$primary->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nautovacuum = off\n");
+$primary->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nvecgo.worker = off\nvecgo.vacuum_compaction = off\nautovacuum = off\n");
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION vecgo');
 $primary->backup('b');

@@ -25,6 +25,8 @@ my $node = PostgreSQL::Test::Cluster->new('parallel');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'vecgo'
+vecgo.worker = off
+vecgo.vacuum_compaction = off
 maintenance_work_mem = '256MB'
 max_parallel_maintenance_workers = 2
 max_worker_processes = 8

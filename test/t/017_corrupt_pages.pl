@@ -9,7 +9,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('corrupt');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nmax_parallel_maintenance_workers = 0\n");
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'vecgo'\nvecgo.worker = off\nvecgo.vacuum_compaction = off\nmax_parallel_maintenance_workers = 0\n");
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION vecgo;

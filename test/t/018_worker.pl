@@ -107,6 +107,9 @@ note($node->safe_psql('postgres', $jobs));
 check_index('after the worker compacted', 'a', 'a_idx', 16);
 like(slurp_file($node->logfile), qr/vecgo worker: index "public\.a_idx": sealed 0 rows; compacted \d+ segments/,
 	'the job is logged');
+like($node->safe_psql('postgres', q{SELECT worker_finished IS NOT NULL, worker_job FROM vecgo_index_info('a_idx')
+	WHERE kind = 'l0 log'}), qr/^t\|sealed \d+ rows; compacted \d+ segments into \d+/,
+	'vecgo_index_info shows the worker\'s last job');
 
 # An idle L0 log worth a graph (diskann_threshold) is sealed, then compacted.
 $node->safe_psql('postgres', q{

@@ -69,6 +69,8 @@ $node->pgbench(
 
 is($node->safe_psql('postgres', "SELECT rows, memtable_rows FROM vecgo_index_info('t_idx') WHERE kind = 'l0 log'"),
 	'4000|4000', 'every inserted row is in the MemTable');
+is($node->safe_psql('postgres', "SELECT kind, memtable_state FROM vecgo_index_info('t_idx')"),
+	'l0 log|live', 'the L0 log\'s MemTable is live');
 cmp_ok($node->safe_psql('postgres', 'SELECT recall()'), '>=', 0.9, 'recall@10 through the MemTable');
 is($node->safe_psql('postgres', 'SELECT ordered()'), 't', 'rows come in real distance order');
 
