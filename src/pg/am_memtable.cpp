@@ -364,9 +364,15 @@ HnswParams ParamsOf(Relation index, int dims, uint8 metric) {
   return p;
 }
 
+// CreateSlot's failures: out of memory (vecgo.memtable_memory or the area),
+// which sealing the largest L0 log relieves, and out of slots or a graph
+// that cannot be made, which it does not.
+constexpr int kNoMemory = -1;
+constexpr int kNoSlot = -2;
+
 // Creates the graph of chain `chain` of `index` and returns it referenced,
-// or -1 when there is no room (slots or memory). Retires the graphs of this
-// index under an older relfilenode (TRUNCATE, REINDEX).
+// or kNoMemory / kNoSlot. Retires the graphs of this index under an older
+// relfilenode (TRUNCATE, REINDEX).
 int CreateSlot(Relation index, int dims, uint8 metric, uint32 chain) {
   const HnswParams params = ParamsOf(index, dims, metric);
   const Size rs = RecordSize(dims);
@@ -399,14 +405,18 @@ int CreateSlot(Relation index, int dims, uint8 metric, uint32 chain) {
     }
     if (slot < 0 && s->state == kSlotFree) slot = i;
   }
-  if (slot < 0 || pg_atomic_read_u64(&g_reg->total_bytes) + total + kArenaChunkBytes > BudgetBytes()) {
+  if (slot < 0) {
     LWLockRelease(g_lock);
-    return -1;
+    return kNoSlot;
+  }
+  if (pg_atomic_read_u64(&g_reg->total_bytes) + total + kArenaChunkBytes > BudgetBytes()) {
+    LWLockRelease(g_lock);
+    return kNoMemory;
   }
   dsa_pointer block = dsa_allocate_extended(g_area, total, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO);
   if (!DsaPointerIsValid(block)) {
     LWLockRelease(g_lock);
-    return -1;
+    return kNoMemory;
   }
   MemSlot* s = &g_reg->slots[slot];
   char* base = static_cast<char*>(dsa_get_address(g_area, block));
@@ -418,7 +428,7 @@ int CreateSlot(Relation index, int dims, uint8 metric, uint32 chain) {
   } catch (...) {
     dsa_free(g_area, block);
     LWLockRelease(g_lock);
-    return -1;
+    return kNoSlot;
   }
   s->dboid = MyDatabaseId;
   s->indexoid = RelationGetRelid(index);
@@ -690,11 +700,13 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
   if (g_memtable_memory_mb == 0 || RecoveryInProgress() || !EnsureArea()) return;
   int i = AcquireSlot(index, pos.l0_id);
   if (i < 0) {
-    // A chain that already holds rows is caught up by the worker; a new
-    // graph starts here only at its first rows.
+    // The rows the chain held before its graph existed are added by the
+    // worker's catch-up; until then they are found exactly.
     i = CreateSlot(index, pos.dims, pos.metric, pos.l0_id);
     if (i < 0) {
-      RequestSealOfLargest();
+      // Sealing frees memory (through compaction), not slots: with every
+      // slot taken it would only seal one log after another.
+      if (i == kNoMemory) RequestSealOfLargest();
       return;
     }
   }
