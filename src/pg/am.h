@@ -38,6 +38,8 @@
 // lock and then read chain pages one at a time under share locks.
 #pragma once
 
+#include <new>
+
 #include "pg.h"
 
 extern "C" {
@@ -369,6 +371,20 @@ class TierCursor {
  private:
   bool exact_;
 };
+
+// Constructs a C (default-constructible, with `static void Free(void*)`
+// destroying it) in `ctx`, whose reset or deletion calls C::Free: how a
+// cursor that owns C++ objects lives in a scan's memory context.
+template <typename C>
+C* NewInContext(MemoryContext ctx) {
+  void* mem = MemoryContextAllocZero(ctx, sizeof(C) + sizeof(MemoryContextCallback));
+  C* c = new (mem) C();
+  MemoryContextCallback* cb = reinterpret_cast<MemoryContextCallback*>(c + 1);
+  cb->func = C::Free;
+  cb->arg = c;
+  MemoryContextRegisterResetCallback(ctx, cb);
+  return c;
+}
 
 // What vecgo_verify learns from a tier's own pages; am_verify.cpp compares it
 // with the manifest.

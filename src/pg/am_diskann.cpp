@@ -529,12 +529,7 @@ class DiskAnnCursor final : public TierCursor {
 };
 
 TierCursor* DiskAnnOpen(const TierScan& scan, const SegmentEntry& e) {
-  void* mem = MemoryContextAllocZero(scan.ctx, sizeof(DiskAnnCursor) + sizeof(MemoryContextCallback));
-  DiskAnnCursor* c = new (mem) DiskAnnCursor();
-  MemoryContextCallback* cb = reinterpret_cast<MemoryContextCallback*>(c + 1);
-  cb->func = DiskAnnCursor::Free;
-  cb->arg = c;
-  MemoryContextRegisterResetCallback(scan.ctx, cb);
+  DiskAnnCursor* c = NewInContext<DiskAnnCursor>(scan.ctx);
   InSegment(scan.index, e.id, [&]() { c->Open(scan, e); });
   return c;
 }

@@ -752,12 +752,7 @@ bool MemTableOpen(const TierScan& scan, const SegmentEntry& e, TierCursor** grap
   uint64 start = covered;
   uint32 blk1 = PageBlock(s, start, rs);
   if (blk1 == 0) blk1 = PageBlock(s, --start, rs);
-  void* mem = MemoryContextAllocZero(scan.ctx, sizeof(MemCursor) + sizeof(MemoryContextCallback));
-  MemCursor* c = new (mem) MemCursor();
-  MemoryContextCallback* cb = reinterpret_cast<MemoryContextCallback*>(c + 1);
-  cb->func = MemCursor::Free;
-  cb->arg = c;
-  MemoryContextRegisterResetCallback(scan.ctx, cb);
+  MemCursor* c = NewInContext<MemCursor>(scan.ctx);
   c->Open(scan, i, covered);  // the cursor owns the reference from here
   *graph = c;
   if (blk1 != 0)
