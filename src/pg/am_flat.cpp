@@ -126,11 +126,6 @@ class FlatCursor final : public TierCursor {
   vecgo::Neighbor last_{0.0f, 0};
 };
 
-TierCursor* FlatOpen(const TierScan& scan, const SegmentEntry& e) {
-  void* mem = MemoryContextAlloc(scan.ctx, sizeof(FlatCursor));
-  return new (mem) FlatCursor(scan, e);
-}
-
 }  // namespace
 
 TierCursor* FlatOpenAt(const TierScan& scan, const SegmentEntry& e, BlockNumber block, uint32 offset,
@@ -142,6 +137,8 @@ TierCursor* FlatOpenAt(const TierScan& scan, const SegmentEntry& e, BlockNumber 
 }
 
 namespace {
+
+TierCursor* FlatOpen(const TierScan& scan, const SegmentEntry& e) { return FlatOpenAt(scan, e, e.head, 0, 0); }
 
 // ------------------------------------------------------------------ vacuum
 
