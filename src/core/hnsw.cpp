@@ -35,7 +35,7 @@ inline std::uint64_t SplitMix64(std::uint64_t x) {
 // follows the rest).
 inline void PrefetchVector(const void* p, std::size_t bytes) {
   const char* c = static_cast<const char*>(p);
-  std::size_t lines = std::min<std::size_t>((bytes + 63) / 64, 4);
+  std::size_t lines = std::min<std::size_t>((bytes + 63) / 64, 8);
   for (std::size_t i = 0; i < lines; i++) __builtin_prefetch(c + 64 * i);
 }
 
@@ -78,7 +78,10 @@ struct HnswGraph::Scratch {
 };
 
 namespace {
-HnswGraph::Scratch& ThreadScratch() {
+// Not inlined: in a shared library every thread_local access is a call to
+// __tls_get_addr, which the compiler would otherwise repeat inside the
+// search loops instead of keeping the address in a register.
+__attribute__((noinline)) HnswGraph::Scratch& ThreadScratch() {
   thread_local HnswGraph::Scratch s;
   return s;
 }

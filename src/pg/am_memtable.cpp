@@ -30,6 +30,19 @@
 // TRUNCATE and REINDEX (a new relfilenode) free them at the next insert or
 // worker visit.
 //
+// Who inserts: with vecgo.memtable_worker on (the default), aminsert hands
+// the row to the MemTable worker through a queue in shared memory and
+// returns; the worker inserts it into the graph in parallel with the
+// session's next rows. The queue is small (kQueueBytes of vectors), so the
+// rows a scan finds exactly because the graph has not got them yet stay
+// few; when it is full, or the worker is not running, the inserting session
+// inserts the row into the graph itself. A session that streams rows thus
+// runs at the speed of the L0 append while the queue has room, and at about
+// twice the graph's single-process rate once it is full (session and worker
+// both inserting). Queued rows the worker never gets to (a crash) are only
+// missing from the graph: the scan finds them exactly, the catch-up inserts
+// them.
+//
 // Memory: vecgo.memtable_memory bounds the chunks of all graphs together.
 // When an insert cannot have memory, the row stays in the L0 log only (found
 // exactly), and the L0 log with the largest graph is sealed so that
@@ -59,7 +72,14 @@ extern "C" {
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/resowner.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/dsa.h"
@@ -120,7 +140,41 @@ struct Registry {
   MemSlot slots[kMaxMemTables];
 };
 
+// The insert queue: entries {slot, generation, ordinal, label, vector} in a
+// ring of kQueueBytes. Sessions reserve an entry under the spinlock (head),
+// copy the row in and publish it (ready); the worker takes entries in order
+// (tail). An entry that does not fit before the end of the ring is preceded
+// by a skip entry filling the rest, so every entry is contiguous. Entry
+// sizes are multiples of 64 bytes, so the rest is never smaller than a
+// header.
+constexpr Size kQueueBytes = 2 * 1024 * 1024;
+constexpr Size kQueueAlign = 64;
+
+struct QueueEntry {
+  pg_atomic_uint32 ready;
+  uint32 bytes;  // the whole entry, header included
+  int32 slot;    // -1: skip to the start of the ring
+  int32 dims;
+  uint64 generation;
+  uint64 ordinal;
+  uint64 label;
+  // then dims floats
+};
+
+struct InsertQueue {
+  slock_t lock;              // taken by sessions to reserve
+  pg_atomic_uint64 head;     // bytes reserved, ever (written under lock)
+  pg_atomic_uint64 tail;     // bytes the worker has taken, ever
+  pg_atomic_uint32 worker;   // pid of the running MemTable worker, 0 when none
+  Latch* latch;              // its latch (valid while worker != 0)
+  pg_atomic_uint64 queued;   // rows queued, ever (statistics)
+  pg_atomic_uint64 direct;   // rows sessions inserted themselves, ever
+  alignas(64) char ring[kQueueBytes];
+};
+
 Registry* g_reg = nullptr;
+InsertQueue* g_queue = nullptr;
+bool g_memtable_worker = true;
 LWLock* g_lock = nullptr;
 dsa_area* g_area = nullptr;
 shmem_request_hook_type g_prev_request = nullptr;
@@ -188,6 +242,7 @@ Size RegistryBytes() { return MAXALIGN(sizeof(Registry)); }
 void RequestShmem() {
   if (g_prev_request) g_prev_request();
   RequestAddinShmemSpace(RegistryBytes());
+  RequestAddinShmemSpace(sizeof(InsertQueue) + kQueueAlign);
   RequestNamedLWLockTranche("vecgo memtable", 1);
 }
 
@@ -213,6 +268,17 @@ void StartupShmem() {
     }
   }
   g_lock = &(GetNamedLWLockTranche("vecgo memtable"))->lock;
+  void* q = ShmemInitStruct("vecgo memtable queue", sizeof(InsertQueue) + kQueueAlign, &found);
+  g_queue = reinterpret_cast<InsertQueue*>(TYPEALIGN(kQueueAlign, reinterpret_cast<uintptr_t>(q)));
+  if (!found) {
+    SpinLockInit(&g_queue->lock);
+    pg_atomic_init_u64(&g_queue->head, 0);
+    pg_atomic_init_u64(&g_queue->tail, 0);
+    pg_atomic_init_u32(&g_queue->worker, 0);
+    g_queue->latch = nullptr;
+    pg_atomic_init_u64(&g_queue->queued, 0);
+    pg_atomic_init_u64(&g_queue->direct, 0);
+  }
   LWLockRelease(AddinShmemInitLock);
 }
 
@@ -536,6 +602,138 @@ void RequestSealOfLargest() {
   LWLockRelease(g_lock);
 }
 
+// ------------------------------------------------------------------ insert queue
+
+inline QueueEntry* EntryAt(uint64 pos) {
+  return reinterpret_cast<QueueEntry*>(g_queue->ring + pos % kQueueBytes);
+}
+
+// Hands row `ordinal` of slot i to the MemTable worker. False when no worker
+// runs or the queue is full: the caller inserts the row itself.
+bool QueuePush(int i, uint64 ordinal, const float* vec, int dims, uint64 label) {
+  if (g_queue == nullptr || pg_atomic_read_u32(&g_queue->worker) == 0) return false;
+  const Size need = TYPEALIGN(kQueueAlign, sizeof(QueueEntry) + sizeof(float) * static_cast<Size>(dims));
+  if (need > kQueueBytes / 4) return false;
+  QueueEntry* e = nullptr;
+  Latch* latch = nullptr;
+  SpinLockAcquire(&g_queue->lock);
+  const uint64 head = pg_atomic_read_u64(&g_queue->head);
+  const uint64 tail = pg_atomic_read_u64(&g_queue->tail);
+  const Size to_end = kQueueBytes - head % kQueueBytes;
+  const Size skip = to_end < need ? to_end : 0;
+  if (head + skip + need - tail <= kQueueBytes) {
+    if (skip > 0) {
+      QueueEntry* k = EntryAt(head);
+      k->bytes = static_cast<uint32>(skip);
+      k->slot = -1;
+      pg_atomic_write_u32(&k->ready, 1);
+    }
+    e = EntryAt(head + skip);
+    pg_atomic_write_u32(&e->ready, 0);
+    pg_write_barrier();
+    pg_atomic_write_u64(&g_queue->head, head + skip + need);
+    latch = g_queue->latch;
+  }
+  SpinLockRelease(&g_queue->lock);
+  if (e == nullptr) return false;
+  e->bytes = static_cast<uint32>(need);
+  e->slot = i;
+  e->dims = dims;
+  e->generation = g_reg->slots[i].generation;
+  e->ordinal = ordinal;
+  e->label = label;
+  std::memcpy(reinterpret_cast<char*>(e) + sizeof(QueueEntry), vec, sizeof(float) * static_cast<Size>(dims));
+  pg_write_barrier();
+  pg_atomic_write_u32(&e->ready, 1);
+  pg_atomic_fetch_add_u64(&g_queue->queued, 1);
+  if (latch != nullptr) SetLatch(latch);
+  return true;
+}
+
+// Slot i referenced if it is still the graph of generation `generation`.
+bool AcquireSlotAt(int i, uint64 generation) {
+  if (i < 0 || i >= kMaxMemTables) return false;
+  LWLockAcquire(g_lock, LW_SHARED);
+  MemSlot* s = &g_reg->slots[i];
+  const bool ok = s->state == kSlotLive && s->generation == generation;
+  if (ok) {
+    pg_atomic_add_fetch_u32(&s->refs, 1);
+    g_held[i]++;
+  }
+  LWLockRelease(g_lock);
+  return ok;
+}
+
+void QueueWorkerExit(int, Datum) {
+  g_queue->latch = nullptr;
+  pg_atomic_write_u32(&g_queue->worker, 0);
+}
+
+// Inserts the queued rows, in order, until the queue is empty. A session
+// that reserved an entry publishes it within microseconds (a copy), unless
+// it lost the CPU: then the worker sleeps a little instead of spinning.
+void DrainQueue() {
+  int held = -1;  // the slot referenced for a run of entries of one graph
+  uint64 held_generation = 0;
+  bool room = true;
+  for (;;) {
+    const uint64 tail = pg_atomic_read_u64(&g_queue->tail);
+    if (tail == pg_atomic_read_u64(&g_queue->head)) break;
+    QueueEntry* e = EntryAt(tail);
+    for (int spins = 0; pg_atomic_read_u32(&e->ready) == 0; spins++) {
+      if (spins < 200) {
+        CpuRelax();
+      } else {
+        pg_usleep(50);
+        CHECK_FOR_INTERRUPTS();
+      }
+    }
+    pg_read_barrier();
+    if (e->slot >= 0) {
+      if (held != e->slot || held_generation != e->generation) {
+        if (held >= 0) ReleaseSlot(held);
+        held = AcquireSlotAt(e->slot, e->generation) ? e->slot : -1;
+        held_generation = e->generation;
+      }
+      if (held >= 0 && e->dims == g_reg->slots[held].dims) {
+        const float* vec = reinterpret_cast<const float*>(reinterpret_cast<char*>(e) + sizeof(QueueEntry));
+        room = InsertOrdinal(held, e->ordinal, vec, e->label, false) && room;
+      }
+    }
+    pg_memory_barrier();
+    pg_atomic_write_u64(&g_queue->tail, tail + e->bytes);
+    CHECK_FOR_INTERRUPTS();
+  }
+  if (held >= 0) ReleaseSlot(held);
+  if (!room) RequestSealOfLargest();
+}
+
+void QueueWorkerMain() {
+  pqsignal(SIGTERM, die);
+  BackgroundWorkerUnblockSignals();
+  // No database: the worker only touches shared memory. Connecting to none
+  // makes it visible in pg_stat_activity.
+  BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+  CurrentResourceOwner = ResourceOwnerCreate(nullptr, "vecgo memtable worker");
+  if (g_queue == nullptr || !EnsureArea()) proc_exit(0);
+  on_shmem_exit(QueueWorkerExit, 0);
+  g_queue->latch = MyLatch;
+  pg_write_barrier();
+  pg_atomic_write_u32(&g_queue->worker, static_cast<uint32>(MyProcPid));
+  pgstat_report_activity(STATE_IDLE, nullptr);
+  for (;;) {
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+    if (pg_atomic_read_u64(&g_queue->tail) != pg_atomic_read_u64(&g_queue->head)) {
+      pgstat_report_activity(STATE_RUNNING, "inserting queued rows into MemTables");
+      DrainQueue();
+      pgstat_report_activity(STATE_IDLE, nullptr);
+      continue;
+    }
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10000, PG_WAIT_EXTENSION);
+  }
+}
+
 void ObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subId, void* arg) {
   if (g_prev_object_access) g_prev_object_access(access, classId, objectId, subId, arg);
   if (access != OAT_DROP || classId != RelationRelationId || subId != 0 || g_reg == nullptr) return;
@@ -674,6 +872,23 @@ void InitMemTables() {
                           &g_memtable_memory_mb, 1024, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, nullptr, nullptr,
                           nullptr);
   if (!process_shared_preload_libraries_in_progress) return;
+  DefineCustomBoolVariable("vecgo.memtable_worker",
+                           "Inserts rows into the MemTables in a background process.",
+                           "Sessions hand rows to it and go on; when it falls behind they insert "
+                           "rows themselves. Off: every session inserts its own rows.",
+                           &g_memtable_worker, true, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  if (g_memtable_worker) {
+    BackgroundWorker bgw;
+    std::memset(&bgw, 0, sizeof(bgw));
+    bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    bgw.bgw_restart_time = 1;
+    snprintf(bgw.bgw_library_name, BGW_MAXLEN, "vecgo");
+    snprintf(bgw.bgw_function_name, BGW_MAXLEN, "vecgo_memtable_worker_main");
+    snprintf(bgw.bgw_name, BGW_MAXLEN, "vecgo memtable worker");
+    snprintf(bgw.bgw_type, BGW_MAXLEN, "vecgo memtable worker");
+    RegisterBackgroundWorker(&bgw);
+  }
   g_prev_request = shmem_request_hook;
   shmem_request_hook = RequestShmem;
   g_prev_startup = shmem_startup_hook;
@@ -712,7 +927,11 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
   }
   MemSlot* s = &g_reg->slots[i];
   NotePage(s, pos.ordinal, RecordSize(pos.dims), pos.block);
-  const bool room = InsertOrdinal(i, pos.ordinal, vec, TidLabel(tid), false);
+  bool room = true;
+  if (!QueuePush(i, pos.ordinal, vec, pos.dims, TidLabel(tid))) {
+    room = InsertOrdinal(i, pos.ordinal, vec, TidLabel(tid), false);
+    if (g_queue != nullptr) pg_atomic_fetch_add_u64(&g_queue->direct, 1);
+  }
   const bool seal = pg_atomic_read_u32(&s->seal_requested) != 0;
   ReleaseSlot(i);
   if (!room) RequestSealOfLargest();
@@ -891,3 +1110,8 @@ int MemTableCount() {
 }
 
 }  // namespace vecgo::pg
+
+extern "C" PGDLLEXPORT void vecgo_memtable_worker_main(Datum);
+extern "C" void vecgo_memtable_worker_main(Datum) {
+  vecgo::pg::Guard([]() { vecgo::pg::QueueWorkerMain(); });
+}

@@ -67,8 +67,9 @@ $node->pgbench(
 	'four clients insert 4,000 rows',
 	{ '001_insert' => q{INSERT INTO t SELECT nextval('ids'), point(nextval('ids')::int);} });
 
-is($node->safe_psql('postgres', "SELECT rows, memtable_rows FROM vecgo_index_info('t_idx') WHERE kind = 'l0 log'"),
-	'4000|4000', 'every inserted row is in the MemTable');
+# The MemTable worker inserts queued rows in the background: wait for it.
+ok($node->poll_query_until('postgres', "SELECT rows = 4000 AND memtable_rows = 4000 FROM vecgo_index_info('t_idx') WHERE kind = 'l0 log'"),
+	'every inserted row is in the MemTable');
 is($node->safe_psql('postgres', "SELECT kind, memtable_state FROM vecgo_index_info('t_idx')"),
 	'l0 log|live', 'the L0 log\'s MemTable is live');
 cmp_ok($node->safe_psql('postgres', 'SELECT recall()'), '>=', 0.9, 'recall@10 through the MemTable');
