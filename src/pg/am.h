@@ -272,23 +272,12 @@ void ChainReaderEnd(ChainReader* r);
 // Frees replaced chains whose safexid is old enough. Returns pages freed.
 uint64 RecyclePending(Relation index);
 
-// ------------------------------------------------------------------ WAL resource manager (am_wal.cpp)
-// vecgo's custom WAL resource manager id. Custom ids are 128..255 and must be
-// unique among the resource managers of one server; 128 (RM_EXPERIMENTAL_ID)
-// is shared by every extension under development, so vecgo takes a fixed id
-// that no extension on the PostgreSQL wiki's list of custom resource managers
-// (CustomWALResourceManagers) held when it was chosen; it is to be reserved
-// there before a release. The id is written into every record: changing it
-// makes existing WAL unreadable.
-constexpr uint8 kVecgoRmgrId = 201;
-// Registers the resource manager; does nothing unless called while
-// shared_preload_libraries is being loaded (from _PG_init).
-void RegisterWalRmgr();
+// ------------------------------------------------------------------ recovery conflicts (am_wal.cpp)
 // Logs that the pending chains of `index` with safexid up to `safexid` are
 // about to be recycled, so that a hot standby's replay cancels the queries
-// that could still read them. Writes nothing unless the resource manager is
-// registered, wal_level is replica or higher and the index is WAL-logged.
-// C-style: may ereport.
+// that could still read them (a built-in record: every server replays it).
+// Writes nothing unless wal_level is replica or higher and the index is
+// WAL-logged. C-style: may ereport.
 void LogReusePages(Relation index, FullTransactionId safexid, uint32 nchains, uint32 npages);
 
 // Writes the metapage (exclusively locked buffer) with `meta` as one WAL record.
@@ -542,6 +531,14 @@ struct MemTableInfo {
 };
 bool MemTableStats(Relation index, uint32 chain, MemTableInfo* out);
 uint64 MemTableTotalBytes();
+// The MemTable worker's queue: its pid (0 when not running), rows handed to
+// it and rows sessions inserted themselves since the server started, and
+// rows waiting.
+struct MemTableQueueInfo {
+  int worker_pid;
+  uint64 queued, direct, waiting;
+};
+void MemTableQueueStats(MemTableQueueInfo* out);
 int MemTableCount();
 
 // ------------------------------------------------------------------ DiskANN (am_diskann.cpp)

@@ -183,7 +183,15 @@ VECGO_FUNCTION(vecgo_memtable_usage) {
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
   desc = BlessTupleDesc(desc);
-  Datum values[2] = {Int32GetDatum(MemTableCount()), Int64GetDatum(static_cast<int64>(MemTableTotalBytes()))};
-  bool nulls[2] = {false, false};
+  MemTableQueueInfo q;
+  MemTableQueueStats(&q);
+  Datum values[7] = {Int32GetDatum(MemTableCount()),
+                     Int64GetDatum(static_cast<int64>(MemTableTotalBytes())),
+                     BoolGetDatum(MemTablesAvailable()),
+                     Int32GetDatum(q.worker_pid),
+                     Int64GetDatum(static_cast<int64>(q.queued)),
+                     Int64GetDatum(static_cast<int64>(q.direct)),
+                     Int64GetDatum(static_cast<int64>(q.waiting))};
+  bool nulls[7] = {false, false, false, q.worker_pid == 0, false, false, false};
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

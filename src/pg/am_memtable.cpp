@@ -74,6 +74,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -168,6 +169,7 @@ struct InsertQueue {
   pg_atomic_uint32 worker;   // pid of the running MemTable worker, 0 when none
   Latch* latch;              // its latch (valid while worker != 0)
   pg_atomic_uint64 queued;   // rows queued, ever (statistics)
+  pg_atomic_uint64 taken;    // rows the worker took, ever
   pg_atomic_uint64 direct;   // rows sessions inserted themselves, ever
   alignas(64) char ring[kQueueBytes];
 };
@@ -277,6 +279,7 @@ void StartupShmem() {
     pg_atomic_init_u32(&g_queue->worker, 0);
     g_queue->latch = nullptr;
     pg_atomic_init_u64(&g_queue->queued, 0);
+    pg_atomic_init_u64(&g_queue->taken, 0);
     pg_atomic_init_u64(&g_queue->direct, 0);
   }
   LWLockRelease(AddinShmemInitLock);
@@ -664,6 +667,13 @@ bool AcquireSlotAt(int i, uint64 generation) {
   return ok;
 }
 
+// vecgo.memtable_memory may change at any reload: the worker follows it.
+void QueueWorkerReload() {
+  if (!ConfigReloadPending) return;
+  ConfigReloadPending = false;
+  ProcessConfigFile(PGC_SIGHUP);
+}
+
 void QueueWorkerExit(int, Datum) {
   g_queue->latch = nullptr;
   pg_atomic_write_u32(&g_queue->worker, 0);
@@ -700,9 +710,11 @@ void DrainQueue() {
         room = InsertOrdinal(held, e->ordinal, vec, e->label, false) && room;
       }
     }
+    if (e->slot >= 0) pg_atomic_fetch_add_u64(&g_queue->taken, 1);
     pg_memory_barrier();
     pg_atomic_write_u64(&g_queue->tail, tail + e->bytes);
     CHECK_FOR_INTERRUPTS();
+    QueueWorkerReload();
   }
   if (held >= 0) ReleaseSlot(held);
   if (!room) RequestSealOfLargest();
@@ -710,6 +722,7 @@ void DrainQueue() {
 
 void QueueWorkerMain() {
   pqsignal(SIGTERM, die);
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
   BackgroundWorkerUnblockSignals();
   // No database: the worker only touches shared memory. Connecting to none
   // makes it visible in pg_stat_activity.
@@ -724,6 +737,7 @@ void QueueWorkerMain() {
   for (;;) {
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
+    QueueWorkerReload();
     if (pg_atomic_read_u64(&g_queue->tail) != pg_atomic_read_u64(&g_queue->head)) {
       pgstat_report_activity(STATE_RUNNING, "inserting queued rows into MemTables");
       DrainQueue();
@@ -1099,6 +1113,16 @@ bool MemTableStats(Relation index, uint32 chain, MemTableInfo* out) {
 }
 
 uint64 MemTableTotalBytes() { return g_reg ? pg_atomic_read_u64(&g_reg->total_bytes) : 0; }
+
+void MemTableQueueStats(MemTableQueueInfo* out) {
+  std::memset(out, 0, sizeof(*out));
+  if (g_queue == nullptr) return;
+  out->worker_pid = static_cast<int>(pg_atomic_read_u32(&g_queue->worker));
+  out->queued = pg_atomic_read_u64(&g_queue->queued);
+  out->direct = pg_atomic_read_u64(&g_queue->direct);
+  const uint64 taken = pg_atomic_read_u64(&g_queue->taken);
+  out->waiting = out->queued > taken ? out->queued - taken : 0;
+}
 
 int MemTableCount() {
   if (g_reg == nullptr) return 0;

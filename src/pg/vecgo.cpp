@@ -1,5 +1,5 @@
 // Module load: kernel selection, the extension's GUCs and (when preloaded)
-// its WAL resource manager and compaction worker.
+// its MemTables and compaction worker.
 #include "vecgo/simd.h"
 #include "guard.h"
 #include "am.h"
@@ -28,8 +28,5 @@ extern "C" void _PG_init(void) {
   vecgo::pg::InitMemTables();
   vecgo::pg::RegisterCompactionWorker();
   MarkGUCPrefixReserved("vecgo");
-  // Replay of vecgo's own WAL records needs the resource manager in every
-  // server, primary and standby: vecgo belongs in shared_preload_libraries.
-  vecgo::pg::RegisterWalRmgr();
   });
 }

@@ -53,9 +53,24 @@ CREATE FUNCTION vecgo_index_info(regclass,
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 
 -- Shared memory held by the HNSW MemTables of every database (bounded by
--- vecgo.memtable_memory): how many there are and their bytes.
-CREATE FUNCTION vecgo_memtable_usage(OUT memtables integer, OUT bytes bigint)
+-- vecgo.memtable_memory): how many there are and their bytes; whether vecgo
+-- is preloaded (without it there are no MemTables); the MemTable worker's
+-- process id (NULL when it does not run), the rows sessions handed to it and
+-- the rows they inserted into a graph themselves since the server started,
+-- and the rows waiting in its queue.
+CREATE FUNCTION vecgo_memtable_usage(OUT memtables integer, OUT bytes bigint,
+    OUT preloaded boolean, OUT worker_pid integer, OUT rows_queued bigint,
+    OUT rows_direct bigint, OUT rows_waiting bigint)
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+
+DO $$
+BEGIN
+  IF NOT (SELECT preloaded FROM vecgo_memtable_usage()) THEN
+    RAISE NOTICE 'vecgo is not in shared_preload_libraries: rows inserted after CREATE INDEX are searched exactly until VACUUM compacts them'
+      USING HINT = 'Add vecgo to shared_preload_libraries and restart the server for the in-memory MemTable and the background compaction worker.';
+  END IF;
+END
+$$;
 
 -- Structural check of the index; raises an error on corruption. It holds a
 -- SHARE lock on the table (no writes) while it runs, so, like amcheck's
