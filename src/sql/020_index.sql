@@ -66,7 +66,7 @@ CREATE FUNCTION vecgo_memtable_usage(OUT memtables integer, OUT bytes bigint,
 DO $$
 BEGIN
   IF NOT (SELECT preloaded FROM vecgo_memtable_usage()) THEN
-    RAISE NOTICE 'vecgo is not in shared_preload_libraries: rows inserted after CREATE INDEX are searched exactly until VACUUM compacts them'
+    RAISE WARNING 'vecgo is not in shared_preload_libraries: rows inserted after CREATE INDEX are searched exactly until VACUUM compacts them'
       USING HINT = 'Add vecgo to shared_preload_libraries and restart the server for the in-memory MemTable and the background compaction worker.';
   END IF;
 END

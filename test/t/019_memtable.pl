@@ -75,14 +75,23 @@ is($node->safe_psql('postgres', "SELECT kind, memtable_state FROM vecgo_index_in
 cmp_ok($node->safe_psql('postgres', 'SELECT recall()'), '>=', 0.9, 'recall@10 through the MemTable');
 is($node->safe_psql('postgres', 'SELECT ordered()'), 't', 'rows come in real distance order');
 
+is($node->safe_psql('postgres', 'SELECT worker_pid IS NOT NULL, rows_queued > 0, rows_waiting FROM vecgo_memtable_usage()'),
+	't|t|0', 'the MemTable worker took the queued rows');
+
 # A restart loses shared memory: the rows are still found (exactly), and
 # rows inserted afterwards go to a new graph that does not cover the old ones.
+# From here on sessions insert into the graphs themselves (no MemTable worker).
+$node->append_conf('postgresql.conf', "vecgo.memtable_worker = off\n");
 $node->restart;
+is($node->safe_psql('postgres', 'SELECT worker_pid IS NULL FROM vecgo_memtable_usage()'), 't',
+	'no MemTable worker with vecgo.memtable_worker = off');
 is($node->safe_psql('postgres', "SELECT memtable_rows IS NULL FROM vecgo_index_info('t_idx') WHERE kind = 'l0 log'"),
 	't', 'no MemTable after a restart');
 cmp_ok($node->safe_psql('postgres', 'SELECT recall()'), '>=', 0.99, 'complete results from the L0 log alone');
 $node->safe_psql('postgres', "INSERT INTO t SELECT nextval('ids'), point(i) FROM generate_series(1, 500) i");
 cmp_ok($node->safe_psql('postgres', 'SELECT recall()'), '>=', 0.9, 'recall with a graph that covers part of the log');
+is($node->safe_psql('postgres', 'SELECT rows_direct, rows_queued FROM vecgo_memtable_usage()'), '500|0',
+	'without the worker, the session inserted its rows into the graph itself');
 is($node->safe_psql('postgres', q{
 	SET enable_seqscan = off;
 	SELECT count(*) FROM (SELECT id FROM t ORDER BY v <=> (SELECT v FROM t WHERE id = 17) LIMIT 1) s
@@ -162,7 +171,12 @@ $node->stop;
 my $plain = PostgreSQL::Test::Cluster->new('plain');
 $plain->init;
 $plain->start;
-$plain->safe_psql('postgres', 'CREATE EXTENSION vecgo; CREATE TABLE p (v vector(3)); CREATE INDEX p_idx ON p USING vecgo (v)');
+my (undef, undef, $create_err) = $plain->psql('postgres', 'CREATE EXTENSION vecgo');
+like($create_err, qr/WARNING:  vecgo is not in shared_preload_libraries.*\n.*HINT:  Add vecgo to shared_preload_libraries/,
+	'CREATE EXTENSION warns that vecgo is not preloaded, with a hint');
+is($plain->safe_psql('postgres', 'SELECT preloaded, worker_pid IS NULL FROM vecgo_memtable_usage()'), 'f|t',
+	'vecgo_memtable_usage reports no preload and no MemTable worker');
+$plain->safe_psql('postgres', 'CREATE TABLE p (v vector(3)); CREATE INDEX p_idx ON p USING vecgo (v)');
 my ($ret, $out, $err) = $plain->psql('postgres', q{
 	INSERT INTO p VALUES ('[1,2,3]');
 	INSERT INTO p VALUES ('[1,2,4]');
