@@ -2,7 +2,8 @@
 # Throwaway PostgreSQL clusters for the demo and the tests.
 #
 #   scripts/pgcluster.sh start DIR PORT   initdb (as user postgres) + start, vecgo preloaded
-#                                         (VECGO_WORKER=off: without the compaction worker)
+#                                         (VECGO_WORKER=off: without the compaction worker;
+#                                         VECGO_PRELOAD=: without shared_preload_libraries)
 #   scripts/pgcluster.sh stop DIR         stop (fast) if running
 #   scripts/pgcluster.sh destroy DIR      stop and remove DIR
 #
@@ -30,7 +31,7 @@ case "$cmd" in
 port = $port
 listen_addresses = 'localhost'
 unix_socket_directories = '/tmp'
-shared_preload_libraries = 'vecgo'
+shared_preload_libraries = '${VECGO_PRELOAD-vecgo}'
 fsync = off
 max_wal_senders = 4
 wal_level = replica

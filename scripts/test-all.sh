@@ -24,7 +24,7 @@ bash scripts/fetch-glove.sh || echo "GloVe data unavailable: real-data tests wil
 PORT=${VECGO_TEST_PORT:-5497}
 DATA=/tmp/vecgo_test_pg
 export PGHOST=/tmp PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
-all_suites="core tsan regress regress-scalar pgtap fuzz tap"
+all_suites="core tsan regress regress-scalar regress-plain pgtap fuzz tap"
 SUITES=${SUITES:-$all_suites}
 passed=0
 failed=0
@@ -86,6 +86,14 @@ if want regress-scalar; then
   # The same SQL behaviour on the portable scalar kernels (forced at load).
   start_cluster VECGO_SIMD=scalar
   run_suite regress-scalar bash -c '[ "$(psql -XAtc "SHOW vecgo.simd")" = scalar ] && make installcheck PGHOST=/tmp PGPORT='"$PORT"' PGUSER=postgres || { [ -f regression.diffs ] && head -100 regression.diffs; exit 1; }'
+fi
+if want regress-plain; then
+  # The same SQL behaviour without shared_preload_libraries (no MemTables, no
+  # worker: the L0 log is searched exactly). The expected/*_1.out variants
+  # differ from the preloaded ones only by the NOTICE that says so.
+  scripts/pgcluster.sh destroy "$DATA"
+  env VECGO_PRELOAD= VECGO_WORKER=off scripts/pgcluster.sh start "$DATA" "$PORT"
+  run_suite regress-plain bash -c '[ -z "$(psql -XAtc "SHOW shared_preload_libraries")" ] && make installcheck PGHOST=/tmp PGPORT='"$PORT"' PGUSER=postgres || { [ -f regression.diffs ] && head -100 regression.diffs; exit 1; }'
 fi
 scripts/pgcluster.sh destroy "$DATA"
 want tap && run_suite tap suite_tap

@@ -14,6 +14,9 @@ SELECT opc.opcname, opc.opcdefault, o.oprname, p.proname
  ORDER BY opc.opcname;
 SELECT proname, pg_get_function_result(oid) FROM pg_proc
  WHERE proname LIKE 'vecgo\_%' ORDER BY proname;
+-- The settings exist once the library is loaded (at server start when
+-- preloaded, else at first use).
+LOAD 'vecgo';
 SELECT name, setting FROM pg_settings
  WHERE name IN ('vecgo.ef_search', 'vecgo.iterative_scan', 'vecgo.max_scan_tuples') ORDER BY name;
 
