@@ -358,8 +358,11 @@ void PrepareVamanaQuery(Metric m, const float* in, std::size_t dim, float* out);
 // returned before. Within one call, results are in non-decreasing exact
 // distance. Across calls the order is approximate: a later call may return a
 // row closer than the last row of an earlier call (the caller's merge sorts
-// that out). Every admitted, non-deleted node is returned at most once; Next
-// returns 0 only when the reachable graph is exhausted (or max_visits is hit).
+// that out). Every admitted, non-deleted node is returned exactly once: when
+// the nodes reachable from the medoid are exhausted, the others (a Vamana
+// graph does not promise every node an incoming edge) are scored directly, in
+// id order, a batch at a time. Next returns 0 only when every node was
+// returned or skipped (or max_visits is hit).
 template <class Store>
 class VamanaSearcher {
  public:
@@ -386,6 +389,7 @@ class VamanaSearcher {
     pool_.clear();
     cursor_ = 0;
     expanded_ = 0;
+    sweep_ = 0;
     cap_ = opts_.L;
     started_ = false;
     if (n == 0) return;
@@ -403,6 +407,7 @@ class VamanaSearcher {
       Expand();
       bool exhausted = cursor_ >= list_.size() && overflow_.empty();
       bool capped = opts_.max_visits && expanded_ >= opts_.max_visits;
+      if (exhausted && !capped && pool_.size() < batch) Sweep(batch - pool_.size());
       if (pool_.size() >= batch || exhausted || capped) break;
       Grow(std::max<std::size_t>(cap_ * 2, cap_ + batch));
     }
@@ -487,6 +492,22 @@ class VamanaSearcher {
     spare_.swap(pending);
   }
 
+  // Scores up to `want` admitted nodes the walk never reached, in id order.
+  void Sweep(std::size_t want) {
+    const std::uint32_t n = s_.Size();
+    auto cmp = [](const Scored& a, const Scored& b) { return b < a; };
+    std::size_t added = 0;
+    while (added < want && sweep_ < n) {
+      const std::uint32_t id = sweep_++;
+      if (visited_[id] == epoch_) continue;
+      visited_[id] = epoch_;
+      if (s_.Deleted(id) || (opts_.filter && !opts_.filter(opts_.filter_ctx, id, s_.Label(id)))) continue;
+      pool_.push_back({exact_(q_.data(), s_.Node(id).vector), id});
+      std::push_heap(pool_.begin(), pool_.end(), cmp);
+      added++;
+    }
+  }
+
   void Expand() {
     const std::uint32_t n = s_.Size();
     const std::uint32_t R = s_.MaxDegree();
@@ -547,6 +568,7 @@ class VamanaSearcher {
   std::vector<Scored> pool_;
   std::vector<std::uint32_t> nbrs_;
   std::size_t cursor_ = 0, cap_ = 0, expanded_ = 0;
+  std::uint32_t sweep_ = 0;  // next id the sweep looks at
 };
 
 }  // namespace vecgo

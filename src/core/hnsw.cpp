@@ -737,7 +737,9 @@ void HnswSearch::Start(const float* query, std::size_t ef, HnswFilter filter) {
   std::uint32_t ep = static_cast<std::uint32_t>(e);
   float ep_d = dist(query_.data(), g_->Vec(ep));
   ep = g_->Greedy(dist, query_.data(), ep, &ep_d, static_cast<int>(e >> 32) - 1, 0);
-  visited_.Begin(g_->size());
+  sweep_ = 0;
+  sweep_end_ = static_cast<std::uint32_t>(g_->size());
+  visited_.Begin(sweep_end_);
   visited_.TestAndSet(ep);
   visited_count_ = 1;
   frontier_.emplace_back(ep_d, ep);
@@ -776,6 +778,24 @@ void HnswSearch::Expand(std::uint32_t id) {
   }
 }
 
+// The walk from the entry point is exhausted: nodes it could not reach (an
+// HNSW graph does not promise every node an incoming link) are scored
+// directly, in id order, `want` at a time, so that an iterative scan that
+// goes on long enough returns every node.
+void HnswSearch::Sweep(std::size_t want) {
+  HnswGraph::Dist dist(g_->params_);
+  std::size_t added = 0;
+  while (added < want && sweep_ < sweep_end_) {
+    const std::uint32_t id = sweep_++;
+    if (visited_.TestAndSet(id)) continue;
+    const float d = dist(query_.data(), g_->Vec(id));
+    visited_count_++;
+    pending_.emplace_back(d, id);
+    std::push_heap(pending_.begin(), pending_.end(), MinFirst());
+    added++;
+  }
+}
+
 std::size_t HnswSearch::Next(std::size_t n, HnswResult* out) {
   std::size_t got = 0;
   while (got < n) {
@@ -788,6 +808,7 @@ std::size_t HnswSearch::Next(std::size_t n, HnswResult* out) {
       frontier_.pop_back();
       Expand(id);
     }
+    if (pending_.empty() && frontier_.empty()) Sweep(n - got);
     if (pending_.empty()) break;
     Item it = pending_.front();
     std::pop_heap(pending_.begin(), pending_.end(), MinFirst());

@@ -205,6 +205,16 @@ uint8 ParseQuantization(const char* s);
 // ------------------------------------------------------------------ pages (am_pages.cpp)
 // Returns a new or recycled page, exclusively locked, not yet initialised.
 Buffer NewBuffer(Relation index);
+// The same without waiting: InvalidBuffer when the free space map has no
+// page and another backend holds the relation's extension lock. A caller
+// that holds buffer locks uses it (a wait for a heavyweight lock under an
+// LWLock cannot be cancelled), and when it fails lets go of its locks,
+// waits in WaitForExtension (cancellable) and starts over.
+Buffer NewBufferNoWait(Relation index);
+void WaitForExtension(Relation index);
+// Gives back an exclusively locked page from NewBuffer* that was not used:
+// it goes to the free space map (a new or recycled page is free as it is).
+void ReturnNewBuffer(Relation index, Buffer buf);
 void InitChainPage(Page page, uint32 segment_id);
 // Sets a chain page's stream bytes in use.
 void SetUsed(Page page, Size used);
@@ -225,13 +235,20 @@ struct ChainWriter {
   uint32 npages;
   uint64 bytes;
   Buffer buf;  // current page, exclusively locked (InvalidBuffer when none)
-  // Extend the relation for every page, never reuse a free one: set by a
-  // caller that holds the relation extension lock and needs one contiguous
-  // run of blocks (a DiskANN segment).
-  bool extend_only;
+  // A run of blocks reserved by ChainWriterBeginRun: pages go to
+  // run_next, run_next + 1, ... up to run_end (exclusive). 0 when the
+  // writer takes any free or new page.
+  BlockNumber run_next;
+  BlockNumber run_end;
 };
 // Allocates a writer (with room for the page it fills).
 ChainWriter* NewChainWriter();
+// Begins a chain in one contiguous run of `npages` new blocks (a DiskANN
+// segment, addressed as head + page number). The run is reserved at the end
+// of the relation under the extension lock, which is held only while the
+// relation grows (never while pages are written or while buffer locks are
+// held), so inserts that need a page wait for it briefly and cancellably.
+void ChainWriterBeginRun(ChainWriter* w, Relation index, uint32 segment_id, uint32 npages);
 void ChainWriterBegin(ChainWriter* w, Relation index, uint32 segment_id);
 void ChainWriterAppend(ChainWriter* w, const char* data, Size len);
 // Flushes the last page. Leaves at least one page (an empty chain has one).

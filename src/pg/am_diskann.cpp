@@ -410,14 +410,18 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     std::vector<float>().swap(data);
     std::vector<std::uint64_t>().swap(labels);
 
-    // Pages come from the end of the relation only, under the extension
-    // lock, so no insert (nor a recycled page) lands inside the run. An
-    // error releases the lock with the transaction.
-    const bool lock = !RELATION_IS_LOCAL(index);
+    // The segment is one contiguous run of new blocks (DiskANN pages are
+    // addressed as head + page number). Its size is counted first by a dry
+    // run of the serialization (no page is kept), then the run is reserved
+    // at the end of the relation; the extension lock is held only while the
+    // relation grows, not while the pages are written.
+    std::uint64_t npages_needed = 0;
+    WriteVamanaPages(vi, [&npages_needed](std::uint64_t, const std::uint8_t*) { npages_needed++; }, kStreamBytes,
+                     id);
+    if (npages_needed > MaxBlockNumber / 2)
+      throw Error(Error::Kind::InvalidArgument, "DiskANN segment too large for one relation");
     w = PgCall(NewChainWriter);
-    w->extend_only = true;
-    if (lock) PgCall(LockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
-    PgCall(ChainWriterBegin, w, index, id);
+    PgCall(ChainWriterBeginRun, w, index, id, static_cast<uint32>(npages_needed));
     // The core emits pages 1, 2, ... in order and its header page 0 last:
     // each goes straight into the chain as it comes, page 0 into a
     // placeholder at the head that is rewritten at the end, so the run is
@@ -441,9 +445,8 @@ void WriteDiskAnnSegment(Relation index, const MetaData* meta, uint32 id, const 
     PgCall(ChainWriterFinish, w);
     PgCall(ChainWriterRewriteHead, w, first.data(), kStreamBytes);
     PgCall(ReportSegmentTimes, nrecords, participants, MillisBetween(t0, t1), MillisBetween(t1, Now()));
-    if (lock) PgCall(UnlockRelationForExtension, index, static_cast<LOCKMODE>(ExclusiveLock));
   }
-  if (w->tail - w->head + 1 != w->npages)
+  if (w->tail - w->head + 1 != w->npages || w->run_next != w->run_end)
     throw Error(Error::Kind::Internal, "DiskANN segment pages are not one contiguous run");
   std::memset(e, 0, sizeof(*e));
   e->id = id;

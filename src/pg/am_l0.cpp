@@ -36,8 +36,10 @@ void InitL0Page(Page page, uint32 id, BlockNumber blk) {
   GetOpaque(page)->npages = 1;
 }
 
-BlockNumber CreateEmptyL0(Relation index, uint32 id) {
-  Buffer buf = NewBuffer(index);
+namespace {
+// Makes `buf` (a new page, exclusively locked) the head of an empty L0 log
+// and releases it.
+BlockNumber InitEmptyL0(Relation index, Buffer buf, uint32 id) {
   BlockNumber blk = BufferGetBlockNumber(buf);
   GenericXLogState* state = GenericXLogStart(index);
   Page page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
@@ -46,6 +48,9 @@ BlockNumber CreateEmptyL0(Relation index, uint32 id) {
   UnlockReleaseBuffer(buf);
   return blk;
 }
+}  // namespace
+
+BlockNumber CreateEmptyL0(Relation index, uint32 id) { return InitEmptyL0(index, NewBuffer(index), id); }
 
 bool L0IsFull(Relation index, const MetaData& meta, uint32 pages) {
   if (static_cast<double>(pages) * BLCKSZ >=
@@ -103,30 +108,56 @@ L0Size ReadL0Size(Relation index, const MetaData& meta) {
 }
 
 L0Position AppendToL0(Relation index, const char* record, Size len) {
-  Buffer metabuf = ReadBuffer(index, kMetaBlock);
-  LockBuffer(metabuf, BUFFER_LOCK_SHARE);
-  const MetaData* meta = PageGetMeta(BufferGetPage(metabuf));
-  CheckMeta(index, meta);
-  uint32 l0_id = meta->l0_id;
-  BlockNumber head = meta->l0_head;
+  // Pages for the part of the record that does not fit the tail page are
+  // taken under the head and tail locks, so only without waiting: when the
+  // relation must be extended and another backend holds the extension lock
+  // (a compaction writing a segment), every lock is let go, the wait happens
+  // with none held (cancellable; nobody queues behind our page locks), and
+  // the append starts over.
+  const int max_new = static_cast<int>((len + kStreamBytes - 1) / kStreamBytes) + 1;
+  Buffer local[16];
+  Buffer* fresh = max_new <= 16 ? local : static_cast<Buffer*>(palloc(sizeof(Buffer) * max_new));
+  Buffer metabuf, headbuf, tailbuf;
+  const MetaData* meta;
+  uint32 l0_id, pages_before;
+  BlockNumber head, tailblk;
+  Size used, first, rest;
+  int need;
+  for (;;) {
+    metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+    meta = PageGetMeta(BufferGetPage(metabuf));
+    CheckMeta(index, meta);
+    l0_id = meta->l0_id;
+    head = meta->l0_head;
 
-  Buffer headbuf = ReadBuffer(index, head);
-  LockBuffer(headbuf, BUFFER_LOCK_EXCLUSIVE);
-  Page headpage = BufferGetPage(headbuf);
-  if (!IsChainPageOf(headpage, l0_id)) RaiseBadChainPage(index, head, l0_id);
-  BlockNumber tailblk = GetOpaque(headpage)->tail;
-  const uint32 pages_before = GetOpaque(headpage)->npages;
-  Buffer tailbuf = headbuf;
-  if (tailblk != head) {
-    tailbuf = ReadBuffer(index, tailblk);
-    LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
-    Page tp = BufferGetPage(tailbuf);
-    if (!IsChainPageOf(tp, l0_id) || GetOpaque(tp)->next != InvalidBlockNumber)
-      RaiseBadChainPage(index, tailblk, l0_id);
+    headbuf = ReadBuffer(index, head);
+    LockBuffer(headbuf, BUFFER_LOCK_EXCLUSIVE);
+    Page headpage = BufferGetPage(headbuf);
+    if (!IsChainPageOf(headpage, l0_id)) RaiseBadChainPage(index, head, l0_id);
+    tailblk = GetOpaque(headpage)->tail;
+    pages_before = GetOpaque(headpage)->npages;
+    tailbuf = headbuf;
+    if (tailblk != head) {
+      tailbuf = ReadBuffer(index, tailblk);
+      LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+      Page tp = BufferGetPage(tailbuf);
+      if (!IsChainPageOf(tp, l0_id) || GetOpaque(tp)->next != InvalidBlockNumber)
+        RaiseBadChainPage(index, tailblk, l0_id);
+    }
+    used = GetOpaque(BufferGetPage(tailbuf))->used;
+    first = std::min(len, kStreamBytes - used);
+    rest = len - first;
+    need = static_cast<int>((rest + kStreamBytes - 1) / kStreamBytes);
+    int got = 0;
+    while (got < need && BufferIsValid(fresh[got] = NewBufferNoWait(index))) got++;
+    if (got == need) break;
+    for (int i = 0; i < got; i++) ReturnNewBuffer(index, fresh[i]);
+    if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);
+    UnlockReleaseBuffer(headbuf);
+    UnlockReleaseBuffer(metabuf);
+    WaitForExtension(index);
   }
-  Size used = GetOpaque(BufferGetPage(tailbuf))->used;
-  Size first = std::min(len, kStreamBytes - used);
-  Size rest = len - first;
 
   L0Position pos;
   pos.l0_id = l0_id;
@@ -134,36 +165,30 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
   pos.block = tailblk;
   pos.offset = static_cast<uint32>(used);
 
-  // The part that does not fit goes to new pages, written (and logged) before
-  // they become reachable: a crash in between only leaks them.
+  // The part that does not fit goes to the new pages, written (and logged)
+  // before they become reachable: a crash in between only leaks them.
   BlockNumber first_new = InvalidBlockNumber, last_new = InvalidBlockNumber;
   uint32 added = 0;
-  if (rest > 0) {
-    Buffer cur = NewBuffer(index);
-    first_new = BufferGetBlockNumber(cur);
+  if (need > 0) {
+    first_new = BufferGetBlockNumber(fresh[0]);
+    last_new = BufferGetBlockNumber(fresh[need - 1]);
     Size off = first;
-    for (;;) {
-      Size chunk = std::min(kStreamBytes, len - off);
-      bool more = off + chunk < len;
-      Buffer nb = more ? NewBuffer(index) : InvalidBuffer;
+    for (int i = 0; i < need; i++) {
+      const Size chunk = std::min(kStreamBytes, len - off);
+      const bool more = i + 1 < need;
       GenericXLogState* state = GenericXLogStart(index);
-      Page page = GenericXLogRegisterBuffer(state, cur, GENERIC_XLOG_FULL_IMAGE);
+      Page page = GenericXLogRegisterBuffer(state, fresh[i], GENERIC_XLOG_FULL_IMAGE);
       InitChainPage(page, l0_id);
       std::memcpy(PageStream(page), record + off, chunk);
       SetUsed(page, chunk);
-      GetOpaque(page)->next = more ? BufferGetBlockNumber(nb) : InvalidBlockNumber;
+      GetOpaque(page)->next = more ? BufferGetBlockNumber(fresh[i + 1]) : InvalidBlockNumber;
       GenericXLogFinish(state);
+      UnlockReleaseBuffer(fresh[i]);
       added++;
-      if (!more) {
-        last_new = BufferGetBlockNumber(cur);
-        UnlockReleaseBuffer(cur);
-        break;
-      }
-      UnlockReleaseBuffer(cur);
-      cur = nb;
       off += chunk;
     }
   }
+  if (fresh != local) pfree(fresh);
   // A record that starts exactly at a page's end starts on the next page.
   if (first == 0) {
     pos.block = first_new;
@@ -193,38 +218,55 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
 }
 
 int64 SealL0(Relation index, bool only_if_full, bool quiet) {
-  Buffer metabuf = ReadBuffer(index, kMetaBlock);
-  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  // The new L0 log's page is taken under the metapage's exclusive lock only
+  // without waiting (inserts and planning queue behind that lock); when the
+  // relation must be extended and another backend holds the extension lock,
+  // the page is taken first, with no lock held, and the seal starts over.
+  Buffer fresh = InvalidBuffer;
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
-  std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
-  CheckMeta(index, meta);
-
-  // With the metapage locked exclusively no append is in progress.
-  const L0Size sz = ReadL0Size(index, *meta);
   int64 sealed = 0;
-  if (sz.rows > 0 && (!only_if_full || L0IsFull(index, *meta, sz.pages))) {
-    if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
-      UnlockReleaseBuffer(metabuf);
-      if (only_if_full || quiet) return 0;
-      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                      errmsg("vecgo index \"%s\" already has %d segments",
-                             RelationGetRelationName(index), kMaxSegments),
-                      errhint("Run vecgo_compact() on the index first.")));
+  for (;;) {
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+    CheckMeta(index, meta);
+
+    // With the metapage locked exclusively no append is in progress.
+    const L0Size sz = ReadL0Size(index, *meta);
+    if (sz.rows > 0 && (!only_if_full || L0IsFull(index, *meta, sz.pages))) {
+      if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
+        UnlockReleaseBuffer(metabuf);
+        if (BufferIsValid(fresh)) ReturnNewBuffer(index, fresh);
+        if (only_if_full || quiet) return 0;
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("vecgo index \"%s\" already has %d segments",
+                               RelationGetRelationName(index), kMaxSegments),
+                        errhint("Run vecgo_compact() on the index first.")));
+      }
+      if (!BufferIsValid(fresh)) fresh = NewBufferNoWait(index);
+      if (!BufferIsValid(fresh)) {
+        UnlockReleaseBuffer(metabuf);
+        fresh = NewBuffer(index);
+        continue;
+      }
+      SegmentEntry* e = &meta->segments[meta->nsegments++];
+      *e = L0Entry(*meta);
+      e->tail = sz.tail;
+      e->npages = sz.pages;
+      e->rows = sz.rows;
+      const uint32 sealed_id = meta->l0_id;
+      meta->l0_id = meta->next_segment_id++;
+      meta->l0_head = InitEmptyL0(index, fresh, meta->l0_id);
+      fresh = InvalidBuffer;
+      meta->l0_deleted = 0;
+      WriteMeta(index, metabuf, *meta);
+      sealed = static_cast<int64>(sz.rows);
+      MemTableOnSeal(index, sealed_id, sz.rows, *meta);
     }
-    SegmentEntry* e = &meta->segments[meta->nsegments++];
-    *e = L0Entry(*meta);
-    e->tail = sz.tail;
-    e->npages = sz.pages;
-    e->rows = sz.rows;
-    const uint32 sealed_id = meta->l0_id;
-    meta->l0_id = meta->next_segment_id++;
-    meta->l0_head = CreateEmptyL0(index, meta->l0_id);
-    meta->l0_deleted = 0;
-    WriteMeta(index, metabuf, *meta);
-    sealed = static_cast<int64>(sz.rows);
-    MemTableOnSeal(index, sealed_id, sz.rows, *meta);
+    UnlockReleaseBuffer(metabuf);
+    break;
   }
-  UnlockReleaseBuffer(metabuf);
+  if (BufferIsValid(fresh)) ReturnNewBuffer(index, fresh);
   pfree(meta);
   return sealed;
 }

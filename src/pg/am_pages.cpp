@@ -38,8 +38,10 @@ void SetUsed(Page page, Size used) {
   reinterpret_cast<PageHeader>(page)->pd_lower = static_cast<LocationIndex>(kPageDataOffset + used);
 }
 
-Buffer NewBuffer(Relation index) {
-  // First a page the free space map knows about (a recycled one).
+namespace {
+// A page from the free space map (a recycled one), exclusively locked;
+// InvalidBuffer when it has none. Never waits for a lock.
+Buffer FreeSpaceMapBuffer(Relation index) {
   for (;;) {
     BlockNumber blk = GetFreeIndexPage(index);
     if (blk == InvalidBlockNumber) break;
@@ -51,12 +53,42 @@ Buffer NewBuffer(Relation index) {
     }
     ReleaseBuffer(buf);
   }
+  return InvalidBuffer;
+}
+}  // namespace
+
+Buffer NewBuffer(Relation index) {
+  Buffer buf = FreeSpaceMapBuffer(index);
+  if (BufferIsValid(buf)) return buf;
   bool need_lock = !RELATION_IS_LOCAL(index);
   if (need_lock) LockRelationForExtension(index, ExclusiveLock);
-  Buffer buf = ReadBuffer(index, P_NEW);
+  buf = ReadBuffer(index, P_NEW);
   LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
   if (need_lock) UnlockRelationForExtension(index, ExclusiveLock);
   return buf;
+}
+
+Buffer NewBufferNoWait(Relation index) {
+  Buffer buf = FreeSpaceMapBuffer(index);
+  if (BufferIsValid(buf)) return buf;
+  bool need_lock = !RELATION_IS_LOCAL(index);
+  if (need_lock && !ConditionalLockRelationForExtension(index, ExclusiveLock)) return InvalidBuffer;
+  buf = ReadBuffer(index, P_NEW);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  if (need_lock) UnlockRelationForExtension(index, ExclusiveLock);
+  return buf;
+}
+
+void WaitForExtension(Relation index) {
+  if (RELATION_IS_LOCAL(index)) return;
+  LockRelationForExtension(index, ExclusiveLock);
+  UnlockRelationForExtension(index, ExclusiveLock);
+}
+
+void ReturnNewBuffer(Relation index, Buffer buf) {
+  const BlockNumber blk = BufferGetBlockNumber(buf);
+  UnlockReleaseBuffer(buf);
+  RecordFreeIndexPage(index, blk);
 }
 
 void InitChainPage(Page page, uint32 segment_id) {
@@ -167,18 +199,53 @@ void WriterFlushPage(ChainWriter* w, BlockNumber next, Page local) {
 // when full; `local` lives just past the writer in the same allocation.
 static Page WriterLocal(ChainWriter* w) { return reinterpret_cast<Page>(w + 1); }
 
-// A new page at the end of the relation; the caller holds the extension lock
-// (or the relation is local to this backend).
+// The next page of the chain, exclusively locked: the next block of the
+// writer's run, or any free or new page. The page being filled (w->buf, if
+// any) is private to the writer; it is unlocked while waiting for the
+// extension lock, which must never be waited for under a buffer lock.
 static Buffer WriterNewBuffer(ChainWriter* w) {
-  if (!w->extend_only) return NewBuffer(w->index);
-  Buffer buf = ReadBuffer(w->index, P_NEW);
-  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  if (w->run_end != 0) {
+    if (w->run_next >= w->run_end)
+      ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                      errmsg("vecgo index \"%s\": segment %u is larger than the run reserved for it",
+                             RelationGetRelationName(w->index), w->segment_id)));
+    return ReadBufferExtended(w->index, MAIN_FORKNUM, w->run_next++, RBM_ZERO_AND_LOCK, nullptr);
+  }
+  Buffer buf = NewBufferNoWait(w->index);
+  if (BufferIsValid(buf)) return buf;
+  if (BufferIsValid(w->buf)) LockBuffer(w->buf, BUFFER_LOCK_UNLOCK);
+  buf = NewBuffer(w->index);
+  if (BufferIsValid(w->buf)) LockBuffer(w->buf, BUFFER_LOCK_EXCLUSIVE);
   return buf;
+}
+
+void ChainWriterBeginRun(ChainWriter* w, Relation index, uint32 segment_id, uint32 npages) {
+  if (npages == 0) elog(ERROR, "vecgo: empty run");
+  // Extending block by block costs a write of a zero page each (a few
+  // microseconds); the strategy keeps the new buffers from evicting others.
+  BufferAccessStrategy bulk = GetAccessStrategy(BAS_BULKWRITE);
+  const bool lock = !RELATION_IS_LOCAL(index);
+  if (lock) LockRelationForExtension(index, ExclusiveLock);
+  BlockNumber first = InvalidBlockNumber;
+  for (uint32 i = 0; i < npages; i++) {
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, bulk);
+    const BlockNumber blk = BufferGetBlockNumber(buf);
+    ReleaseBuffer(buf);
+    if (i == 0) first = blk;
+    if (blk != first + i) elog(ERROR, "vecgo: relation \"%s\" grew while its extension lock was held",
+                              RelationGetRelationName(index));
+  }
+  if (lock) UnlockRelationForExtension(index, ExclusiveLock);
+  FreeAccessStrategy(bulk);
+  w->run_next = first;
+  w->run_end = first + npages;
+  ChainWriterBegin(w, index, segment_id);
 }
 
 void ChainWriterBegin(ChainWriter* w, Relation index, uint32 segment_id) {
   w->index = index;
   w->segment_id = segment_id;
+  w->buf = InvalidBuffer;
   w->buf = WriterNewBuffer(w);
   w->head = w->tail = BufferGetBlockNumber(w->buf);
   w->npages = 1;
@@ -191,9 +258,20 @@ void ChainWriterAppend(ChainWriter* w, const char* data, Size len) {
   while (len > 0) {
     Size used = GetOpaque(local)->used;
     if (used == kStreamBytes) {
-      Buffer next = WriterNewBuffer(w);
-      BlockNumber next_blk = BufferGetBlockNumber(next);
-      WriterFlushPage(w, next_blk, local);
+      Buffer next;
+      BlockNumber next_blk;
+      if (w->run_end != 0) {
+        // The next block is known: write this page out first, so that no
+        // page is locked while the cost-based delay sleeps.
+        next_blk = w->run_next;
+        WriterFlushPage(w, next_blk, local);
+        vacuum_delay_point();
+        next = WriterNewBuffer(w);
+      } else {
+        next = WriterNewBuffer(w);
+        next_blk = BufferGetBlockNumber(next);
+        WriterFlushPage(w, next_blk, local);
+      }
       w->buf = next;
       w->tail = next_blk;
       w->npages++;
@@ -213,9 +291,9 @@ void ChainWriterFinish(ChainWriter* w) {
   WriterFlushPage(w, InvalidBlockNumber, WriterLocal(w));
   // The cost-based delay for the chain's writes is taken here, where the
   // writer holds no page lock (it keeps the page it fills locked, and a
-  // sleep there would hold that lock), except by a writer that holds the
-  // extension lock: inserts wait on it.
-  if (!w->extend_only) vacuum_delay_point();
+  // sleep there would hold that lock); a run writer also takes it between
+  // pages.
+  vacuum_delay_point();
 }
 
 void ChainWriterRewriteHead(ChainWriter* w, const char* data, Size len) {
