@@ -358,6 +358,7 @@ struct Result {
   int ef = 0;
   double load_s = 0, build_s = 0, run_s = 0;
   long long inserted = 0, deleted = 0, searches = 0, short_answers = 0, errors = 0;
+  long long dead_rows = 0, autovacuums = 0, autoanalyzes = 0;  // of the table, at the end
   std::vector<double> latencies_ms;  // every search of the run, sorted at the end
   std::vector<Sample> samples;
 };
@@ -561,6 +562,7 @@ void CheckPlan(Conn& c, const Engine& e, const std::string& q) {
 
 void RecreateDatabase(const Options& o, const std::string& db) {
   Conn admin(o.conninfo + " dbname=postgres");
+  admin.Exec("SET client_min_messages = warning");
   admin.Exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
   admin.Exec("CREATE DATABASE " + db);
 }
@@ -578,7 +580,11 @@ Result Run(const Options& o, const Data& d, const std::vector<std::string>& qtex
     c.Exec("SET maintenance_work_mem = '1GB'");
     c.Exec("SET max_parallel_maintenance_workers = 1");
     c.Exec("CREATE EXTENSION " + e.extension);
-    c.Exec("CREATE TABLE items (id bigint PRIMARY KEY, v vector(" + std::to_string(d.dim) + "))");
+    // log_autovacuum_min_duration = 0 only logs: every autovacuum and
+    // autoanalyze of the table, and each one skipped because another
+    // process held its lock, which nothing else reports.
+    c.Exec("CREATE TABLE items (id bigint PRIMARY KEY, v vector(" + std::to_string(d.dim) +
+           ")) WITH (log_autovacuum_min_duration = 0)");
     auto t0 = Clock::now();
     CopyInitialRows(c, d, o.initial_rows);
     res.load_s = Seconds(t0, Clock::now());
@@ -602,6 +608,11 @@ Result Run(const Options& o, const Data& d, const std::vector<std::string>& qtex
                  std::vector<std::pair<std::string, std::string>>{{"knn", kKnn}});
   if (!monitor.Ready()) Die("the monitor cannot connect");
 
+  std::string server_start;
+  if (PGresult* r = monitor.Rows("SELECT now()::timestamp(0)")) {
+    server_start = PQgetvalue(r, 0, 0);
+    PQclear(r);
+  }
   std::string last_failed_job;
   Sample s0;
   s0.rows = static_cast<long long>(o.initial_rows);
@@ -702,10 +713,18 @@ Result Run(const Options& o, const Data& d, const std::vector<std::string>& qtex
       std::printf("\n[%s] vecgo_index_info at the end:\n\n", name);
       PrintTable(c, "SELECT * FROM vecgo_index_info('items_idx')");
     }
-    std::printf("\n[%s] autovacuum of items during the run:\n\n", name);
-    PrintTable(c,
-               "SELECT n_live_tup, n_dead_tup, autovacuum_count, autoanalyze_count, "
-               "last_autovacuum FROM pg_stat_user_tables WHERE relname = 'items'");
+    PGresult* r = c.Query(
+        "SELECT n_dead_tup, autovacuum_count, autoanalyze_count, now()::timestamp(0) "
+        "FROM pg_stat_user_tables WHERE relname = 'items'");
+    res.dead_rows = std::atoll(PQgetvalue(r, 0, 0));
+    res.autovacuums = std::atoll(PQgetvalue(r, 0, 1));
+    res.autoanalyzes = std::atoll(PQgetvalue(r, 0, 2));
+    std::printf(
+        "\n[%s] load from %s to %s (server time; the server log's \"skipping vacuum of "
+        "\"items\"\" lines in between are this engine's)\n",
+        name, server_start.c_str(), PQgetvalue(r, 0, 3));
+    std::fflush(stdout);
+    PQclear(r);
   }
   clients.clear();
   // No background work of this engine may compete with the next one.
@@ -727,8 +746,8 @@ void Report(const Options& o, const std::vector<Result>& results) {
   std::printf(
       "\n| engine | ef_search | rows inserted | inserts/s | rows deleted | deletes/s | searches | "
       "searches/s | p50 ms | p99 ms | short answers | recall@10 mean | recall@10 min | final rows "
-      "| final segments | final index MB | errors |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "| final segments | final index MB | autovacuums (analyzes) | dead rows at the end | errors "
+      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (auto& r : results) {
     std::vector<double> recalls;
     for (auto& s : r.samples)
@@ -736,25 +755,26 @@ void Report(const Options& o, const std::vector<Result>& results) {
     const Sample& last = r.samples.back();
     std::printf(
         "| %s | %d | %lld | %.0f | %lld | %.0f | %lld | %.1f | %.2f | %.2f | %lld | %.3f | %.3f | "
-        "%lld | %s | %.1f | %lld |\n",
+        "%lld | %s | %.1f | %lld (%lld) | %lld | %lld |\n",
         r.name.c_str(), r.ef, r.inserted, r.inserted / r.run_s, r.deleted, r.deleted / r.run_s,
         r.searches, r.searches / r.run_s, Percentile(r.latencies_ms, 50),
         Percentile(r.latencies_ms, 99), r.short_answers, Mean(recalls),
         recalls.empty() ? 0.0 : *std::min_element(recalls.begin(), recalls.end()),
         static_cast<long long>(o.initial_rows) + r.inserted - r.deleted,
-        Tier(last.segments).c_str(), last.index_mb, r.errors);
+        Tier(last.segments).c_str(), last.index_mb, r.autovacuums, r.autoanalyzes, r.dead_rows,
+        r.errors);
   }
-  std::printf(
-      "\n%d s of load per engine after %zu initial rows: %d inserters (%zu-row COPY, %s), %d "
-      "searchers (LIMIT 10), %d deleters (%zu ids per DELETE, %.2f of the rows inserted); "
-      "recall@10 over %zu held-out queries every %d s (and at t = 0); the recall mean includes "
-      "t = 0.\n",
-      o.duration, o.initial_rows, o.inserters, o.insert_batch,
+  const std::string pace =
       o.insert_rate > 0
-          ? ("at most " + std::to_string(static_cast<long long>(o.insert_rate)) + " rows/s in all")
-                .c_str()
-          : "as fast as they can",
-      o.searchers, o.deleters, o.delete_batch, o.delete_ratio, o.recall_queries, o.recall_every);
+          ? "at most " + std::to_string(static_cast<long long>(o.insert_rate)) + " rows/s in all"
+          : "as fast as they can";
+  std::printf(
+      "\n%d s of load per engine after %zu initial rows; clients: %d inserting (%zu-row COPY, "
+      "%s), %d searching (LIMIT 10), %d deleting (%zu ids per DELETE, %.2f of the rows "
+      "inserted); recall@10 over %zu held-out queries every %d s (and at t = 0; the mean "
+      "includes it).\n",
+      o.duration, o.initial_rows, o.inserters, o.insert_batch, pace.c_str(), o.searchers,
+      o.deleters, o.delete_batch, o.delete_ratio, o.recall_queries, o.recall_every);
   for (auto& r : results)
     if (r.errors > 0)
       std::printf("\nWARNING: %s had %lld errors during the run (listed above).\n", r.name.c_str(),

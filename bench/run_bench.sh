@@ -56,10 +56,14 @@ if [ "$mode" = mixed ]; then
   log="bench/results/mixed_server_log.txt"
   # The FATALs "due to administrator command" are bench_mixed's DROP DATABASE
   # ... WITH (FORCE) ending an engine's leftover sessions and workers.
-  grep -E 'WARNING|ERROR|FATAL|PANIC|TRAP|terminated by signal' "$DATA/server.log" >"$log" || true
+  # The table logs its autovacuums, and the ones skipped for its lock.
+  grep -E 'WARNING|ERROR|FATAL|PANIC|TRAP|terminated by signal|skipping vacuum|automatic (vacuum|analyze) of table "bench_mixed' \
+    "$DATA/server.log" >"$log" || true
   echo "server log: $(grep -c -E 'ERROR|FATAL|PANIC' "$log" || true) ERROR/FATAL/PANIC lines" \
     "($(grep -c 'due to administrator command' "$log" || true) of them the DROP DATABASE between" \
-    "engines), $(grep -c WARNING "$log" || true) warnings (in $log)"
+    "engines), $(grep -c WARNING "$log" || true) warnings; autovacuum of the table:" \
+    "$(grep -c 'automatic vacuum of table' "$log" || true) vacuums," \
+    "$(grep -c 'skipping vacuum' "$log" || true) skipped for its lock (in $log)"
 fi
 if ! command -v gnuplot >/dev/null 2>&1; then
   echo "gnuplot not available: no plot"
@@ -68,11 +72,11 @@ fi
 if [ "$mode" = mixed ]; then
   csv=bench/results/mixed_timeline.csv
   png=bench/results/mixed_timeline.png
-  # Columns of mixed_timeline.csv: 2 t_s, 3 inserts/s, 4 deletes/s, 5 searches/s,
-  # 11 segments, 14 L0 rows, 16 recall. t = 0 is the state before the load
+  # Columns of mixed_timeline.csv: 2 t_s, 3 inserts/s, 5 searches/s, 11 segments,
+  # 14 L0 log rows, 15 MemTable rows, 16 recall. t = 0 is the state before the load
   # (no rates).
   gnuplot <<GP
-set terminal pngcairo size 1000,1100 noenhanced
+set terminal pngcairo size 1000,1300 noenhanced
 set output '$png'
 set datafile separator ','
 set key autotitle columnhead
@@ -80,28 +84,28 @@ set grid
 set key outside right top
 set xlabel 'seconds of mixed load'
 set xrange [0:*]
-set yrange [0:*]
-set multiplot layout 4,1 title 'GloVe-100 under sustained mixed load: inserts, searches, deletes, autovacuum (settings: mixed_summary.txt)'
+# Fixed margins: the panels' time axes line up whatever their tic labels.
+set lmargin at screen 0.11
+set rmargin at screen 0.82
+set multiplot layout 5,1 title 'GloVe-100 under sustained mixed load: inserts, searches, deletes, autovacuum (settings: mixed_summary.txt)'
 engines = "vecgo pgvector"
 is(e) = stringcolumn(1) eq e
 set ylabel 'searches/s'
+set yrange [0:*]
 plot for [e in engines] '$csv' using (is(e) && \$2 > 0 ? \$2 : 1/0):5 with linespoints title e
 set ylabel 'recall@10'
 set yrange [*:*]
 plot for [e in engines] '$csv' using (is(e) ? \$2 : 1/0):16 with linespoints title e
 set ylabel 'rows inserted/s (log)'
 set logscale y
-set yrange [*:*]
 plot for [e in engines] '$csv' using (is(e) && \$2 > 0 ? \$2 : 1/0):3 with linespoints title e
-set ylabel 'vecgo segments'
 unset logscale y
 set yrange [0:*]
-set y2range [0:*]
-set y2label 'vecgo L0 log rows'
-set y2tics
-set ytics nomirror
-plot '$csv' using (is("vecgo") ? \$2 : 1/0):11 with linespoints title 'segments', \
-     '' using (is("vecgo") ? \$2 : 1/0):14 axes x1y2 with lines title 'L0 log rows'
+set ylabel 'vecgo segments'
+plot '$csv' using (is("vecgo") ? \$2 : 1/0):11 with linespoints title 'segments'
+set ylabel 'vecgo rows'
+plot '$csv' using (is("vecgo") ? \$2 : 1/0):14 with linespoints title 'L0 log', \
+     '' using (is("vecgo") ? \$2 : 1/0):15 with linespoints title 'MemTable'
 unset multiplot
 GP
   echo "wrote $png"
