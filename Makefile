@@ -7,6 +7,7 @@
 #   make tsan            core concurrency tests under ThreadSanitizer
 #   make bench-kernels   kernel benchmark (ns per distance, every level)
 #   make bench           end-to-end GloVe-100 benchmark, vecgo vs pgvector (bench-stream, bench-wide)
+#   make bench-mixed     sustained mixed load (inserts, searches, deletes), vecgo vs pgvector
 #   make installcheck    pg_regress against a running server
 #   make format          clang-format every source file
 
@@ -117,11 +118,14 @@ bench/%: bench/%.cpp $(CORE_OBJS)
 bench-kernels: bench/bench_kernels
 	./bench/bench_kernels
 
-# End-to-end benchmark on GloVe-100 against a throwaway cluster (after make install).
-bench/bench_index: bench/bench_index.cpp $(CORE_OBJS)
-	$(CXX) $(TEST_CXXFLAGS) -I$(shell $(PG_CONFIG) --includedir) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread
+# End-to-end benchmarks on GloVe-100 against a throwaway cluster (after make install).
+LIBPQ_FLAGS = -I$(shell $(PG_CONFIG) --includedir) -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread
+bench/bench_index: bench/bench_index.cpp bench/bench_common.h $(CORE_OBJS)
+	$(CXX) $(TEST_CXXFLAGS) -o $@ $(filter-out %.h,$^) $(LIBPQ_FLAGS)
+bench/bench_mixed: bench/bench_mixed.cpp bench/bench_common.h $(CORE_OBJS)
+	$(CXX) $(TEST_CXXFLAGS) -o $@ $(filter-out %.h,$^) $(LIBPQ_FLAGS)
 
-.PHONY: bench bench-stream bench-wide
+.PHONY: bench bench-stream bench-wide bench-mixed
 bench: bench/bench_index
 	bash bench/run_bench.sh $(BENCH_ARGS)
 
@@ -134,6 +138,12 @@ bench-stream: bench/bench_index
 bench-wide: bench/bench_index
 	bash bench/run_bench.sh --mode wide $(BENCH_ARGS)
 
+# Sustained mixed load, --duration seconds (600) per engine: 4 inserting, 2
+# searching and 1 deleting client with autovacuum on; inserts/s, searches/s,
+# recall@10 and vecgo's segments over time (bench/results/mixed_*).
+bench-mixed: bench/bench_mixed
+	bash bench/run_bench.sh --mode mixed $(BENCH_ARGS)
+
 # The distance operators through SQL, per instruction set (needs `make install`).
 .PHONY: bench-sql-kernels
 bench-sql-kernels:
@@ -142,4 +152,4 @@ bench-sql-kernels:
 format:
 	clang-format -i $(wildcard include/vecgo/*.h src/core/*.cpp src/core/simd/*.cpp src/pg/*.cpp src/pg/*.h test/core/*.cpp test/core/*.h bench/*.cpp)
 
-EXTRA_CLEAN = test/fuzz/fuzz_io test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels bench/bench_index bench/bench_core results regression.diffs regression.out
+EXTRA_CLEAN = test/fuzz/fuzz_io test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels bench/bench_index bench/bench_mixed bench/bench_core results regression.diffs regression.out

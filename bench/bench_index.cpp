@@ -38,17 +38,12 @@
 //
 //   make bench / bench-stream / bench-wide   (build this program, start a
 //                                             throwaway cluster, run it)
-#include <libpq-fe.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <numeric>
 #include <queue>
 #include <random>
 #include <sstream>
@@ -56,15 +51,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench_common.h"
 #include "vecgo/distance.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
+using namespace bench;
 
 struct Options {
   std::string mode = "build";  // build | stream | wide
@@ -95,107 +87,6 @@ std::vector<int> ParseList(const char* s) {
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(std::atoi(item.c_str()));
   return out;
-}
-
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "bench_index: %s\n", msg.c_str());
-  std::exit(1);
-}
-
-class Conn {
- public:
-  explicit Conn(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str())) {
-    if (PQstatus(c_) != CONNECTION_OK) Die(std::string("connect: ") + PQerrorMessage(c_));
-  }
-  ~Conn() { PQfinish(c_); }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-  PGconn* get() { return c_; }
-  // The result of a statement that must succeed; the caller PQclears it.
-  PGresult* Query(const std::string& sql) {
-    PGresult* r = PQexec(c_, sql.c_str());
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      std::string err = PQerrorMessage(c_);
-      PQclear(r);
-      Die("`" + sql.substr(0, 120) + "`: " + err);
-    }
-    return r;
-  }
-  void Exec(const std::string& sql) { PQclear(Query(sql)); }
-  std::string Value(const std::string& sql) {
-    PGresult* r = Query(sql);
-    std::string v = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
-    PQclear(r);
-    return v;
-  }
-
- private:
-  PGconn* c_;
-};
-
-// A query's rows as a Markdown table.
-void PrintTable(Conn& c, const std::string& sql) {
-  PGresult* r = c.Query(sql);
-  std::string head = "|", rule = "|";
-  for (int j = 0; j < PQnfields(r); j++) {
-    head += std::string(" ") + PQfname(r, j) + " |";
-    rule += "---|";
-  }
-  std::printf("%s\n%s\n", head.c_str(), rule.c_str());
-  for (int i = 0; i < PQntuples(r); i++) {
-    std::string line = "|";
-    for (int j = 0; j < PQnfields(r); j++) line += std::string(" ") + PQgetvalue(r, i, j) + " |";
-    std::printf("%s\n", line.c_str());
-  }
-  PQclear(r);
-  std::fflush(stdout);
-}
-
-std::string VectorText(const float* v, std::size_t dim) {
-  std::string s = "[";
-  char buf[32];
-  for (std::size_t i = 0; i < dim; i++) {
-    std::snprintf(buf, sizeof(buf), i ? ",%.9g" : "%.9g", v[i]);
-    s += buf;
-  }
-  s += "]";
-  return s;
-}
-
-struct Data {
-  std::size_t dim = 0;
-  std::vector<float> base, queries;
-  std::size_t n() const { return base.size() / dim; }
-  std::size_t nq() const { return queries.size() / dim; }
-};
-
-Data Load(const Options& o) {
-  std::ifstream f(o.fvecs, std::ios::binary);
-  if (!f) Die("cannot read " + o.fvecs + " (run scripts/fetch-glove.sh)");
-  std::vector<float> all;
-  std::int32_t dim = 0;
-  while (f.read(reinterpret_cast<char*>(&dim), 4)) {
-    std::size_t at = all.size();
-    all.resize(at + dim);
-    f.read(reinterpret_cast<char*>(all.data() + at), 4 * dim);
-  }
-  Data d;
-  d.dim = dim;
-  std::size_t total = all.size() / dim;
-  std::vector<std::size_t> idx(total);
-  std::iota(idx.begin(), idx.end(), 0);
-  std::mt19937_64 rng(7);
-  std::shuffle(idx.begin(), idx.end(), rng);
-  std::size_t nq = std::min(o.queries, total / 10);
-  std::size_t n = o.rows ? std::min(o.rows, total - nq) : total - nq;
-  d.queries.resize(nq * dim);
-  d.base.resize(n * dim);
-  for (std::size_t i = 0; i < nq; i++)
-    std::copy_n(all.data() + idx[i] * dim, dim, d.queries.data() + i * dim);
-  for (std::size_t i = 0; i < n; i++)
-    std::copy_n(all.data() + idx[nq + i] * dim, dim, d.base.data() + i * dim);
-  return d;
 }
 
 // Standard normals from mt19937_64 by Box-Muller: the same stream on every
@@ -297,12 +188,6 @@ std::vector<std::vector<int>> GroundTruth(const Data& d, std::size_t k) {
   return gt;
 }
 using GroundTruthIds = std::vector<std::vector<int>>;
-
-// The p-th percentile of sorted values (p in 0..100).
-double Percentile(const std::vector<double>& sorted, std::size_t p) {
-  if (sorted.empty()) return 0;
-  return sorted[std::min(sorted.size() - 1, sorted.size() * p / 100)];
-}
 
 struct Point {
   int ef;
@@ -763,6 +648,7 @@ void ReportWide(const Options& o, const std::vector<Result>& results) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_program = "bench_index";
   Options o;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -823,7 +709,7 @@ int main(int argc, char** argv) {
     o.efs = o.mode == "wide" ? std::vector<int>{10, 20, 40, 80, 120, 200, 300, 400, 600, 800}
                              : std::vector<int>{10, 20, 40, 60, 80, 120, 200, 300, 400};
 
-  Data d = o.mode == "wide" ? Generate(o) : Load(o);
+  Data d = o.mode == "wide" ? Generate(o) : LoadFvecs(o.fvecs, o.queries, o.rows);
   if (o.mode == "wide")
     std::printf(
         "synthetic %zu-d: %zu base rows, %zu queries, %zu clusters in a rank-%zu subspace, "

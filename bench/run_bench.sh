@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# `make bench`, `make bench-stream`, `make bench-wide`: the end-to-end
-# benchmarks (bench/bench_index.cpp, --mode build|stream|wide) against a
-# throwaway cluster. Prints the tables and writes under bench/results/:
+# `make bench`, `make bench-stream`, `make bench-wide`, `make bench-mixed`:
+# the end-to-end benchmarks (bench/bench_index.cpp, --mode build|stream|wide;
+# bench/bench_mixed.cpp, --mode mixed) against a throwaway cluster. Prints the
+# tables and writes under bench/results/:
 #   build   summary.txt, recall_qps.csv, recall_qps.png
 #   stream  stream_summary.txt, stream_recall_qps.csv, stream_engines.csv, stream_recall_qps.png
 #   wide    wide_summary.txt, wide_recall_qps.csv, wide_engines.csv, wide_recall_qps.png
-# Every other argument goes to bench_index (--rows, --queries, --ef, --settle, ...).
+#   mixed   mixed_summary.txt, mixed_timeline.csv, mixed_timeline.png, mixed_server_log.txt
+#           (the server log's warnings and errors)
+# Every other argument goes to the program (--rows, --queries, --ef, --settle,
+# ...; mixed: --duration, --initial-rows, --ef-vecgo, ...).
 # pgvector is compared in the same run when it is installed on this server
 # (build it from its public source yourself; it is not part of this project).
 # Link it with -Bsymbolic (make LDFLAGS_SL=-Wl,-Bsymbolic): vecgo is preloaded
@@ -22,10 +26,12 @@ args=("$@")
 for ((i = 0; i + 1 < ${#args[@]}; i++)); do
   [ "${args[i]}" = --mode ] && mode=${args[i + 1]}
 done
+prog=bench_index
 case "$mode" in
   build) prefix= ;;
   stream | wide) prefix=${mode}_ ;;
-  *) echo "run_bench.sh: unknown mode $mode (build, stream, wide)" >&2; exit 2 ;;
+  mixed) prefix=mixed_ prog=bench_mixed ;;
+  *) echo "run_bench.sh: unknown mode $mode (build, stream, wide, mixed)" >&2; exit 2 ;;
 esac
 [ "$mode" = wide ] || bash scripts/fetch-glove.sh
 if ! command -v gnuplot >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -41,11 +47,68 @@ scripts/pgcluster.sh destroy "$DATA"
 scripts/pgcluster.sh start "$DATA" "$PORT"
 trap 'scripts/pgcluster.sh destroy "$DATA"' EXIT
 mkdir -p bench/results
-./bench/bench_index --conninfo "host=/tmp port=$PORT user=postgres" --out bench/results "${args[@]}" |
+./bench/$prog --conninfo "host=/tmp port=$PORT user=postgres" --out bench/results "${args[@]}" |
   tee bench/results.txt
 mv bench/results.txt "bench/results/${prefix}summary.txt"
+if [ "$mode" = mixed ]; then
+  # Errors of background processes (autovacuum, vecgo's workers) never reach
+  # the clients: keep what the server logged (log_min_messages = warning).
+  log="bench/results/mixed_server_log.txt"
+  # The FATALs "due to administrator command" are bench_mixed's DROP DATABASE
+  # ... WITH (FORCE) ending an engine's leftover sessions and workers.
+  # The table logs its autovacuums, and the ones skipped for its lock.
+  grep -E 'WARNING|ERROR|FATAL|PANIC|TRAP|terminated by signal|skipping vacuum|automatic (vacuum|analyze) of table "bench_mixed' \
+    "$DATA/server.log" >"$log" || true
+  echo "server log: $(grep -c -E 'ERROR|FATAL|PANIC' "$log" || true) ERROR/FATAL/PANIC lines" \
+    "($(grep -c 'due to administrator command' "$log" || true) of them the DROP DATABASE between" \
+    "engines), $(grep -c WARNING "$log" || true) warnings; autovacuum of the table:" \
+    "$(grep -c 'automatic vacuum of table' "$log" || true) vacuums," \
+    "$(grep -c 'skipping vacuum' "$log" || true) skipped for its lock (in $log)"
+fi
 if ! command -v gnuplot >/dev/null 2>&1; then
   echo "gnuplot not available: no plot"
+  exit 0
+fi
+if [ "$mode" = mixed ]; then
+  csv=bench/results/mixed_timeline.csv
+  png=bench/results/mixed_timeline.png
+  # Columns of mixed_timeline.csv: 2 t_s, 3 inserts/s, 5 searches/s, 11 segments,
+  # 14 L0 log rows, 15 MemTable rows, 16 recall. t = 0 is the state before the load
+  # (no rates).
+  gnuplot <<GP
+set terminal pngcairo size 1000,1300 noenhanced
+set output '$png'
+set datafile separator ','
+set key autotitle columnhead
+set grid
+set key outside right top
+set xlabel 'seconds of mixed load'
+set xrange [0:*]
+# Fixed margins: the panels' time axes line up whatever their tic labels.
+set lmargin at screen 0.11
+set rmargin at screen 0.82
+set multiplot layout 5,1 title 'GloVe-100 under sustained mixed load: inserts, searches, deletes, autovacuum (settings: mixed_summary.txt)'
+engines = "vecgo pgvector"
+is(e) = stringcolumn(1) eq e
+set ylabel 'searches/s'
+set yrange [0:*]
+plot for [e in engines] '$csv' using (is(e) && \$2 > 0 ? \$2 : 1/0):5 with linespoints title e
+set ylabel 'recall@10'
+set yrange [*:*]
+plot for [e in engines] '$csv' using (is(e) ? \$2 : 1/0):16 with linespoints title e
+set ylabel 'rows inserted/s (log)'
+set logscale y
+plot for [e in engines] '$csv' using (is(e) && \$2 > 0 ? \$2 : 1/0):3 with linespoints title e
+unset logscale y
+set yrange [0:*]
+set ylabel 'vecgo segments'
+plot '$csv' using (is("vecgo") ? \$2 : 1/0):11 with linespoints title 'segments'
+set ylabel 'vecgo rows'
+plot '$csv' using (is("vecgo") ? \$2 : 1/0):14 with linespoints title 'L0 log', \
+     '' using (is("vecgo") ? \$2 : 1/0):15 with linespoints title 'MemTable'
+unset multiplot
+GP
+  echo "wrote $png"
   exit 0
 fi
 csv="bench/results/${prefix}recall_qps.csv"

@@ -1,0 +1,142 @@
+// What the end-to-end benchmarks (bench_index.cpp, bench_mixed.cpp) share: a
+// libpq connection whose statements must succeed, vectors as SQL text, the
+// GloVe-100 file split into base rows and held-out queries, percentiles.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Prefixes the messages of Die; each program sets it to its name in main.
+inline const char* g_program = "bench";
+
+[[noreturn]] inline void Die(const std::string& msg) {
+  std::fprintf(stderr, "%s: %s\n", g_program, msg.c_str());
+  std::exit(1);
+}
+
+// A connection for setup and reporting: any failed statement ends the program.
+class Conn {
+ public:
+  explicit Conn(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str())) {
+    if (PQstatus(c_) != CONNECTION_OK) Die(std::string("connect: ") + PQerrorMessage(c_));
+  }
+  ~Conn() { PQfinish(c_); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  PGconn* get() { return c_; }
+  // The result of a statement that must succeed; the caller PQclears it.
+  PGresult* Query(const std::string& sql) {
+    PGresult* r = PQexec(c_, sql.c_str());
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      std::string err = PQerrorMessage(c_);
+      PQclear(r);
+      Die("`" + sql.substr(0, 120) + "`: " + err);
+    }
+    return r;
+  }
+  void Exec(const std::string& sql) { PQclear(Query(sql)); }
+  std::string Value(const std::string& sql) {
+    PGresult* r = Query(sql);
+    std::string v = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    return v;
+  }
+
+ private:
+  PGconn* c_;
+};
+
+// A query's rows as a Markdown table.
+inline void PrintTable(Conn& c, const std::string& sql) {
+  PGresult* r = c.Query(sql);
+  std::string head = "|", rule = "|";
+  for (int j = 0; j < PQnfields(r); j++) {
+    head += std::string(" ") + PQfname(r, j) + " |";
+    rule += "---|";
+  }
+  std::printf("%s\n%s\n", head.c_str(), rule.c_str());
+  for (int i = 0; i < PQntuples(r); i++) {
+    std::string line = "|";
+    for (int j = 0; j < PQnfields(r); j++) line += std::string(" ") + PQgetvalue(r, i, j) + " |";
+    std::printf("%s\n", line.c_str());
+  }
+  PQclear(r);
+  std::fflush(stdout);
+}
+
+inline std::string VectorText(const float* v, std::size_t dim) {
+  std::string s = "[";
+  char buf[32];
+  for (std::size_t i = 0; i < dim; i++) {
+    std::snprintf(buf, sizeof(buf), i ? ",%.9g" : "%.9g", v[i]);
+    s += buf;
+  }
+  s += "]";
+  return s;
+}
+
+struct Data {
+  std::size_t dim = 0;
+  std::vector<float> base, queries;
+  std::size_t n() const { return base.size() / dim; }
+  std::size_t nq() const { return queries.size() / dim; }
+};
+
+// An .fvecs file shuffled with a fixed seed (the same split in every run and
+// program): the first min(queries, total/10) vectors are the held-out
+// queries, the next `rows` (0: all the rest) the base rows.
+inline Data LoadFvecs(const std::string& path, std::size_t queries, std::size_t rows) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) Die("cannot read " + path + " (run scripts/fetch-glove.sh)");
+  std::vector<float> all;
+  std::int32_t dim = 0;
+  while (f.read(reinterpret_cast<char*>(&dim), 4)) {
+    std::size_t at = all.size();
+    all.resize(at + dim);
+    f.read(reinterpret_cast<char*>(all.data() + at), 4 * dim);
+  }
+  if (dim <= 0 || all.empty()) Die(path + " holds no vectors");
+  Data d;
+  d.dim = dim;
+  std::size_t total = all.size() / dim;
+  std::vector<std::size_t> idx(total);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(7);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  std::size_t nq = std::min(queries, total / 10);
+  std::size_t n = rows ? std::min(rows, total - nq) : total - nq;
+  d.queries.resize(nq * dim);
+  d.base.resize(n * dim);
+  for (std::size_t i = 0; i < nq; i++)
+    std::copy_n(all.data() + idx[i] * dim, dim, d.queries.data() + i * dim);
+  for (std::size_t i = 0; i < n; i++)
+    std::copy_n(all.data() + idx[nq + i] * dim, dim, d.base.data() + i * dim);
+  return d;
+}
+
+// The p-th percentile of sorted values (p in 0..100).
+inline double Percentile(const std::vector<double>& sorted, std::size_t p) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, sorted.size() * p / 100)];
+}
+
+}  // namespace bench
