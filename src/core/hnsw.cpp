@@ -39,11 +39,23 @@ inline void PrefetchVector(const void* p, std::size_t bytes) {
   for (std::size_t i = 0; i < lines; i++) __builtin_prefetch(c + 64 * i);
 }
 
+// Distances compare through DistanceLess (core.h): NaN after everything, as
+// PostgreSQL orders float8. Inner product gives NaN for some finite vectors.
 struct MinFirst {
-  bool operator()(const Item& a, const Item& b) const { return a.first > b.first; }
+  bool operator()(const Item& a, const Item& b) const { return DistanceLess(b.first, a.first); }
 };
 struct MaxFirst {
-  bool operator()(const Item& a, const Item& b) const { return a.first < b.first; }
+  bool operator()(const Item& a, const Item& b) const { return DistanceLess(a.first, b.first); }
+};
+struct LessDistance {
+  bool operator()(float a, float b) const { return DistanceLess(a, b); }
+};
+// Closest first, ties by id (a strict weak order with NaN, unlike
+// std::pair's operator<).
+struct Closer {
+  bool operator()(const Item& a, const Item& b) const {
+    return DistanceLess(a.first, b.first) || (DistanceEqual(a.first, b.first) && a.second < b.second);
+  }
 };
 
 }  // namespace
@@ -429,7 +441,7 @@ std::uint32_t HnswGraph::Greedy(const Dist& dist, const float* q, std::uint32_t 
         std::uint32_t nb = list[1 + i].load(std::memory_order_acquire);
         if (i + 1 < n) PrefetchVector(Vec(list[2 + i].load(std::memory_order_relaxed)), params_.dim * 4);
         float d = dist(q, Vec(nb));
-        if (d < cur_d) {
+        if (DistanceLess(d, cur_d)) {
           cur_d = d;
           cur = nb;
           changed = true;
@@ -471,7 +483,7 @@ void HnswGraph::SearchLayer(const Dist& dist, const float* q, std::uint32_t ep, 
   const std::size_t vbytes = params_.dim * sizeof(float);
   while (!s.cand.empty()) {
     Item c = s.cand.front();
-    if (c.first > bound && s.top.size() >= ef) break;
+    if (DistanceLess(bound, c.first) && s.top.size() >= ef) break;
     std::pop_heap(s.cand.begin(), s.cand.end(), MinFirst());
     s.cand.pop_back();
 
@@ -493,7 +505,7 @@ void HnswGraph::SearchLayer(const Dist& dist, const float* q, std::uint32_t ep, 
       if (i + 2 < nn) PrefetchVector(Vec(s.nbuf[i + 2]), vbytes);
       std::uint32_t nb = s.nbuf[i];
       float d = dist(q, Vec(nb));
-      if (s.top.size() < ef || d < bound) {
+      if (s.top.size() < ef || DistanceLess(d, bound)) {
         s.cand.emplace_back(d, nb);
         std::push_heap(s.cand.begin(), s.cand.end(), MinFirst());
         if (kAll || Admit(nb, filter)) {
@@ -526,7 +538,7 @@ void HnswGraph::SelectNeighbours(const Dist& dist, std::vector<Item>& cand, std:
     const float* cv = Vec(c.second);
     bool keep = true;
     for (const Item& r : out) {
-      if (dist(cv, Vec(r.second)) < c.first) {
+      if (DistanceLess(dist(cv, Vec(r.second)), c.first)) {
         keep = false;
         break;
       }
@@ -555,7 +567,7 @@ void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) 
       if (!dup) s.prune.emplace_back(dist(v, Vec(x)), x);
     }
     if (s.prune.size() > cap) {
-      std::sort(s.prune.begin(), s.prune.end());
+      std::sort(s.prune.begin(), s.prune.end(), Closer());
       SelectNeighbours(dist, s.prune, cap, s.prune_out);
       s.prune.swap(s.prune_out);
     }
@@ -588,7 +600,7 @@ void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) 
           std::uint32_t x = list[1 + i].load(std::memory_order_relaxed);
           s.prune.emplace_back(dist(nv, Vec(x)), x);
         }
-        std::sort(s.prune.begin(), s.prune.end());
+        std::sort(s.prune.begin(), s.prune.end(), Closer());
         SelectNeighbours(dist, s.prune, cap, s.prune_out);
         std::uint32_t k = 0;
         for (const Item& p : s.prune_out) {
@@ -647,7 +659,7 @@ std::uint32_t HnswGraph::Insert(const float* vec, std::uint64_t label) {
   for (int l = top; l >= 0; l--) {
     SearchLayer<true>(dist, q, ep, ep_d, params_.ef_construction, l, HnswFilter{}, s);
     s.sorted.assign(s.top.begin(), s.top.end());
-    std::sort(s.sorted.begin(), s.sorted.end());
+    std::sort(s.sorted.begin(), s.sorted.end(), Closer());
     std::vector<Item>& sel = s.per_level[l];
     SelectNeighbours(dist, s.sorted, params_.m, sel);
     // Top up to m/4 links with the nearest candidates the heuristic pruned.
@@ -726,15 +738,17 @@ void HnswSearch::Start(const float* query, std::size_t ef, HnswFilter filter) {
   frontier_.clear();
   pending_.clear();
   window_.clear();
+  sweep_ = 0;
   query_.resize(g_->params_.dim);
   g_->PrepareQuery(query, query_.data());
+  // Begun even for an empty graph: Reseed may find nodes inserted since.
+  visited_.Begin(g_->size());
   std::uint64_t e = g_->entry_->load(std::memory_order_acquire);
   if (e == 0) return;
   HnswGraph::Dist dist(g_->params_);
   std::uint32_t ep = static_cast<std::uint32_t>(e);
   float ep_d = dist(query_.data(), g_->Vec(ep));
   ep = g_->Greedy(dist, query_.data(), ep, &ep_d, static_cast<int>(e >> 32) - 1, 0);
-  visited_.Begin(g_->size());
   visited_.TestAndSet(ep);
   visited_count_ = 1;
   frontier_.emplace_back(ep_d, ep);
@@ -756,21 +770,43 @@ void HnswSearch::Expand(std::uint32_t id) {
   for (std::size_t i = 0; i < nbuf_.size(); i++) {
     if (i + 2 < nbuf_.size()) PrefetchVector(g_->Vec(nbuf_[i + 2]), vbytes);
     std::uint32_t nb = nbuf_[i];
-    float d = dist(query_.data(), g_->Vec(nb));
-    visited_count_++;
-    frontier_.emplace_back(d, nb);
-    std::push_heap(frontier_.begin(), frontier_.end(), MinFirst());
-    pending_.emplace_back(d, nb);
-    std::push_heap(pending_.begin(), pending_.end(), MinFirst());
-    if (window_.size() < cap || d < window_.front()) {
-      window_.push_back(d);
-      std::push_heap(window_.begin(), window_.end());
-      while (window_.size() > cap) {
-        std::pop_heap(window_.begin(), window_.end());
-        window_.pop_back();
-      }
+    Visit(nb, dist(query_.data(), g_->Vec(nb)), cap);
+  }
+}
+
+// A node seen for the first time: to be expanded and handed out.
+void HnswSearch::Visit(std::uint32_t id, float d, std::size_t cap) {
+  visited_count_++;
+  frontier_.emplace_back(d, id);
+  std::push_heap(frontier_.begin(), frontier_.end(), MinFirst());
+  pending_.emplace_back(d, id);
+  std::push_heap(pending_.begin(), pending_.end(), MinFirst());
+  if (window_.size() < cap || DistanceLess(d, window_.front())) {
+    window_.push_back(d);
+    std::push_heap(window_.begin(), window_.end(), LessDistance());
+    while (window_.size() > cap) {
+      std::pop_heap(window_.begin(), window_.end(), LessDistance());
+      window_.pop_back();
     }
   }
+}
+
+// Everything reachable has been handed out, yet a graph need not be
+// connected: exact duplicates prune each other's links away, and under inner
+// product a few large-norm rows win every neighbour heuristic test, so the
+// links of the rows around them collapse onto them. The search then goes on
+// from the first node it has not visited (in id order), so Next enumerates
+// every node, reachable or not. Returns false when none is left.
+bool HnswSearch::Reseed() {
+  const std::size_t size = g_->size();
+  while (sweep_ < size) {
+    const std::uint32_t id = sweep_++;
+    if (visited_.TestAndSet(id)) continue;
+    HnswGraph::Dist dist(g_->params_);
+    Visit(id, dist(query_.data(), g_->Vec(id)), ef_ + consumed_);
+    return true;
+  }
+  return false;
 }
 
 std::size_t HnswSearch::Next(std::size_t n, HnswResult* out) {
@@ -779,13 +815,16 @@ std::size_t HnswSearch::Next(std::size_t n, HnswResult* out) {
     // Expand while the closest unexpanded node could still improve the
     // window of the (ef + consumed) best distances seen.
     while (!frontier_.empty() &&
-           (window_.size() < ef_ + consumed_ || frontier_.front().first <= window_.front())) {
+           (window_.size() < ef_ + consumed_ || !DistanceLess(window_.front(), frontier_.front().first))) {
       std::uint32_t id = frontier_.front().second;
       std::pop_heap(frontier_.begin(), frontier_.end(), MinFirst());
       frontier_.pop_back();
       Expand(id);
     }
-    if (pending_.empty()) break;
+    if (pending_.empty()) {
+      if (!Reseed()) break;
+      continue;
+    }
     Item it = pending_.front();
     std::pop_heap(pending_.begin(), pending_.end(), MinFirst());
     pending_.pop_back();
