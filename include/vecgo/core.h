@@ -27,6 +27,18 @@ constexpr std::size_t kMaxDim = 16000;
 //  L1     Manhattan distance
 enum class Metric : std::uint8_t { L2 = 0, IP = 1, Cosine = 2, L1 = 3 };
 
+// The one order of distances, in the core and in the glue: ascending, NaN
+// after everything (+infinity included), every NaN equal to every other.
+// It is PostgreSQL's float8 order, so an index scan yields rows in the order
+// a sort of the operator's values gives. Inner product and cosine distances
+// are NaN for some finite vectors (products that overflow to +inf and -inf
+// in one sum), and `<` on floats is no strict weak order once NaN is among
+// them: heaps, sorted lists and merges built on it lose rows, return rows
+// twice or stop early, and std::sort may read out of bounds. Every
+// comparison of distances goes through these two.
+inline bool DistanceLess(float a, float b) noexcept { return a < b || (b != b && a == a); }
+inline bool DistanceEqual(float a, float b) noexcept { return a == b || (a != a && b != b); }
+
 // Error raised by the core. The glue turns it into ereport(ERROR) keeping the
 // category as a SQLSTATE.
 class Error : public std::runtime_error {

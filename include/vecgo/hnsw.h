@@ -290,9 +290,9 @@ class HnswGraph {
 // window bound was expanded, so results come in non-decreasing distance order
 // nearly always, but a later batch may hold a node slightly closer than one
 // already returned (the graph is not monotone); a caller needing exact order
-// re-sorts or merges. Repeated Next calls enumerate every node the graph
-// held at Start: once the walk from the entry point is exhausted, the nodes
-// it could not reach are scored directly (in id order, a batch at a time).
+// re-sorts or merges. Repeated Next calls enumerate every node: those reachable
+// from the entry point first, then (the graph need not be connected) the
+// search starts again from each node not yet visited.
 //
 // Not thread-safe itself (one per scan); concurrent inserts into the graph
 // are allowed (new nodes may or may not be found). Reuse an object across
@@ -313,7 +313,8 @@ class HnswSearch {
 
  private:
   void Expand(std::uint32_t id);
-  void Sweep(std::size_t want);
+  void Visit(std::uint32_t id, float d, std::size_t cap);
+  bool Reseed();
   const HnswGraph* g_;
   HnswFilter filter_;
   std::vector<float> query_;
@@ -327,8 +328,7 @@ class HnswSearch {
   std::size_t consumed_ = 0;
   std::size_t returned_ = 0;
   std::size_t visited_count_ = 0;
-  std::uint32_t sweep_ = 0;      // next id the sweep looks at
-  std::uint32_t sweep_end_ = 0;  // graph size at Start
+  std::uint32_t sweep_ = 0;  // Reseed: ids below it have been tried
 };
 
 }  // namespace vecgo

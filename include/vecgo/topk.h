@@ -5,8 +5,8 @@
 // executor keeps asking (filters), further batches keep pulling from the
 // tiers rather than stopping at a fixed k.
 //
-// Order: by distance, then by label (ties broken deterministically). NaN
-// distances must not be produced by streams (the core never does).
+// Order: by distance (DistanceLess: NaN last), then by label (ties broken
+// deterministically).
 #pragma once
 
 #include "vecgo/core.h"
@@ -25,10 +25,11 @@ struct Neighbor {
 };
 
 inline bool operator<(const Neighbor& a, const Neighbor& b) {
-  return a.distance < b.distance || (a.distance == b.distance && a.label < b.label);
+  return DistanceLess(a.distance, b.distance) ||
+         (DistanceEqual(a.distance, b.distance) && a.label < b.label);
 }
 inline bool operator==(const Neighbor& a, const Neighbor& b) {
-  return a.distance == b.distance && a.label == b.label;
+  return DistanceEqual(a.distance, b.distance) && a.label == b.label;
 }
 
 // Keeps the k smallest Neighbors pushed into it: a max-heap of capacity k

@@ -358,11 +358,9 @@ void PrepareVamanaQuery(Metric m, const float* in, std::size_t dim, float* out);
 // returned before. Within one call, results are in non-decreasing exact
 // distance. Across calls the order is approximate: a later call may return a
 // row closer than the last row of an earlier call (the caller's merge sorts
-// that out). Every admitted, non-deleted node is returned exactly once: when
-// the nodes reachable from the medoid are exhausted, the others (a Vamana
-// graph does not promise every node an incoming edge) are scored directly, in
-// id order, a batch at a time. Next returns 0 only when every node was
-// returned or skipped (or max_visits is hit).
+// that out). Every admitted, non-deleted node is returned exactly once over
+// the calls (nodes the medoid cannot reach included); Next returns 0 only
+// when every node has been (or max_visits is hit).
 template <class Store>
 class VamanaSearcher {
  public:
@@ -407,8 +405,11 @@ class VamanaSearcher {
       Expand();
       bool exhausted = cursor_ >= list_.size() && overflow_.empty();
       bool capped = opts_.max_visits && expanded_ >= opts_.max_visits;
-      if (exhausted && !capped && pool_.size() < batch) Sweep(batch - pool_.size());
-      if (pool_.size() >= batch || exhausted || capped) break;
+      if (pool_.size() >= batch || capped) break;
+      if (exhausted) {
+        if (!Reseed()) break;
+        continue;
+      }
       Grow(std::max<std::size_t>(cap_ * 2, cap_ + batch));
     }
     std::size_t got = 0;
@@ -444,7 +445,9 @@ class VamanaSearcher {
   struct Scored {
     float dist;
     std::uint32_t id;
-    bool operator<(const Scored& o) const { return dist < o.dist || (dist == o.dist && id < o.id); }
+    bool operator<(const Scored& o) const {
+      return DistanceLess(dist, o.dist) || (DistanceEqual(dist, o.dist) && id < o.id);
+    }
   };
 
   float NavDistance(std::uint32_t id) {
@@ -456,10 +459,11 @@ class VamanaSearcher {
   }
 
   // Sorted insert into the bounded list; what falls off goes to overflow_.
+  // NaN distances sort last (DistanceLess), like PostgreSQL's float8.
   void Insert(float d, std::uint32_t id) {
     std::size_t size = list_.size();
     if (size >= cap_) {
-      if (d >= list_.back().dist) {
+      if (!DistanceLess(d, list_.back().dist)) {
         overflow_.push_back({d, id});
         return;
       }
@@ -471,10 +475,27 @@ class VamanaSearcher {
     std::size_t lo = 0, hi = size;
     while (lo < hi) {
       std::size_t mid = (lo + hi) >> 1;
-      if (list_[mid].dist <= d) lo = mid + 1; else hi = mid;
+      if (!DistanceLess(d, list_[mid].dist)) lo = mid + 1; else hi = mid;
     }
     list_.insert(list_.begin() + lo, Cand{d, id});
     if (lo < cursor_) cursor_ = lo;
+  }
+
+  // Everything reachable from the medoid is expanded, yet a graph need not
+  // be connected (exact duplicates occlude each other in the prune, so most
+  // of a run of them keeps no in-edge): the search goes on from the first
+  // node it has not visited (in id order), so Next enumerates every node.
+  // Returns false when none is left.
+  bool Reseed() {
+    const std::uint32_t n = s_.Size();
+    while (sweep_ < n) {
+      const std::uint32_t id = sweep_++;
+      if (visited_[id] == epoch_) continue;
+      visited_[id] = epoch_;
+      Insert(NavDistance(id), id);
+      return true;
+    }
+    return false;
   }
 
   void Grow(std::size_t cap) {
@@ -485,27 +506,11 @@ class VamanaSearcher {
     pending.clear();
     pending.swap(overflow_);  // overflow_ now empty (reuses spare_ capacity)
     std::sort(pending.begin(), pending.end(),
-              [](const Cand& a, const Cand& b) { return a.dist < b.dist; });
+              [](const Cand& a, const Cand& b) { return DistanceLess(a.dist, b.dist); });
     std::size_t i = 0;
     for (; i < pending.size() && list_.size() < cap_; i++) Insert(pending[i].dist, pending[i].id);
     for (; i < pending.size(); i++) overflow_.push_back(pending[i]);
     spare_.swap(pending);
-  }
-
-  // Scores up to `want` admitted nodes the walk never reached, in id order.
-  void Sweep(std::size_t want) {
-    const std::uint32_t n = s_.Size();
-    auto cmp = [](const Scored& a, const Scored& b) { return b < a; };
-    std::size_t added = 0;
-    while (added < want && sweep_ < n) {
-      const std::uint32_t id = sweep_++;
-      if (visited_[id] == epoch_) continue;
-      visited_[id] = epoch_;
-      if (s_.Deleted(id) || (opts_.filter && !opts_.filter(opts_.filter_ctx, id, s_.Label(id)))) continue;
-      pool_.push_back({exact_(q_.data(), s_.Node(id).vector), id});
-      std::push_heap(pool_.begin(), pool_.end(), cmp);
-      added++;
-    }
   }
 
   void Expand() {
@@ -568,7 +573,7 @@ class VamanaSearcher {
   std::vector<Scored> pool_;
   std::vector<std::uint32_t> nbrs_;
   std::size_t cursor_ = 0, cap_ = 0, expanded_ = 0;
-  std::uint32_t sweep_ = 0;  // next id the sweep looks at
+  std::uint32_t sweep_ = 0;  // Reseed: ids below it have been tried
 };
 
 }  // namespace vecgo

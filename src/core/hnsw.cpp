@@ -35,15 +35,27 @@ inline std::uint64_t SplitMix64(std::uint64_t x) {
 // follows the rest).
 inline void PrefetchVector(const void* p, std::size_t bytes) {
   const char* c = static_cast<const char*>(p);
-  std::size_t lines = std::min<std::size_t>((bytes + 63) / 64, 8);
+  std::size_t lines = std::min<std::size_t>((bytes + 63) / 64, 4);
   for (std::size_t i = 0; i < lines; i++) __builtin_prefetch(c + 64 * i);
 }
 
+// Distances compare through DistanceLess (core.h): NaN after everything, as
+// PostgreSQL orders float8. Inner product gives NaN for some finite vectors.
 struct MinFirst {
-  bool operator()(const Item& a, const Item& b) const { return a.first > b.first; }
+  bool operator()(const Item& a, const Item& b) const { return DistanceLess(b.first, a.first); }
 };
 struct MaxFirst {
-  bool operator()(const Item& a, const Item& b) const { return a.first < b.first; }
+  bool operator()(const Item& a, const Item& b) const { return DistanceLess(a.first, b.first); }
+};
+struct LessDistance {
+  bool operator()(float a, float b) const { return DistanceLess(a, b); }
+};
+// Closest first, ties by id (a strict weak order with NaN, unlike
+// std::pair's operator<).
+struct Closer {
+  bool operator()(const Item& a, const Item& b) const {
+    return DistanceLess(a.first, b.first) || (DistanceEqual(a.first, b.first) && a.second < b.second);
+  }
 };
 
 }  // namespace
@@ -78,10 +90,7 @@ struct HnswGraph::Scratch {
 };
 
 namespace {
-// Not inlined: in a shared library every thread_local access is a call to
-// __tls_get_addr, which the compiler would otherwise repeat inside the
-// search loops instead of keeping the address in a register.
-__attribute__((noinline)) HnswGraph::Scratch& ThreadScratch() {
+HnswGraph::Scratch& ThreadScratch() {
   thread_local HnswGraph::Scratch s;
   return s;
 }
@@ -432,7 +441,7 @@ std::uint32_t HnswGraph::Greedy(const Dist& dist, const float* q, std::uint32_t 
         std::uint32_t nb = list[1 + i].load(std::memory_order_acquire);
         if (i + 1 < n) PrefetchVector(Vec(list[2 + i].load(std::memory_order_relaxed)), params_.dim * 4);
         float d = dist(q, Vec(nb));
-        if (d < cur_d) {
+        if (DistanceLess(d, cur_d)) {
           cur_d = d;
           cur = nb;
           changed = true;
@@ -474,7 +483,7 @@ void HnswGraph::SearchLayer(const Dist& dist, const float* q, std::uint32_t ep, 
   const std::size_t vbytes = params_.dim * sizeof(float);
   while (!s.cand.empty()) {
     Item c = s.cand.front();
-    if (c.first > bound && s.top.size() >= ef) break;
+    if (DistanceLess(bound, c.first) && s.top.size() >= ef) break;
     std::pop_heap(s.cand.begin(), s.cand.end(), MinFirst());
     s.cand.pop_back();
 
@@ -496,7 +505,7 @@ void HnswGraph::SearchLayer(const Dist& dist, const float* q, std::uint32_t ep, 
       if (i + 2 < nn) PrefetchVector(Vec(s.nbuf[i + 2]), vbytes);
       std::uint32_t nb = s.nbuf[i];
       float d = dist(q, Vec(nb));
-      if (s.top.size() < ef || d < bound) {
+      if (s.top.size() < ef || DistanceLess(d, bound)) {
         s.cand.emplace_back(d, nb);
         std::push_heap(s.cand.begin(), s.cand.end(), MinFirst());
         if (kAll || Admit(nb, filter)) {
@@ -529,7 +538,7 @@ void HnswGraph::SelectNeighbours(const Dist& dist, std::vector<Item>& cand, std:
     const float* cv = Vec(c.second);
     bool keep = true;
     for (const Item& r : out) {
-      if (dist(cv, Vec(r.second)) < c.first) {
+      if (DistanceLess(dist(cv, Vec(r.second)), c.first)) {
         keep = false;
         break;
       }
@@ -558,7 +567,7 @@ void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) 
       if (!dup) s.prune.emplace_back(dist(v, Vec(x)), x);
     }
     if (s.prune.size() > cap) {
-      std::sort(s.prune.begin(), s.prune.end());
+      std::sort(s.prune.begin(), s.prune.end(), Closer());
       SelectNeighbours(dist, s.prune, cap, s.prune_out);
       s.prune.swap(s.prune_out);
     }
@@ -591,7 +600,7 @@ void HnswGraph::Link(const Dist& dist, std::uint32_t id, int level, Scratch& s) 
           std::uint32_t x = list[1 + i].load(std::memory_order_relaxed);
           s.prune.emplace_back(dist(nv, Vec(x)), x);
         }
-        std::sort(s.prune.begin(), s.prune.end());
+        std::sort(s.prune.begin(), s.prune.end(), Closer());
         SelectNeighbours(dist, s.prune, cap, s.prune_out);
         std::uint32_t k = 0;
         for (const Item& p : s.prune_out) {
@@ -650,7 +659,7 @@ std::uint32_t HnswGraph::Insert(const float* vec, std::uint64_t label) {
   for (int l = top; l >= 0; l--) {
     SearchLayer<true>(dist, q, ep, ep_d, params_.ef_construction, l, HnswFilter{}, s);
     s.sorted.assign(s.top.begin(), s.top.end());
-    std::sort(s.sorted.begin(), s.sorted.end());
+    std::sort(s.sorted.begin(), s.sorted.end(), Closer());
     std::vector<Item>& sel = s.per_level[l];
     SelectNeighbours(dist, s.sorted, params_.m, sel);
     // Top up to m/4 links with the nearest candidates the heuristic pruned.
@@ -729,17 +738,17 @@ void HnswSearch::Start(const float* query, std::size_t ef, HnswFilter filter) {
   frontier_.clear();
   pending_.clear();
   window_.clear();
+  sweep_ = 0;
   query_.resize(g_->params_.dim);
   g_->PrepareQuery(query, query_.data());
+  // Begun even for an empty graph: Reseed may find nodes inserted since.
+  visited_.Begin(g_->size());
   std::uint64_t e = g_->entry_->load(std::memory_order_acquire);
   if (e == 0) return;
   HnswGraph::Dist dist(g_->params_);
   std::uint32_t ep = static_cast<std::uint32_t>(e);
   float ep_d = dist(query_.data(), g_->Vec(ep));
   ep = g_->Greedy(dist, query_.data(), ep, &ep_d, static_cast<int>(e >> 32) - 1, 0);
-  sweep_ = 0;
-  sweep_end_ = static_cast<std::uint32_t>(g_->size());
-  visited_.Begin(sweep_end_);
   visited_.TestAndSet(ep);
   visited_count_ = 1;
   frontier_.emplace_back(ep_d, ep);
@@ -761,39 +770,43 @@ void HnswSearch::Expand(std::uint32_t id) {
   for (std::size_t i = 0; i < nbuf_.size(); i++) {
     if (i + 2 < nbuf_.size()) PrefetchVector(g_->Vec(nbuf_[i + 2]), vbytes);
     std::uint32_t nb = nbuf_[i];
-    float d = dist(query_.data(), g_->Vec(nb));
-    visited_count_++;
-    frontier_.emplace_back(d, nb);
-    std::push_heap(frontier_.begin(), frontier_.end(), MinFirst());
-    pending_.emplace_back(d, nb);
-    std::push_heap(pending_.begin(), pending_.end(), MinFirst());
-    if (window_.size() < cap || d < window_.front()) {
-      window_.push_back(d);
-      std::push_heap(window_.begin(), window_.end());
-      while (window_.size() > cap) {
-        std::pop_heap(window_.begin(), window_.end());
-        window_.pop_back();
-      }
+    Visit(nb, dist(query_.data(), g_->Vec(nb)), cap);
+  }
+}
+
+// A node seen for the first time: to be expanded and handed out.
+void HnswSearch::Visit(std::uint32_t id, float d, std::size_t cap) {
+  visited_count_++;
+  frontier_.emplace_back(d, id);
+  std::push_heap(frontier_.begin(), frontier_.end(), MinFirst());
+  pending_.emplace_back(d, id);
+  std::push_heap(pending_.begin(), pending_.end(), MinFirst());
+  if (window_.size() < cap || DistanceLess(d, window_.front())) {
+    window_.push_back(d);
+    std::push_heap(window_.begin(), window_.end(), LessDistance());
+    while (window_.size() > cap) {
+      std::pop_heap(window_.begin(), window_.end(), LessDistance());
+      window_.pop_back();
     }
   }
 }
 
-// The walk from the entry point is exhausted: nodes it could not reach (an
-// HNSW graph does not promise every node an incoming link) are scored
-// directly, in id order, `want` at a time, so that an iterative scan that
-// goes on long enough returns every node.
-void HnswSearch::Sweep(std::size_t want) {
-  HnswGraph::Dist dist(g_->params_);
-  std::size_t added = 0;
-  while (added < want && sweep_ < sweep_end_) {
+// Everything reachable has been handed out, yet a graph need not be
+// connected: exact duplicates prune each other's links away, and under inner
+// product a few large-norm rows win every neighbour heuristic test, so the
+// links of the rows around them collapse onto them. The search then goes on
+// from the first node it has not visited (in id order), so Next enumerates
+// every node, reachable or not. Returns false when none is left.
+bool HnswSearch::Reseed() {
+  const std::size_t size = g_->size();
+  while (sweep_ < size) {
     const std::uint32_t id = sweep_++;
     if (visited_.TestAndSet(id)) continue;
-    const float d = dist(query_.data(), g_->Vec(id));
-    visited_count_++;
-    pending_.emplace_back(d, id);
-    std::push_heap(pending_.begin(), pending_.end(), MinFirst());
-    added++;
+    HnswGraph::Dist dist(g_->params_);
+    Visit(id, dist(query_.data(), g_->Vec(id)), ef_ + consumed_);
+    return true;
   }
+  return false;
 }
 
 std::size_t HnswSearch::Next(std::size_t n, HnswResult* out) {
@@ -802,14 +815,16 @@ std::size_t HnswSearch::Next(std::size_t n, HnswResult* out) {
     // Expand while the closest unexpanded node could still improve the
     // window of the (ef + consumed) best distances seen.
     while (!frontier_.empty() &&
-           (window_.size() < ef_ + consumed_ || frontier_.front().first <= window_.front())) {
+           (window_.size() < ef_ + consumed_ || !DistanceLess(window_.front(), frontier_.front().first))) {
       std::uint32_t id = frontier_.front().second;
       std::pop_heap(frontier_.begin(), frontier_.end(), MinFirst());
       frontier_.pop_back();
       Expand(id);
     }
-    if (pending_.empty() && frontier_.empty()) Sweep(n - got);
-    if (pending_.empty()) break;
+    if (pending_.empty()) {
+      if (!Reseed()) break;
+      continue;
+    }
     Item it = pending_.front();
     std::pop_heap(pending_.begin(), pending_.end(), MinFirst());
     pending_.pop_back();

@@ -33,7 +33,9 @@ struct Scored {
   float dist;
   std::uint32_t id;
   std::uint32_t settled;  // one of a list a prune left (see Prune)
-  bool operator<(const Scored& o) const { return dist < o.dist || (dist == o.dist && id < o.id); }
+  bool operator<(const Scored& o) const {
+    return DistanceLess(dist, o.dist) || (DistanceEqual(dist, o.dist) && id < o.id);
+  }
 };
 
 }  // namespace
@@ -232,8 +234,11 @@ class VamanaBuilder {
       for (std::size_t i = 0; i < n_; i++) {
         const float* x = vec_ + i * dim_;
         const double r = norm[i];
-        const float s = r > 0 ? static_cast<float>(1.0 / (r * std::sqrt(std::max(r, floor)))) : 0.0f;
-        for (std::size_t j = 0; j < dim_; j++) unit_[i * dim_ + j] = x[j] * s;
+        // The scale in double: for a norm near the float range (1e25 and
+        // up) it is below the smallest float, and in float every such row
+        // would collapse onto the origin.
+        const double s = r > 0 ? 1.0 / (r * std::sqrt(std::max(r, floor))) : 0.0;
+        for (std::size_t j = 0; j < dim_; j++) unit_[i * dim_ + j] = static_cast<float>(x[j] * s);
       }
     }
     EncodeSpace();
@@ -825,7 +830,7 @@ class VamanaBuilder {
 
   static void SortUnique(std::vector<Scored>* v) {
     std::sort(v->begin(), v->end(), [](const Scored& a, const Scored& b) {
-      return a.id < b.id || (a.id == b.id && a.dist < b.dist);
+      return a.id < b.id || (a.id == b.id && DistanceLess(a.dist, b.dist));
     });
     v->erase(std::unique(v->begin(), v->end(),
                          [](const Scored& a, const Scored& b) { return a.id == b.id; }),

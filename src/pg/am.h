@@ -191,6 +191,8 @@ extern int g_segment_cache_mb;
 void DefineSegmentCacheGuc();
 // The segment's stream (npages * kStreamBytes bytes), copied on first use, or
 // nullptr when the cache is off, too small, or a page does not check out.
+// The copy is filled in a context under CurrentMemoryContext, which must be
+// one an ERROR releases (a scan's), so an interrupted copy is freed.
 // C-style: may ereport (call through PgCall where destructors are alive).
 const char* SegmentCacheLookup(Relation index, const SegmentEntry& e);
 

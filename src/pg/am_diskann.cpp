@@ -543,6 +543,11 @@ TierCursor* DiskAnnOpen(const TierScan& scan, const SegmentEntry& e) {
 
 namespace {
 
+// The store and the list of dead rows are C++ objects alive across VACUUM's
+// callback, which may raise an ERROR (it reads the TID store, and under
+// CREATE/REINDEX INDEX CONCURRENTLY it is validate_index's, which does more):
+// the callback is called through PgCall, so its ERROR comes back as an
+// exception and unwinds these frames instead of jumping over them.
 uint64 DiskAnnBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDeleteCallback callback,
                          void* cbstate, IndexBulkDeleteResult* stats) {
   Relation index = info->index;
@@ -553,7 +558,7 @@ uint64 DiskAnnBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulk
   for (std::uint32_t id = 0; id < store.Size(); id++) {
     if (store.Deleted(id)) continue;
     ItemPointerData tid = LabelTid(store.Label(id));
-    if (callback(&tid, cbstate))
+    if (PgCall(callback, &tid, cbstate))
       dead.push_back(store.DeletionBit(id));
     else
       stats->num_index_tuples += 1;

@@ -14,6 +14,14 @@
 // new file, so a key can never name other content. The cache is bounded by
 // vecgo.segment_cache_size (MB, per backend; 0 disables it) and evicts the
 // least recently used segments.
+//
+// Each copy lives in a memory context of its own. While it is being filled
+// that context is a child of the caller's (the scan's), so an ERROR in the
+// middle of the copy (a cancel, statement_timeout, a read error) frees it
+// with the rest of the aborted query; only a complete copy is moved under
+// the cache's context, which lives as long as the backend. (A malloc'd
+// buffer was lost on every interrupted load.) The copies show in
+// pg_backend_memory_contexts as "vecgo segment copy".
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -37,11 +45,13 @@ struct CacheEntry {
   BlockNumber head;
   uint32 npages;
   uint64 last_use;
-  char* data;  // npages * kStreamBytes, malloc'd
+  MemoryContext cxt;  // holds data; a child of g_cache_cxt
+  char* data;         // npages * kStreamBytes
 };
 
 // Plain array of plain structs: nothing here has a destructor, so PostgreSQL
 // errors may pass through freely.
+MemoryContext g_cache_cxt = nullptr;  // under TopMemoryContext, made on first use
 CacheEntry* g_entries = nullptr;
 int g_nentries = 0;
 int g_capacity = 0;
@@ -49,7 +59,7 @@ uint64 g_clock = 0;
 Size g_bytes = 0;
 
 void Evict(int i) {
-  std::free(g_entries[i].data);
+  MemoryContextDelete(g_entries[i].cxt);
   g_bytes -= static_cast<Size>(g_entries[i].npages) * kStreamBytes;
   g_entries[i] = g_entries[--g_nentries];
 }
@@ -89,8 +99,16 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
   }
   Size bytes = static_cast<Size>(e.npages) * kStreamBytes;
   if (!MakeRoom(bytes)) return nullptr;
-  char* data = static_cast<char*>(std::malloc(bytes));
-  if (data == nullptr) return nullptr;  // no room: search through shared buffers
+  if (g_cache_cxt == nullptr)
+    g_cache_cxt = AllocSetContextCreate(TopMemoryContext, "vecgo segment cache", ALLOCSET_SMALL_SIZES);
+  // Filled under the caller's context: an ERROR below frees it (see above).
+  MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vecgo segment copy", ALLOCSET_SMALL_SIZES);
+  char* data = static_cast<char*>(
+      MemoryContextAllocExtended(cxt, bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM));
+  if (data == nullptr) {  // no room: search through shared buffers
+    MemoryContextDelete(cxt);
+    return nullptr;
+  }
   for (uint32 i = 0; i < e.npages; i++) {
     if ((i & 255) == 0) CHECK_FOR_INTERRUPTS();
     Buffer buf = ReadBuffer(index, e.head + i);
@@ -101,7 +119,7 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
     if (ok) std::memcpy(data + static_cast<Size>(i) * kStreamBytes, PageStream(page), kStreamBytes);
     UnlockReleaseBuffer(buf);
     if (!ok) {
-      std::free(data);
+      MemoryContextDelete(cxt);
       return nullptr;  // the buffer path reports the bad page with its details
     }
   }
@@ -110,13 +128,14 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
     CacheEntry* grown =
         static_cast<CacheEntry*>(std::realloc(g_entries, sizeof(CacheEntry) * cap));
     if (grown == nullptr) {
-      std::free(data);
+      MemoryContextDelete(cxt);
       return nullptr;
     }
     g_entries = grown;
     g_capacity = cap;
   }
-  g_entries[g_nentries++] = CacheEntry{index->rd_node, e.id, e.head, e.npages, ++g_clock, data};
+  MemoryContextSetParent(cxt, g_cache_cxt);
+  g_entries[g_nentries++] = CacheEntry{index->rd_node, e.id, e.head, e.npages, ++g_clock, cxt, data};
   g_bytes += bytes;
   return data;
 }

@@ -112,12 +112,26 @@ void TakeCurrentPgError(MemoryContext ctx, CaughtError* out);
 // Runs `call` under PG_TRY. Returns true when PostgreSQL raised an ERROR, with
 // the error copied into `err`. Kept out of line of the caller's objects: only
 // plain locals live across the setjmp.
+//
+// A C++ exception from `call` (a PostgreSQL function that calls back into
+// C++, such as a hook or a callback of ours) must not leave through PG_TRY:
+// it would skip PG_END_TRY, leaving PG_exception_stack and
+// error_context_stack pointing into this dead frame, and the next ERROR would
+// longjmp there. It is caught inside the block, kept in `*thrown` (storage
+// of the caller, so nothing of it lives in this frame's registers across the
+// setjmp) and rethrown by the caller once PG_END_TRY has run.
 template <typename Call>
-inline bool TryPg(Call& call, CaughtError* err) {
+inline bool TryPg(Call& call, CaughtError* err, std::exception_ptr* thrown) {
   MemoryContext ctx = CurrentMemoryContext;
   volatile bool failed = false;
   PG_TRY();
-  { call(); }
+  {
+    try {
+      call();
+    } catch (...) {
+      *thrown = std::current_exception();
+    }
+  }
   PG_CATCH();
   {
     TakeCurrentPgError(ctx, err);
@@ -129,18 +143,23 @@ inline bool TryPg(Call& call, CaughtError* err) {
 
 // Calls a PostgreSQL function that may ERROR, turning the ERROR into a
 // PgException (keeping SQLSTATE, message, detail, hint).
+// A C++ exception thrown inside the call comes out unchanged, after the
+// PG_TRY frame is closed.
 template <typename Fn, typename... Args>
 inline auto PgCall(Fn fn, Args... args) -> decltype(fn(args...)) {
   using R = decltype(fn(args...));
   CaughtError err;
+  std::exception_ptr thrown;
   if constexpr (std::is_void_v<R>) {
     auto call = [&]() { fn(args...); };
-    if (TryPg(call, &err)) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
+    if (TryPg(call, &err, &thrown)) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
+    if (thrown) std::rethrow_exception(thrown);
   } else {
     R result{};
     R* out = &result;  // written through memory, so a longjmp cannot clobber it
     auto call = [&]() { *out = fn(args...); };
-    if (TryPg(call, &err)) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
+    if (TryPg(call, &err, &thrown)) throw PgException(err.sqlstate, err.msg, err.detail, err.hint);
+    if (thrown) std::rethrow_exception(thrown);
     return result;
   }
 }

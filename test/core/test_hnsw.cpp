@@ -12,11 +12,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <random>
 #include <set>
 #include <thread>
 #include <unordered_set>
 
 #include "testdata.h"
+#include "vecgo/distance.h"
 #include "vecgo/hnsw.h"
 
 namespace vecgo {
@@ -334,6 +336,57 @@ TEST(HnswContinuation, EnumeratesTheWholeGraphWithDeletesAndFilter) {
   for (std::uint32_t id = 0; id < d.n(); id++) live += !g.IsDeleted(id) && id % 2 == 1;
   std::cout << "[hnsw] continuation enumerated " << seen.size() << " of " << live << " admitted nodes\n";
   EXPECT_GE(seen.size(), live * 99 / 100);
+}
+
+// Inner product over rows whose distances to the query are NaN (+inf and
+// -inf products in one sum), +inf or -inf, plus a run of exact duplicates:
+// the graph's own orderings must treat NaN as the farthest (not break their
+// heaps), and a continuation must still enumerate every node although such
+// rows leave the graph far from connected (a large-norm row wins every
+// neighbour heuristic test, duplicates prune each other's links).
+TEST(HnswContinuation, NaNDistancesAndDisconnectedNodes) {
+  const std::size_t n = 1000, dim = 4;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> rows(n * dim);
+  for (std::size_t i = 0; i < n; i++) {
+    float* x = &rows[i * dim];
+    for (std::size_t j = 0; j < dim; j++) x[j] = u(rng);
+    if (i % 10 == 0) {
+      const float big = 3e38f * (0.6f + 0.4f * u(rng));
+      if (i % 30 == 0) x[0] = 3e38f, x[1] = -big;  // NaN
+      else if (i % 30 == 10) x[0] = -big;          // +inf
+      else x[0] = big;                             // -inf
+    } else if (i % 10 == 5) {
+      x[0] = x[1] = x[2] = x[3] = 0.5f;  // 100 duplicates
+    }
+  }
+  const float q[dim] = {2, 2, 1, 1};
+  HnswGraph g(Params(dim, Metric::IP, 8, 64));
+  for (std::size_t i = 0; i < n; i++) g.Insert(&rows[i * dim], i);
+  std::size_t nans = 0;
+  for (std::size_t i = 0; i < n; i++) nans += std::isnan(Distance(Metric::IP, q, &rows[i * dim], dim));
+  ASSERT_EQ(nans, 34u);
+
+  // One search over everything it reaches: closest first, NaN last.
+  std::vector<HnswResult> all = g.Search(q, n, n);
+  ASSERT_FALSE(all.empty());
+  for (std::size_t i = 0; i < all.size(); i++) {
+    if (i) {
+      ASSERT_FALSE(DistanceLess(all[i].distance, all[i - 1].distance)) << "out of order at " << i;
+    }
+    EXPECT_EQ(std::isnan(all[i].distance), all[i].label % 30 == 0) << all[i].label;
+  }
+
+  // The continuation, in small batches, returns every node exactly once.
+  for (std::size_t ef : {std::size_t{10}, std::size_t{n}}) {
+    HnswSearch it(g, q, ef);
+    std::set<std::uint32_t> seen;
+    std::vector<HnswResult> buf(13);
+    for (std::size_t k; (k = it.Next(buf.size(), buf.data())) > 0;)
+      for (std::size_t i = 0; i < k; i++) ASSERT_TRUE(seen.insert(buf[i].id).second) << "returned twice";
+    EXPECT_EQ(seen.size(), n) << "ef " << ef;
+  }
 }
 
 // --------------------------------------------------------------- concurrency

@@ -1,6 +1,8 @@
 // Top-k heap and the scan's batched merge of candidate streams.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include "vecgo/topk.h"
@@ -126,6 +128,66 @@ TEST(BatchMergerTest, ApproximateTierStrictNeverGoesBackward) {
     dropped_total += 600 - got.size();
   }
   EXPECT_GT(dropped_total, 0u);  // the perturbation does make rows arrive late
+}
+
+// NaN distances (inner product and cosine overflow for finite vectors) sort
+// after everything, +inf included, as PostgreSQL sorts float8; all NaNs are
+// equal. A heap or merge ordered by plain `<` loses or repeats rows then.
+TEST(TopKTest, NaNSortsLastEverywhere) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(DistanceLess(inf, nan));
+  EXPECT_TRUE(DistanceLess(-inf, nan));
+  EXPECT_FALSE(DistanceLess(nan, inf));
+  EXPECT_FALSE(DistanceLess(nan, nan));
+  EXPECT_FALSE(DistanceLess(-nan, nan));
+  EXPECT_TRUE(DistanceEqual(nan, -nan));
+  EXPECT_TRUE(DistanceLess(1.0f, 2.0f));
+  EXPECT_FALSE(DistanceLess(2.0f, 2.0f));
+
+  // Rows whose distances mix NaN (both signs: x86 makes inf - inf a negative
+  // NaN), infinities and ties.
+  std::mt19937 rng(11);
+  std::vector<Neighbor> all;
+  for (std::uint64_t i = 0; i < 600; i++) {
+    float d;
+    switch (rng() % 6) {
+      case 0: d = nan; break;
+      case 1: d = -nan; break;
+      case 2: d = inf; break;
+      case 3: d = -inf; break;
+      default: d = static_cast<float>(rng() % 40);
+    }
+    all.push_back({d, i});
+  }
+  std::vector<Neighbor> sorted = all;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 1; i < sorted.size(); i++) {
+    ASSERT_FALSE(sorted[i] < sorted[i - 1]);
+    if (std::isnan(sorted[i - 1].distance)) ASSERT_TRUE(std::isnan(sorted[i].distance)) << "NaN before a number";
+  }
+  for (std::size_t k : {std::size_t{1}, std::size_t{50}, std::size_t{450}, std::size_t{600}}) {
+    TopKHeap heap(k);
+    for (const Neighbor& n : all) heap.Push(n.distance, n.label);
+    std::vector<Neighbor> want(sorted.begin(), sorted.begin() + k);
+    EXPECT_EQ(heap.TakeSorted(), want) << "k=" << k;
+  }
+
+  // A scan over exact tiers holding such rows returns every row once, in
+  // that order, in batches of any size.
+  for (std::size_t first : {std::size_t{1}, std::size_t{7}, std::size_t{64}}) {
+    std::vector<FakeTier> tiers(3);
+    for (std::size_t i = 0; i < all.size(); i++) tiers[i % 3].rows.push_back(all[i]);
+    for (auto& t : tiers) std::sort(t.rows.begin(), t.rows.end());
+    EXPECT_EQ(RunScan(tiers, {true, true, true}, false, first), sorted) << "first batch " << first;
+  }
+  // An approximate tier among them: relaxed order still returns every row.
+  std::vector<FakeTier> tiers(2);
+  for (std::size_t i = 0; i < all.size(); i++) tiers[i % 2].rows.push_back(all[i]);
+  std::sort(tiers[0].rows.begin(), tiers[0].rows.end());
+  std::vector<Neighbor> got = RunScan(tiers, {true, false}, false, 10);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, sorted);
 }
 
 TEST(BatchMergerTest, EmptyTiersAndNoTiers) {

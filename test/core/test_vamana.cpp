@@ -3,6 +3,8 @@
 // memory budget.
 #include <gtest/gtest.h>
 
+#include <random>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <thread>
 
 #include "testdata.h"
+#include "vecgo/distance.h"
 #include "vecgo/vamana.h"
 
 namespace vecgo {
@@ -297,6 +300,64 @@ TEST(VamanaContinuation, ExhaustsSmallGraph) {
   EXPECT_EQ(ids.size(), all.size());
   EXPECT_EQ(all.size(), 499u);  // every reachable row but the deleted one
   EXPECT_EQ(ids.count(7), 0u);
+}
+
+// Inner product over rows whose distances to the query are NaN, +inf or
+// -inf, and L2 over a run of exact duplicates: results come closest first
+// with NaN last, and a continuation enumerates every row, including those the
+// medoid cannot reach (duplicates occlude each other in the prune).
+TEST(VamanaContinuation, NaNDistancesAndUnreachableRows) {
+  const std::size_t n = 1000, dim = 4;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> rows(n * dim);
+  for (std::size_t i = 0; i < n; i++) {
+    float* x = &rows[i * dim];
+    for (std::size_t j = 0; j < dim; j++) x[j] = u(rng);
+    if (i % 10 == 0) {
+      const float big = 3e38f * (0.6f + 0.4f * u(rng));
+      if (i % 30 == 0) x[0] = 3e38f, x[1] = -big;  // NaN
+      else if (i % 30 == 10) x[0] = -big;          // +inf
+      else x[0] = big;                             // -inf
+    } else if (i % 10 == 5) {
+      x[0] = x[1] = x[2] = x[3] = 0.5f;  // 100 duplicates
+    }
+  }
+  const float q[dim] = {2, 2, 1, 1};
+  for (Metric m : {Metric::IP, Metric::L2}) {
+    VamanaParams p;
+    p.metric = m;
+    p.R = 8;
+    p.L = 32;
+    VamanaIndex ix = VamanaIndex::Build(rows.data(), n, dim, nullptr, p);
+    std::size_t nans = 0;
+    for (std::size_t i = 0; i < n; i++) nans += std::isnan(Distance(m, q, &rows[i * dim], dim));
+    ASSERT_EQ(nans, m == Metric::IP ? 34u : 0u);
+    VamanaSearcher<VamanaIndex> s(ix);
+    VamanaSearchOptions o;
+    // One call for every row: exact order, NaN last.
+    o.L = 16;
+    s.Start(q, o);
+    std::vector<VamanaResult> all;
+    s.Next(n, &all);
+    ASSERT_EQ(all.size(), n) << MetricName(m);
+    std::size_t got_nans = 0;
+    for (std::size_t i = 0; i < all.size(); i++) {
+      if (i) {
+        ASSERT_FALSE(DistanceLess(all[i].distance, all[i - 1].distance)) << "out of order at " << i;
+      }
+      got_nans += std::isnan(all[i].distance);
+    }
+    EXPECT_EQ(got_nans, nans);
+    // Small batches: every row exactly once.
+    s.Start(q, o);
+    std::vector<VamanaResult> part;
+    std::set<std::uint32_t> seen;
+    while (s.Next(13, &part) > 0) {
+    }
+    for (const VamanaResult& r : part) ASSERT_TRUE(seen.insert(r.id).second) << "returned twice";
+    EXPECT_EQ(seen.size(), n) << MetricName(m);
+  }
 }
 
 // ---------------------------------------------------------------- pages
