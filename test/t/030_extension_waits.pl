@@ -9,8 +9,8 @@
 # the whole write, and an insert waited for it holding the metapage and L0
 # buffer locks: scans queued behind those, and no one could be cancelled.
 # Last, an index scan that goes on long enough returns every row: a graph
-# (DiskANN or HNSW) does not promise every node an incoming edge, and the
-# nodes no walk reaches are scored directly once the walk is exhausted
+# (DiskANN or HNSW) does not promise every node an incoming edge, and once
+# the walk is exhausted the search starts again from a node it never reached
 # (before, about one row in seven of these uniform random vectors was never
 # returned).
 use strict;
