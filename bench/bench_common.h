@@ -134,6 +134,31 @@ inline Data LoadFvecs(const std::string& path, std::size_t queries, std::size_t 
 }
 
 // The p-th percentile of sorted values (p in 0..100).
+// COPY rows [from, to) into items (id, `column`): row i has id i + 1 and the
+// vector of base row i (modulo the base size), in text form.
+inline void CopyBaseRows(Conn& c, const Data& d, std::size_t from, std::size_t to, const std::string& column) {
+  PGresult* start = PQexec(c.get(), ("COPY items (id, " + column + ") FROM STDIN").c_str());
+  if (PQresultStatus(start) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
+  PQclear(start);
+  std::string buf;
+  for (std::size_t i = from; i < to; i++) {
+    buf += std::to_string(i + 1);
+    buf += '\t';
+    buf += VectorText(d.base.data() + i % d.n() * d.dim, d.dim);
+    buf += '\n';
+    if (buf.size() > (1 << 20) || i + 1 == to) {
+      if (PQputCopyData(c.get(), buf.data(), static_cast<int>(buf.size())) != 1)
+        Die(std::string("COPY: ") + PQerrorMessage(c.get()));
+      buf.clear();
+    }
+  }
+  if (PQputCopyEnd(c.get(), nullptr) != 1) Die(std::string("COPY end: ") + PQerrorMessage(c.get()));
+  PGresult* r = PQgetResult(c.get());
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
+  PQclear(r);
+  while ((r = PQgetResult(c.get())) != nullptr) PQclear(r);
+}
+
 inline double Percentile(const std::vector<double>& sorted, std::size_t p) {
   if (sorted.empty()) return 0;
   return sorted[std::min(sorted.size() - 1, sorted.size() * p / 100)];

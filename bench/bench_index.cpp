@@ -267,26 +267,7 @@ void PrintTiers(Conn& c, const Engine& e, const char* when) {
 }
 
 void CopyRows(Conn& c, const Data& d, std::size_t from, std::size_t to, const Table& t) {
-  PGresult* start = PQexec(c.get(), ("COPY items (id, " + t.col + ") FROM STDIN").c_str());
-  if (PQresultStatus(start) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-  PQclear(start);
-  std::string buf;
-  for (std::size_t i = from; i < to; i++) {
-    buf += std::to_string(i + 1);
-    buf += '\t';
-    buf += VectorText(d.base.data() + i * d.dim, d.dim);
-    buf += '\n';
-    if (buf.size() > (1 << 20) || i + 1 == to) {
-      if (PQputCopyData(c.get(), buf.data(), static_cast<int>(buf.size())) != 1)
-        Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-      buf.clear();
-    }
-  }
-  if (PQputCopyEnd(c.get(), nullptr) != 1) Die(std::string("COPY end: ") + PQerrorMessage(c.get()));
-  PGresult* r = PQgetResult(c.get());
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-  PQclear(r);
-  while ((r = PQgetResult(c.get())) != nullptr) PQclear(r);
+  CopyBaseRows(c, d, from, to, t.col);
 }
 
 double InsertRate(Conn& c, const Data& d, std::size_t count, int first_id, const Table& t) {

@@ -525,28 +525,7 @@ void PrintSample(const std::string& engine, const Sample& s) {
   std::fflush(stdout);
 }
 
-void CopyInitialRows(Conn& c, const Data& d, std::size_t rows) {
-  PGresult* start = PQexec(c.get(), "COPY items (id, v) FROM STDIN");
-  if (PQresultStatus(start) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-  PQclear(start);
-  std::string buf;
-  for (std::size_t i = 0; i < rows; i++) {
-    buf += std::to_string(i + 1);
-    buf += '\t';
-    buf += VectorText(d.base.data() + i % d.n() * d.dim, d.dim);
-    buf += '\n';
-    if (buf.size() > (1 << 20) || i + 1 == rows) {
-      if (PQputCopyData(c.get(), buf.data(), static_cast<int>(buf.size())) != 1)
-        Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-      buf.clear();
-    }
-  }
-  if (PQputCopyEnd(c.get(), nullptr) != 1) Die(std::string("COPY end: ") + PQerrorMessage(c.get()));
-  PGresult* r = PQgetResult(c.get());
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-  PQclear(r);
-  while ((r = PQgetResult(c.get())) != nullptr) PQclear(r);
-}
+void CopyInitialRows(Conn& c, const Data& d, std::size_t rows) { CopyBaseRows(c, d, 0, rows, "v"); }
 
 // Say so when the searches do not use the index.
 void CheckPlan(Conn& c, const Engine& e, const std::string& q) {

@@ -523,6 +523,12 @@ bool L0IsFull(Relation index, const MetaData& meta, uint32 pages);
 // raises, or with `quiet` does nothing. Returns rows sealed.
 int64 SealL0(Relation index, bool only_if_full, bool quiet = false);
 
+// ------------------------------------------------------------------ background workers (am_worker.cpp)
+// Fills `bgw` for one of vecgo's background workers: shared memory and a
+// connection (a database, or none), started once recovery has finished,
+// entry point `function` in this library, named `type` (name = type).
+void InitVecgoWorker(struct BackgroundWorker* bgw, const char* function, const char* type, int restart_time);
+
 // ------------------------------------------------------------------ MemTable (am_memtable.cpp)
 // An HNSW graph in shared memory over each L0 log chain (and, once sealed,
 // over its Flat segment until compaction replaces it). See am_memtable.cpp.

@@ -893,14 +893,7 @@ void InitMemTables() {
                            &g_memtable_worker, true, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   if (g_memtable_worker) {
     BackgroundWorker bgw;
-    std::memset(&bgw, 0, sizeof(bgw));
-    bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    bgw.bgw_restart_time = 1;
-    snprintf(bgw.bgw_library_name, BGW_MAXLEN, "vecgo");
-    snprintf(bgw.bgw_function_name, BGW_MAXLEN, "vecgo_memtable_worker_main");
-    snprintf(bgw.bgw_name, BGW_MAXLEN, "vecgo memtable worker");
-    snprintf(bgw.bgw_type, BGW_MAXLEN, "vecgo memtable worker");
+    InitVecgoWorker(&bgw, "vecgo_memtable_worker_main", "vecgo memtable worker", 1);
     RegisterBackgroundWorker(&bgw);
   }
   g_prev_request = shmem_request_hook;

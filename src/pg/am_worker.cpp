@@ -523,14 +523,8 @@ int ListDatabases(MemoryContext ctx, Oid** out) {
 
 bool StartDatabaseWorker(Oid dboid, BackgroundWorkerHandle** handle) {
   BackgroundWorker bgw;
-  std::memset(&bgw, 0, sizeof(bgw));
-  bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-  bgw.bgw_restart_time = BGW_NEVER_RESTART;
-  snprintf(bgw.bgw_library_name, BGW_MAXLEN, "vecgo");
-  snprintf(bgw.bgw_function_name, BGW_MAXLEN, "vecgo_worker_main");
+  InitVecgoWorker(&bgw, "vecgo_worker_main", "vecgo compaction worker", BGW_NEVER_RESTART);
   snprintf(bgw.bgw_name, BGW_MAXLEN, "vecgo compaction worker for database %u", dboid);
-  snprintf(bgw.bgw_type, BGW_MAXLEN, "vecgo compaction worker");
   bgw.bgw_main_arg = ObjectIdGetDatum(dboid);
   // The postmaster signals the launcher when the worker stops.
   bgw.bgw_notify_pid = MyProcPid;
@@ -659,6 +653,17 @@ bool LastWorkerJob(Oid dboid, Oid indexoid, WorkerJobInfo* out) {
   return found;
 }
 
+void InitVecgoWorker(BackgroundWorker* bgw, const char* function, const char* type, int restart_time) {
+  std::memset(bgw, 0, sizeof(*bgw));
+  bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
+  bgw->bgw_restart_time = restart_time;
+  snprintf(bgw->bgw_library_name, BGW_MAXLEN, "vecgo");
+  snprintf(bgw->bgw_function_name, BGW_MAXLEN, "%s", function);
+  snprintf(bgw->bgw_name, BGW_MAXLEN, "%s", type);
+  snprintf(bgw->bgw_type, BGW_MAXLEN, "%s", type);
+}
+
 void RegisterCompactionWorker() {
   DefineCustomBoolVariable("vecgo.worker", "Runs the vecgo compaction worker.",
                            "When off (or without shared_preload_libraries), VACUUM seals and "
@@ -697,14 +702,7 @@ void RegisterCompactionWorker() {
   shmem_startup_hook = ShmemStartup;
 
   BackgroundWorker bgw;
-  std::memset(&bgw, 0, sizeof(bgw));
-  bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-  bgw.bgw_restart_time = 10;
-  snprintf(bgw.bgw_library_name, BGW_MAXLEN, "vecgo");
-  snprintf(bgw.bgw_function_name, BGW_MAXLEN, "vecgo_launcher_main");
-  snprintf(bgw.bgw_name, BGW_MAXLEN, "vecgo launcher");
-  snprintf(bgw.bgw_type, BGW_MAXLEN, "vecgo launcher");
+  InitVecgoWorker(&bgw, "vecgo_launcher_main", "vecgo launcher", 10);
   RegisterBackgroundWorker(&bgw);
 }
 

@@ -346,21 +346,7 @@ TEST(HnswContinuation, EnumeratesTheWholeGraphWithDeletesAndFilter) {
 // neighbour heuristic test, duplicates prune each other's links).
 TEST(HnswContinuation, NaNDistancesAndDisconnectedNodes) {
   const std::size_t n = 1000, dim = 4;
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::vector<float> rows(n * dim);
-  for (std::size_t i = 0; i < n; i++) {
-    float* x = &rows[i * dim];
-    for (std::size_t j = 0; j < dim; j++) x[j] = u(rng);
-    if (i % 10 == 0) {
-      const float big = 3e38f * (0.6f + 0.4f * u(rng));
-      if (i % 30 == 0) x[0] = 3e38f, x[1] = -big;  // NaN
-      else if (i % 30 == 10) x[0] = -big;          // +inf
-      else x[0] = big;                             // -inf
-    } else if (i % 10 == 5) {
-      x[0] = x[1] = x[2] = x[3] = 0.5f;  // 100 duplicates
-    }
-  }
+  const std::vector<float> rows = testing::OverflowAndDuplicateRows(n);
   const float q[dim] = {2, 2, 1, 1};
   HnswGraph g(Params(dim, Metric::IP, 8, 64));
   for (std::size_t i = 0; i < n; i++) g.Insert(&rows[i * dim], i);

@@ -50,6 +50,30 @@ inline Dataset Clustered(std::size_t n, std::size_t nq, std::size_t dim, std::si
 
 // Path of the GloVe-100 fvecs file written by scripts/fetch-glove.sh, or "".
 // Looks at $VECGO_GLOVE, then data/glove-100.fvecs relative to the repo root.
+// n rows of 4 dimensions in [0, 1), except: every 10th row has a component
+// near +-3e38, so that its inner product with a query of components 1-2 is
+// NaN (every 30th), +inf or -inf; and every 10th from row 5 is the same point
+// (100 exact duplicates, which occlude each other in a graph's pruning).
+inline std::vector<float> OverflowAndDuplicateRows(std::size_t n) {
+  const std::size_t dim = 4;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> rows(n * dim);
+  for (std::size_t i = 0; i < n; i++) {
+    float* x = &rows[i * dim];
+    for (std::size_t j = 0; j < dim; j++) x[j] = u(rng);
+    if (i % 10 == 0) {
+      const float big = 3e38f * (0.6f + 0.4f * u(rng));
+      if (i % 30 == 0) x[0] = 3e38f, x[1] = -big;  // NaN
+      else if (i % 30 == 10) x[0] = -big;          // +inf
+      else x[0] = big;                             // -inf
+    } else if (i % 10 == 5) {
+      x[0] = x[1] = x[2] = x[3] = 0.5f;  // 100 duplicates
+    }
+  }
+  return rows;
+}
+
 inline std::string GlovePath() {
   if (const char* p = std::getenv("VECGO_GLOVE")) return p;
   for (const char* cand : {"data/glove-100.fvecs", "../data/glove-100.fvecs", "../../data/glove-100.fvecs"}) {
