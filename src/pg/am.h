@@ -210,6 +210,12 @@ void InitChainPage(Page page, uint32 segment_id);
 void SetUsed(Page page, Size used);
 void InitMetaPage(Page page, const MetaData& meta);
 
+// Raises ERRCODE_INDEX_CORRUPTED: the message names the index, the detail
+// (printf-style) says what is wrong. C-style (ereport): a caller that keeps
+// C++ objects with destructors alive raises RaiseSegmentCorrupt instead.
+[[noreturn]] void RaiseIndexCorrupted(Relation index, const char* detail_fmt, ...)
+    pg_attribute_printf(2, 3);
+
 // Reads the metapage under a share lock and copies it; checks magic and version.
 void ReadMeta(Relation index, MetaData* out);
 // Checks a metapage's magic and version, raising (with a REINDEX hint) if unknown.
@@ -265,6 +271,22 @@ void ChainReaderBeginAt(ChainReader* r, Relation index, uint32 segment_id, Block
 // Next complete record, or nullptr at the end of the chain.
 const RecordHeader* ChainReaderNext(ChainReader* r);
 void ChainReaderEnd(ChainReader* r);
+
+// VACUUM's deletions on one chain page and the manifest's deleted count of
+// its chain change in one WAL record, so that a VACUUM stopped between two
+// pages (cancelled, or failing) leaves counts that match the flags. `mark`
+// flags rows on the page image it is given (`arg` is its own) and returns
+// how many it newly flagged; that many are added to the count of chain
+// `chain_id`, wherever the manifest now lists it (the L0 log may have been
+// sealed meanwhile). `buf` is pinned and not locked: the metapage is locked
+// first, then the page, the order every appender takes them in. `mark` runs
+// with both locked and must not raise. Returns the rows newly flagged.
+// C-style (ereport).
+uint64 LogDeletions(Relation index, Buffer buf, uint32 chain_id,
+                    uint64 (*mark)(Page page, void* arg), void* arg);
+// The manifest's deleted count of chain `chain_id` (the L0 log or a
+// segment), or nullptr when the manifest does not list it.
+uint64* DeletedCountOf(MetaData* meta, uint32 chain_id);
 
 // Raises the error for a chain page that is not what the manifest promised.
 [[noreturn]] void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id);
@@ -410,8 +432,12 @@ struct TierOps {
   uint8 kind;
   const char* name;  // vecgo_index_info's `kind`
   TierCursor* (*open)(const TierScan& scan, const SegmentEntry& e);
-  // VACUUM: flags the rows the callback reports dead (WAL-logged); adds the
-  // live rows and the removed rows to `stats`; returns the rows newly flagged.
+  // VACUUM: flags the rows the callback reports dead, each page's flags
+  // logged with the manifest count (LogDeletions); adds the live rows and
+  // the removed rows to `stats`; returns the rows flagged once it is done,
+  // those flagged before included (VACUUM is the only writer of flags and
+  // one VACUUM runs at a time, so that is the count the manifest should
+  // hold).
   uint64 (*bulk_delete)(IndexVacuumInfo* info, const SegmentEntry& e,
                         IndexBulkDeleteCallback callback, void* cbstate,
                         IndexBulkDeleteResult* stats);

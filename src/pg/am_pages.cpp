@@ -6,6 +6,7 @@
 // errors (buffer manager, WAL) may longjmp through these frames; errors of our
 // own are raised with ereport directly for the same reason.
 #include <algorithm>
+#include <cstdarg>
 #include <cstring>
 
 #include "guard.h"
@@ -128,6 +129,58 @@ void WriteMeta(Relation index, Buffer metabuf, const MetaData& meta) {
   reinterpret_cast<PageHeader>(page)->pd_lower =
       static_cast<LocationIndex>(kPageDataOffset + sizeof(MetaData));
   GenericXLogFinish(state);
+}
+
+void RaiseIndexCorrupted(Relation index, const char* detail_fmt, ...) {
+  char detail[512];
+  va_list ap;
+  va_start(ap, detail_fmt);
+  vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+  va_end(ap);
+  ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                  errmsg("vecgo index \"%s\" is corrupted", RelationGetRelationName(index)),
+                  errdetail_internal("%s", detail)));
+  pg_unreachable();
+}
+
+uint64* DeletedCountOf(MetaData* meta, uint32 chain_id) {
+  if (meta->l0_id == chain_id) return &meta->l0_deleted;
+  for (uint32 i = 0; i < meta->nsegments && i < static_cast<uint32>(kMaxSegments); i++)
+    if (meta->segments[i].id == chain_id) return &meta->segments[i].deleted;
+  return nullptr;
+}
+
+uint64 LogDeletions(Relation index, Buffer buf, uint32 chain_id,
+                    uint64 (*mark)(Page page, void* arg), void* arg) {
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  GenericXLogState* state = GenericXLogStart(index);
+  Page page = GenericXLogRegisterBuffer(state, buf, 0);
+  Page metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+  // The chain stays listed: compaction, which could replace it, conflicts
+  // with VACUUM's lock, and a seal keeps its id. Nor can the page have
+  // changed hands while the caller held its pin without a lock (it would
+  // have to be recycled first).
+  uint64* count = DeletedCountOf(PageGetMeta(metapage), chain_id);
+  if (count == nullptr || !IsChainPageOf(page, chain_id)) {
+    GenericXLogAbort(state);
+    LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+    UnlockReleaseBuffer(metabuf);
+    if (count != nullptr) RaiseBadChainPage(index, BufferGetBlockNumber(buf), chain_id);
+    RaiseIndexCorrupted(index, "Segment %u, whose rows VACUUM is flagging, is not in the manifest.",
+                        chain_id);
+  }
+  const uint64 n = mark(page, arg);
+  if (n > 0) {
+    *count += n;
+    GenericXLogFinish(state);
+  } else {
+    GenericXLogAbort(state);
+  }
+  LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+  UnlockReleaseBuffer(metabuf);
+  return n;
 }
 
 void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id) {
