@@ -216,6 +216,24 @@ void InitMetaPage(Page page, const MetaData& meta);
 [[noreturn]] void RaiseIndexCorrupted(Relation index, const char* detail_fmt, ...)
     pg_attribute_printf(2, 3);
 
+// Checks block `blk` before a walk along chain `segment_id` reads it, the
+// walk having read `steps` pages of the chain so far. Block numbers come
+// from the index's own pages (links, the L0 log's hints, the manifest), so
+// they are checked against the relation's size first: ReadBuffer takes
+// InvalidBlockNumber for P_NEW and would extend the relation instead of
+// failing. A chain has at most one page per block other than the
+// metapage's, so a longer walk goes round a cycle. `*nblocks` caches the
+// relation's size (0: not read yet) and is read again only when passed:
+// the relation never shrinks (a new relfilenode is a new relation). Checks
+// for interrupts too. C-style (ereport).
+void CheckChainStep(Relation index, uint32 segment_id, BlockNumber blk, uint64 steps,
+                    BlockNumber* nblocks);
+// The same cache for callers that keep no walk state, such as every insert:
+// it lives in the index's relcache entry (rd_amcache), which is rebuilt
+// after an invalidation (TRUNCATE, REINDEX). Valid until the next call
+// that may process invalidations (a lock acquisition).
+BlockNumber* IndexSizeCache(Relation index);
+
 // Reads the metapage under a share lock and copies it; checks magic and version.
 void ReadMeta(Relation index, MetaData* out);
 // Checks a metapage's magic and version, raising (with a REINDEX hint) if unknown.
@@ -260,6 +278,7 @@ struct ChainReader {
   Size have;        // bytes of the current record gathered so far
   uint64 pages_read;
   uint32 first_offset;  // where reading starts on the first page
+  BlockNumber nblocks;  // the relation's size as last read (CheckChainStep)
 };
 // `r` must be zeroed before the first Begin.
 void ChainReaderBegin(ChainReader* r, Relation index, uint32 segment_id, BlockNumber head,
@@ -417,6 +436,10 @@ struct TierFacts {
   uint64 deleted;
   uint32 head_npages;       // L0 only: the head page's hints
   BlockNumber head_tail;
+  // The largest heap block a live row points to (0 when none), checked
+  // against the table's size by the caller. A TID with block
+  // InvalidBlockNumber is corruption the tier raises itself.
+  BlockNumber max_heap_block;
 };
 
 // The planner's view of one tier.
@@ -606,7 +629,9 @@ int64 CompactIndex(Oid indexoid, CompactionReport* report = nullptr);
 
 // ------------------------------------------------------------------ verification (am_verify.cpp)
 // Full structural check; raises ERRCODE_INDEX_CORRUPTED on the first fault.
-void VerifyIndex(Relation index);
+// `heap` is the index's table (locked by the caller), whose size bounds the
+// heap TIDs of live rows.
+void VerifyIndex(Relation index, Relation heap);
 
 // ------------------------------------------------------------------ opening by OID (am_admin.cpp)
 // What a caller must hold on the index's table.

@@ -112,7 +112,23 @@ const std::uint8_t* AccessPage(void* ctx, std::size_t i) {
   return reinterpret_cast<const std::uint8_t*>(PageStream(BufferGetPage(c->pinned)));
 }
 
+// Raises unless the run of DiskANN segment `id`, blocks head to head +
+// npages - 1 as the manifest lists them, lies inside the index. Checked
+// before any of them is read, in 64 bits (head + npages must not wrap):
+// ReadBuffer takes InvalidBlockNumber for P_NEW and would extend the
+// relation instead of failing. C-style (called through PgCall).
+void CheckDiskAnnRun(Relation index, uint32 id, BlockNumber head, uint32 npages) {
+  BlockNumber* nblocks = IndexSizeCache(index);
+  const uint64 end = static_cast<uint64>(head) + npages;
+  if (end > *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+  if (npages == 0 || head == kMetaBlock || end > *nblocks)
+    RaiseIndexCorrupted(
+        index, "DiskANN segment %u is listed with %u pages from block %u; the index has %u blocks.",
+        id, npages, head, *nblocks);
+}
+
 void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {
+  PgCall(CheckDiskAnnRun, index, e.id, e.head, e.npages);
   c->index = index;
   c->head = e.head;
   c->npages = e.npages;
@@ -636,7 +652,9 @@ Size DiskAnnCopyLive(Relation index, const MetaData& meta, const SegmentEntry& e
 void DiskAnnVerify(Relation index, const MetaData&, const SegmentEntry& e, char* claimed,
                    BlockNumber nblocks, TierFacts* out) {
   std::memset(out, 0, sizeof(*out));
-  if (e.npages == 0 || e.head + e.npages > nblocks || e.tail != e.head + e.npages - 1)
+  // In 64 bits: head + npages from a damaged manifest may wrap.
+  const uint64 end = static_cast<uint64>(e.head) + e.npages;
+  if (e.npages == 0 || end > nblocks || e.tail != end - 1)
     RaiseSegmentCorrupt(index, e.id, "DiskANN run at block %u with %u pages is not a valid run", e.head,
                         e.npages);
   for (uint32 k = 0; k < e.npages; k++) {
@@ -660,12 +678,17 @@ void DiskAnnVerify(Relation index, const MetaData&, const SegmentEntry& e, char*
   out->tail = e.head + e.npages - 1;
   out->rows = store.Size();
   for (std::uint32_t id = 0; id < store.Size(); id++) {
-    if (store.Deleted(id)) out->deleted++;
     ItemPointerData tid = LabelTid(store.Label(id));
-    if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0) {
+    const BlockNumber heap_blk = ItemPointerGetBlockNumberNoCheck(&tid);
+    if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0 ||
+        heap_blk == InvalidBlockNumber) {
       Unpin(&ctx);
       RaiseSegmentCorrupt(index, e.id, "DiskANN node %u holds an invalid heap TID", id);
     }
+    if (store.Deleted(id))
+      out->deleted++;
+    else
+      out->max_heap_block = std::max(out->max_heap_block, heap_blk);
   }
   Unpin(&ctx);
 }

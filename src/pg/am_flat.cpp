@@ -173,10 +173,13 @@ uint64 FlatBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDel
   uint64 flagged = 0;
   uint64 page_index = 0;
   BlockNumber blk = e.head;
+  BlockNumber nblocks = 0;
   FlatDeletions* dead = static_cast<FlatDeletions*>(palloc(sizeof(FlatDeletions)));
   uint64 ordinals[kStreamBytes / 8];
-  while (blk != InvalidBlockNumber) {
+  // At least the head page: an invalid head is damage, not an empty chain.
+  while (page_index == 0 || blk != InvalidBlockNumber) {
     vacuum_delay_point();
+    CheckChainStep(index, e.id, blk, page_index, &nblocks);
     Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
@@ -259,7 +262,9 @@ void FlatVerify(Relation index, const MetaData& meta, const SegmentEntry& e, cha
   auto bad = [&](const char* fmt, unsigned long long a, unsigned long long b) {
     RaiseSegmentCorrupt(index, id, fmt, a, b);
   };
-  while (blk != InvalidBlockNumber) {
+  // At least the head page: an invalid head is damage, not an empty chain.
+  while (npages == 0 || blk != InvalidBlockNumber) {
+    CHECK_FOR_INTERRUPTS();
     if (blk >= nblocks || blk == kMetaBlock) bad("links to block %llu of %llu", blk, nblocks);
     if (claimed[blk]) bad("reuses block %llu (claimed %llu times)", blk, claimed[blk]);
     claimed[blk]++;
@@ -294,10 +299,15 @@ void FlatVerify(Relation index, const MetaData& meta, const SegmentEntry& e, cha
     const RecordHeader* h;
     while ((h = ChainReaderNext(&r)) != nullptr) {
       if (h->flags & ~kRecordDeleted) bad("record with flags %llu (%llu)", h->flags, 0);
-      if (!ItemPointerIsValid(&h->tid) || ItemPointerGetOffsetNumberNoCheck(&h->tid) == 0)
-        bad("record with invalid heap TID (block %llu, offset %llu)",
-            ItemPointerGetBlockNumberNoCheck(&h->tid), ItemPointerGetOffsetNumberNoCheck(&h->tid));
-      if (h->flags & kRecordDeleted) deleted++;
+      const BlockNumber heap_blk = ItemPointerGetBlockNumberNoCheck(&h->tid);
+      if (!ItemPointerIsValid(&h->tid) || ItemPointerGetOffsetNumberNoCheck(&h->tid) == 0 ||
+          heap_blk == InvalidBlockNumber)
+        bad("record with invalid heap TID (block %llu, offset %llu)", heap_blk,
+            ItemPointerGetOffsetNumberNoCheck(&h->tid));
+      if (h->flags & kRecordDeleted)
+        deleted++;
+      else
+        out->max_heap_block = std::max(out->max_heap_block, heap_blk);
     }
     ChainReaderEnd(&r);
     pfree(r.page_copy);
