@@ -48,6 +48,7 @@ extern "C" {
 #include "access/generic_xlog.h"
 #include "access/reloptions.h"
 #include "access/transam.h"
+#include "postmaster/bgworker.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 }
@@ -222,6 +223,30 @@ void InitChainPage(Page page, uint32 segment_id);
 void SetUsed(Page page, Size used);
 void InitMetaPage(Page page, const MetaData& meta);
 
+// Raises ERRCODE_INDEX_CORRUPTED: the message names the index, the detail
+// (printf-style) says what is wrong. C-style (ereport): a caller that keeps
+// C++ objects with destructors alive raises RaiseSegmentCorrupt instead.
+[[noreturn]] void RaiseIndexCorrupted(Relation index, const char* detail_fmt, ...)
+    pg_attribute_printf(2, 3);
+
+// Checks block `blk` before a walk along chain `segment_id` reads it, the
+// walk having read `steps` pages of the chain so far. Block numbers come
+// from the index's own pages (links, the L0 log's hints, the manifest), so
+// they are checked against the relation's size first: ReadBuffer takes
+// InvalidBlockNumber for P_NEW and would extend the relation instead of
+// failing. A chain has at most one page per block other than the
+// metapage's, so a longer walk goes round a cycle. `*nblocks` caches the
+// relation's size (0: not read yet) and is read again only when passed:
+// the relation never shrinks (a new relfilenode is a new relation). Checks
+// for interrupts too. C-style (ereport).
+void CheckChainStep(Relation index, uint32 segment_id, BlockNumber blk, uint64 steps,
+                    BlockNumber* nblocks);
+// The same cache for callers that keep no walk state, such as every insert:
+// it lives in the index's relcache entry (rd_amcache), which is rebuilt
+// after an invalidation (TRUNCATE, REINDEX). Valid until the next call
+// that may process invalidations (a lock acquisition).
+BlockNumber* IndexSizeCache(Relation index);
+
 // Reads the metapage under a share lock and copies it; checks magic and version.
 void ReadMeta(Relation index, MetaData* out);
 // Checks a metapage's magic and version, raising (with a REINDEX hint) if unknown.
@@ -273,6 +298,7 @@ struct ChainReader {
   Size have;        // bytes of the current record gathered so far
   uint64 pages_read;
   uint32 first_offset;  // where reading starts on the first page
+  BlockNumber nblocks;  // the relation's size as last read (CheckChainStep)
 };
 // `r` must be zeroed before the first Begin.
 void ChainReaderBegin(ChainReader* r, Relation index, uint32 segment_id, BlockNumber head,
@@ -284,6 +310,22 @@ void ChainReaderBeginAt(ChainReader* r, Relation index, uint32 segment_id, Block
 // Next complete record, or nullptr at the end of the chain.
 const RecordHeader* ChainReaderNext(ChainReader* r);
 void ChainReaderEnd(ChainReader* r);
+
+// VACUUM's deletions on one chain page and the manifest's deleted count of
+// its chain change in one WAL record, so that a VACUUM stopped between two
+// pages (cancelled, or failing) leaves counts that match the flags. `mark`
+// flags rows on the page image it is given (`arg` is its own) and returns
+// how many it newly flagged; that many are added to the count of chain
+// `chain_id`, wherever the manifest now lists it (the L0 log may have been
+// sealed meanwhile). `buf` is pinned and not locked: the metapage is locked
+// first, then the page, the order every appender takes them in. `mark` runs
+// with both locked and must not raise. Returns the rows newly flagged.
+// C-style (ereport).
+uint64 LogDeletions(Relation index, Buffer buf, uint32 chain_id,
+                    uint64 (*mark)(Page page, void* arg), void* arg);
+// The manifest's deleted count of chain `chain_id` (the L0 log or a
+// segment), or nullptr when the manifest does not list it.
+uint64* DeletedCountOf(MetaData* meta, uint32 chain_id);
 
 // Raises the error for a chain page that is not what the manifest promised.
 [[noreturn]] void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id);
@@ -403,6 +445,10 @@ struct TierFacts {
   uint64 deleted;
   uint32 head_npages;       // L0 only: the head page's hints
   BlockNumber head_tail;
+  // The largest heap block a live row points to (0 when none), checked
+  // against the table's size by the caller. A TID with block
+  // InvalidBlockNumber is corruption the tier raises itself.
+  BlockNumber max_heap_block;
 };
 
 // The planner's view of one tier.
@@ -418,8 +464,12 @@ struct TierOps {
   uint8 kind;
   const char* name;  // vecgo_index_info's `kind`
   TierCursor* (*open)(const TierScan& scan, const SegmentEntry& e);
-  // VACUUM: flags the rows the callback reports dead (WAL-logged); adds the
-  // live rows and the removed rows to `stats`; returns the rows newly flagged.
+  // VACUUM: flags the rows the callback reports dead, each page's flags
+  // logged with the manifest count (LogDeletions); adds the live rows and
+  // the removed rows to `stats`; returns the rows flagged once it is done,
+  // those flagged before included (VACUUM is the only writer of flags and
+  // one VACUUM runs at a time, so that is the count the manifest should
+  // hold).
   uint64 (*bulk_delete)(IndexVacuumInfo* info, const SegmentEntry& e,
                         IndexBulkDeleteCallback callback, void* cbstate,
                         IndexBulkDeleteResult* stats);
@@ -527,7 +577,7 @@ int64 SealL0(Relation index, bool only_if_full, bool quiet = false);
 // Fills `bgw` for one of vecgo's background workers: shared memory and a
 // connection (a database, or none), started once recovery has finished,
 // entry point `function` in this library, named `type` (name = type).
-void InitVecgoWorker(struct BackgroundWorker* bgw, const char* function, const char* type, int restart_time);
+void InitVecgoWorker(BackgroundWorker* bgw, const char* function, const char* type, int restart_time);
 
 // ------------------------------------------------------------------ MemTable (am_memtable.cpp)
 // An HNSW graph in shared memory over each L0 log chain (and, once sealed,
@@ -602,7 +652,9 @@ int64 CompactIndex(Oid indexoid, CompactionReport* report = nullptr);
 
 // ------------------------------------------------------------------ verification (am_verify.cpp)
 // Full structural check; raises ERRCODE_INDEX_CORRUPTED on the first fault.
-void VerifyIndex(Relation index);
+// `heap` is the index's table (locked by the caller), whose size bounds the
+// heap TIDs of live rows.
+void VerifyIndex(Relation index, Relation heap);
 
 // ------------------------------------------------------------------ opening by OID (am_admin.cpp)
 // What a caller must hold on the index's table.

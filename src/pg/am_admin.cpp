@@ -173,7 +173,9 @@ VECGO_FUNCTION(vecgo_verify) {
   // only while replay is not appending to the same index.
   LOCKMODE heaplock = RecoveryInProgress() ? AccessShareLock : ShareLock;
   Relation index = OpenVecgoIndex(indexoid, heaplock, AccessShareLock, kAccessSelect, &heapoid);
-  VerifyIndex(index);
+  Relation heap = relation_open(heapoid, NoLock);
+  VerifyIndex(index, heap);
+  relation_close(heap, NoLock);
   CloseVecgoIndex(index, heapoid, heaplock, AccessShareLock);
   PG_RETURN_VOID();
 }

@@ -5,7 +5,11 @@
 // DiskANN by size), each logged as a full page image; then one metapage WAL
 // record switches the manifest. The replaced chains go to the metapage's
 // pending list stamped with the next full transaction id and are freed by
-// RecyclePending once no snapshot can be that old. Compaction runs with
+// RecyclePending once no snapshot can be that old. The list has room for
+// kMaxPending chains: a plan replaces no more segments than it has room
+// for, a group that turns out to have no live rows writes no output (which
+// would need an entry of its own), and while the list is full (an old
+// snapshot keeps it from draining) compaction waits. Compaction runs with
 // ShareUpdateExclusiveLock on the table, so it never races VACUUM (which
 // could otherwise tombstone a row already copied) nor another compaction.
 #include <algorithm>
@@ -29,6 +33,8 @@ namespace vecgo::pg {
 namespace {
 
 void AddPending(MetaData* m, const SegmentEntry& s, FullTransactionId safexid) {
+  // The caller has made room (the metapage has nothing past the list).
+  Assert(m->npending < static_cast<uint32>(kMaxPending));
   PendingFree* p = &m->pending[m->npending++];
   p->head = s.head;
   p->npages = s.npages;
@@ -69,6 +75,24 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
   const vecgo::CompactionPlan plan = vecgo::PlanCompaction(segs, n, policy, group, group_rows);
   const int ngroups = static_cast<int>(plan.groups);
 
+  // A full list of replaced chains means an old snapshot still holds them;
+  // say so when there is work that waits for it.
+  if (plan.members == 0 && policy.max_members == 0) {
+    vecgo::CompactionPolicy unbounded = policy;
+    unbounded.max_members = kMaxPending;
+    if (vecgo::PlanCompaction(segs, n, unbounded, group, group_rows).members > 0)
+      ereport(
+          NOTICE,
+          (errmsg("vecgo: compaction of index \"%s\" deferred", RelationGetRelationName(index)),
+           errdetail("The pages of %u replaced segments are waiting until no snapshot can still "
+                     "read them.",
+                     meta->npending),
+           errhint(
+               "They are recycled, and compaction resumes, once the transactions older than them "
+               "have ended (on hot standbys too, with hot_standby_feedback).")));
+    return 0;
+  }
+
   // Work left undone for lack of memory is reported, not silently dropped.
   if (plan.skipped_segments > 0)
     ereport(NOTICE,
@@ -94,8 +118,9 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
     pfree(m);
   }
 
-  // Each group: its live rows gathered in memory (the manifest's counts are
-  // exact: VACUUM cannot run meanwhile), then one new segment.
+  // Each group: its live rows gathered in memory (sized by the manifest's
+  // counts, which VACUUM logs with the flags and cannot change meanwhile),
+  // then one new segment.
   SegmentEntry* outputs = static_cast<SegmentEntry*>(palloc0(sizeof(SegmentEntry) * std::max(ngroups, 1)));
   for (int g = 0; g < ngroups; g++) {
     const Size cap = static_cast<Size>(group_rows[g]);
@@ -106,7 +131,10 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
       const SegmentEntry& s = meta->segments[i];
       rows += TierOpsOf(index, s.kind).copy_live(index, *meta, s, buf + rows * rs, cap - rows);
     }
-    WriteSegment(index, meta, first_id + g, buf, rows, &outputs[g]);
+    // No live rows after all (the counts said otherwise: they had drifted):
+    // no output, its members are simply dropped. An empty chain would need
+    // a pending entry of its own, beyond the room the plan counted.
+    if (rows > 0) WriteSegment(index, meta, first_id + g, buf, rows, &outputs[g]);
     pfree(buf);
     if (report) {
       report->rows_out += rows;
@@ -120,29 +148,48 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
   LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
   MetaData* m = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   std::memcpy(m, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+  CheckMeta(index, m);
   FullTransactionId safexid = ReadNextFullTransactionId();
   uint32 keep = 0;
   int64 replaced = 0;
   SegmentEntry* kept = static_cast<SegmentEntry*>(palloc(sizeof(SegmentEntry) * kMaxSegments));
+  bool* member = static_cast<bool*>(palloc0(sizeof(bool) * m->nsegments + 1));
+  for (uint32 j = 0; j < m->nsegments; j++) {
+    for (int i = 0; i < n; i++)
+      if (group[i] != vecgo::kCompactStay && meta->segments[i].id == m->segments[j].id)
+        member[j] = true;
+    replaced += member[j];
+  }
+  // Only compaction adds to the list, and only one compaction runs at a
+  // time, so the plan's room is still there; never write past the list
+  // should that ever not hold. (The new pages stay unclaimed; the worker
+  // reclaims them.)
+  int outputs_kept = 0;
+  for (int g = 0; g < ngroups; g++) outputs_kept += outputs[g].rows > 0;
+  if (m->npending + static_cast<uint64>(replaced) > static_cast<uint64>(kMaxPending) ||
+      m->nsegments - replaced + outputs_kept > kMaxSegments) {
+    UnlockReleaseBuffer(metabuf);
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_INTERNAL_ERROR),
+         errmsg("vecgo index \"%s\": no room in the manifest for compaction's switch",
+                RelationGetRelationName(index)),
+         errdetail(
+             "%lld segments replaced by %d, with %u segments and %u of %d pending entries taken.",
+             static_cast<long long>(replaced), outputs_kept, m->nsegments, m->npending,
+             kMaxPending)));
+  }
   for (uint32 j = 0; j < m->nsegments; j++) {
     const SegmentEntry& s = m->segments[j];
-    bool member = false;
-    for (int i = 0; i < n; i++)
-      if (group[i] != vecgo::kCompactStay && meta->segments[i].id == s.id) member = true;
-    if (!member) {
+    if (!member[j]) {
       kept[keep++] = s;
       continue;
     }
     AddPending(m, s, safexid);
-    replaced++;
     if (report) report->rows_in += s.rows;
   }
-  for (int g = 0; g < ngroups; g++) {
-    if (outputs[g].rows > 0)
-      kept[keep++] = outputs[g];
-    else
-      AddPending(m, outputs[g], safexid);
-  }
+  for (int g = 0; g < ngroups; g++)
+    if (outputs[g].rows > 0) kept[keep++] = outputs[g];
   std::memcpy(m->segments, kept, sizeof(SegmentEntry) * keep);
   m->nsegments = keep;
   WriteMeta(index, metabuf, *m);

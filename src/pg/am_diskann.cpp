@@ -112,7 +112,23 @@ const std::uint8_t* AccessPage(void* ctx, std::size_t i) {
   return reinterpret_cast<const std::uint8_t*>(PageStream(BufferGetPage(c->pinned)));
 }
 
+// Raises unless the run of DiskANN segment `id`, blocks head to head +
+// npages - 1 as the manifest lists them, lies inside the index. Checked
+// before any of them is read, in 64 bits (head + npages must not wrap):
+// ReadBuffer takes InvalidBlockNumber for P_NEW and would extend the
+// relation instead of failing. C-style (called through PgCall).
+void CheckDiskAnnRun(Relation index, uint32 id, BlockNumber head, uint32 npages) {
+  BlockNumber* nblocks = IndexSizeCache(index);
+  const uint64 end = static_cast<uint64>(head) + npages;
+  if (end > *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+  if (npages == 0 || head == kMetaBlock || end > *nblocks)
+    RaiseIndexCorrupted(
+        index, "DiskANN segment %u is listed with %u pages from block %u; the index has %u blocks.",
+        id, npages, head, *nblocks);
+}
+
 void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {
+  PgCall(CheckDiskAnnRun, index, e.id, e.head, e.npages);
   c->index = index;
   c->head = e.head;
   c->npages = e.npages;
@@ -133,21 +149,41 @@ void UseSegmentCopy(PageCtx* c, const SegmentEntry& e, const PagedVamanaStore& s
   c->copy = copy;
 }
 
-// Sets one deletion bit, WAL-logged (C-style: called through PgCall).
-void MarkDeletionBit(Relation index, BlockNumber blk, uint32 segment_id, uint32 byte, uint8 bit) {
-  Buffer buf = ReadBuffer(index, blk);
-  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-  Page page = BufferGetPage(buf);
-  if (!IsChainPageOf(page, segment_id)) {
-    UnlockReleaseBuffer(buf);
-    RaiseBadChainPage(index, blk, segment_id);
+// The deletion bits VACUUM sets on one page of the bitmap (LogDeletions'
+// `mark`), each checked to lie in the page's payload beforehand.
+struct BitsToSet {
+  const PagedVamanaStore::BitLocation* locs;
+  int n;
+};
+
+uint64 SetDeletionBits(Page page, void* arg) {
+  const BitsToSet* b = static_cast<const BitsToSet*>(arg);
+  std::uint8_t* stream = reinterpret_cast<std::uint8_t*>(PageStream(page));
+  uint64 set = 0;
+  for (int i = 0; i < b->n; i++) {
+    const PagedVamanaStore::BitLocation& loc = b->locs[i];
+    const std::uint8_t mask = static_cast<std::uint8_t>(1u << loc.bit);
+    if (stream[loc.byte] & mask) continue;
+    stream[loc.byte] |= mask;
+    set++;
   }
-  GenericXLogState* state = GenericXLogStart(index);
-  Page p = GenericXLogRegisterBuffer(state, buf, 0);
-  PagedVamanaStore::BitLocation loc{0, byte, bit};
-  PagedVamanaStore::SetDeletionBit(reinterpret_cast<std::uint8_t*>(PageStream(p)), kStreamBytes, loc);
-  GenericXLogFinish(state);
-  UnlockReleaseBuffer(buf);
+  // One reseal of the page checksum for all of them: SetDeletionBit sets a
+  // bit (already set here) and reseals. It cannot throw for a location
+  // inside the payload, which the caller has checked.
+  if (set > 0) PagedVamanaStore::SetDeletionBit(stream, kStreamBytes, b->locs[0]);
+  return set;
+}
+
+// Sets `n` deletion bits on block `blk` of segment `segment_id`, logged
+// with the manifest's count (LogDeletions). Returns the bits newly set.
+// C-style: called through PgCall.
+uint64 MarkDeletionBits(Relation index, BlockNumber blk, uint32 segment_id,
+                        const PagedVamanaStore::BitLocation* locs, int n) {
+  Buffer buf = ReadBuffer(index, blk);
+  BitsToSet bits{locs, n};
+  const uint64 set = LogDeletions(index, buf, segment_id, SetDeletionBits, &bits);
+  ReleaseBuffer(buf);
+  return set;
 }
 
 }  // namespace
@@ -555,8 +591,12 @@ uint64 DiskAnnBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulk
   InitPageCtx(&ctx, index, e);
   PagedVamanaStore store(AccessPage, &ctx, e.npages, kStreamBytes);
   std::vector<PagedVamanaStore::BitLocation> dead;
+  uint64 flagged = 0;
   for (std::uint32_t id = 0; id < store.Size(); id++) {
-    if (store.Deleted(id)) continue;
+    if (store.Deleted(id)) {
+      flagged++;
+      continue;
+    }
     ItemPointerData tid = LabelTid(store.Label(id));
     if (PgCall(callback, &tid, cbstate))
       dead.push_back(store.DeletionBit(id));
@@ -565,15 +605,23 @@ uint64 DiskAnnBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulk
     if ((id & 1023) == 0) PgCall(vacuum_delay_point);
   }
   Unpin(&ctx);
-  for (const auto& loc : dead) {
-    if (loc.page >= e.npages || loc.byte >= kStreamBytes || loc.bit > 7)
+  for (const auto& loc : dead)
+    if (loc.page >= e.npages || loc.byte < vecgo::kPageHeaderSize || loc.byte >= kStreamBytes ||
+        loc.bit > 7)
       RaiseSegmentCorrupt(index, e.id, "DiskANN deletion bit outside the segment");
-    PgCall(MarkDeletionBit, index, static_cast<BlockNumber>(e.head + loc.page), e.id, loc.byte,
-           loc.bit);
+  // One WAL record per page of the bitmap, with the manifest's count (the
+  // bits of ascending ids come page by page).
+  uint64 marked = 0;
+  for (std::size_t i = 0; i < dead.size();) {
+    std::size_t j = i;
+    while (j < dead.size() && dead[j].page == dead[i].page) j++;
+    marked += PgCall(MarkDeletionBits, index, static_cast<BlockNumber>(e.head + dead[i].page), e.id,
+                     &dead[i], static_cast<int>(j - i));
+    PgCall(vacuum_delay_point);
+    i = j;
   }
-  Unpin(&ctx);
-  stats->tuples_removed += static_cast<double>(dead.size());
-  return dead.size();
+  stats->tuples_removed += static_cast<double>(marked);
+  return flagged + marked;
 }
 
 // ------------------------------------------------------------------ compaction input
@@ -612,7 +660,9 @@ Size DiskAnnCopyLive(Relation index, const MetaData& meta, const SegmentEntry& e
 void DiskAnnVerify(Relation index, const MetaData&, const SegmentEntry& e, char* claimed,
                    BlockNumber nblocks, TierFacts* out) {
   std::memset(out, 0, sizeof(*out));
-  if (e.npages == 0 || e.head + e.npages > nblocks || e.tail != e.head + e.npages - 1)
+  // In 64 bits: head + npages from a damaged manifest may wrap.
+  const uint64 end = static_cast<uint64>(e.head) + e.npages;
+  if (e.npages == 0 || end > nblocks || e.tail != end - 1)
     RaiseSegmentCorrupt(index, e.id, "DiskANN run at block %u with %u pages is not a valid run", e.head,
                         e.npages);
   for (uint32 k = 0; k < e.npages; k++) {
@@ -636,12 +686,17 @@ void DiskAnnVerify(Relation index, const MetaData&, const SegmentEntry& e, char*
   out->tail = e.head + e.npages - 1;
   out->rows = store.Size();
   for (std::uint32_t id = 0; id < store.Size(); id++) {
-    if (store.Deleted(id)) out->deleted++;
     ItemPointerData tid = LabelTid(store.Label(id));
-    if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0) {
+    const BlockNumber heap_blk = ItemPointerGetBlockNumberNoCheck(&tid);
+    if (!ItemPointerIsValid(&tid) || ItemPointerGetOffsetNumberNoCheck(&tid) == 0 ||
+        heap_blk == InvalidBlockNumber) {
       Unpin(&ctx);
       RaiseSegmentCorrupt(index, e.id, "DiskANN node %u holds an invalid heap TID", id);
     }
+    if (store.Deleted(id))
+      out->deleted++;
+    else
+      out->max_heap_block = std::max(out->max_heap_block, heap_blk);
   }
   Unpin(&ctx);
 }

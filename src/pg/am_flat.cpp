@@ -142,21 +142,46 @@ TierCursor* FlatOpen(const TierScan& scan, const SegmentEntry& e) { return FlatO
 
 // ------------------------------------------------------------------ vacuum
 
+// The records of one page VACUUM flags (LogDeletions' `mark`): offsets in
+// 8-byte units from the page's stream start.
+struct FlatDeletions {
+  int n;
+  uint16 offsets[kStreamBytes / 8];
+};
+
+uint64 MarkFlatDeletions(Page page, void* arg) {
+  const FlatDeletions* d = static_cast<const FlatDeletions*>(arg);
+  // The records cannot have changed while the page was unlocked (flags are
+  // set by VACUUM alone, appends only add bytes past those examined), but
+  // only what is set here is counted.
+  uint64 marked = 0;
+  for (int i = 0; i < d->n; i++) {
+    RecordHeader* h = reinterpret_cast<RecordHeader*>(PageStream(page) + d->offsets[i] * 8);
+    if (h->flags & kRecordDeleted) continue;
+    h->flags |= kRecordDeleted;
+    marked++;
+  }
+  return marked;
+}
+
 uint64 FlatBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDeleteCallback callback,
                       void* cbstate, IndexBulkDeleteResult* stats) {
   Relation index = info->index;
   MetaData meta;
   ReadMeta(index, &meta);
   const Size rs = RecordSize(meta.dims);
-  uint64 marked = 0;
+  uint64 flagged = 0;
   uint64 page_index = 0;
   BlockNumber blk = e.head;
-  uint16 offsets_buf[kStreamBytes / 8];
+  BlockNumber nblocks = 0;
+  FlatDeletions* dead = static_cast<FlatDeletions*>(palloc(sizeof(FlatDeletions)));
   uint64 ordinals[kStreamBytes / 8];
-  while (blk != InvalidBlockNumber) {
+  // At least the head page: an invalid head is damage, not an empty chain.
+  while (page_index == 0 || blk != InvalidBlockNumber) {
     vacuum_delay_point();
+    CheckChainStep(index, e.id, blk, page_index, &nblocks);
     Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
     PageOpaque* o = GetOpaque(page);
     if (!IsChainPageOf(page, e.id) || o->used > kStreamBytes) {
@@ -167,34 +192,35 @@ uint64 FlatBulkDelete(IndexVacuumInfo* info, const SegmentEntry& e, IndexBulkDel
     uint64 start = page_index * kStreamBytes;
     uint64 end = start + o->used;
     uint64 s = ((start + rs - 1) / rs) * rs;
-    int ndead = 0;
+    dead->n = 0;
     for (; s + sizeof(RecordHeader) <= end; s += rs) {
       RecordHeader* h = reinterpret_cast<RecordHeader*>(PageStream(page) + (s - start));
-      if (h->flags & kRecordDeleted) continue;
+      if (h->flags & kRecordDeleted) {
+        flagged++;
+        continue;
+      }
       if (callback(&h->tid, cbstate)) {
-        ordinals[ndead] = s / rs;
-        offsets_buf[ndead++] = static_cast<uint16>((s - start) / 8);
+        ordinals[dead->n] = s / rs;
+        dead->offsets[dead->n++] = static_cast<uint16>((s - start) / 8);
       }
       else
         stats->num_index_tuples += 1;
     }
-    if (ndead > 0) {
-      GenericXLogState* state = GenericXLogStart(index);
-      Page p = GenericXLogRegisterBuffer(state, buf, 0);
-      for (int i = 0; i < ndead; i++)
-        reinterpret_cast<RecordHeader*>(PageStream(p) + offsets_buf[i] * 8)->flags |= kRecordDeleted;
-      GenericXLogFinish(state);
-      marked += ndead;
-      stats->tuples_removed += ndead;
-    }
     blk = o->next;
-    UnlockReleaseBuffer(buf);
+    LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+    if (dead->n > 0) {
+      const uint64 marked = LogDeletions(index, buf, e.id, MarkFlatDeletions, dead);
+      flagged += marked;
+      stats->tuples_removed += static_cast<double>(marked);
+    }
+    ReleaseBuffer(buf);
     // The MemTable over this chain must not return them either (their TIDs
     // may be reused by new rows).
-    MemTableMarkDeleted(index, e.id, ordinals, ndead);
+    MemTableMarkDeleted(index, e.id, ordinals, dead->n);
     page_index++;
   }
-  return marked;
+  pfree(dead);
+  return flagged;
 }
 
 // ------------------------------------------------------------------ compaction input
@@ -236,7 +262,9 @@ void FlatVerify(Relation index, const MetaData& meta, const SegmentEntry& e, cha
   auto bad = [&](const char* fmt, unsigned long long a, unsigned long long b) {
     RaiseSegmentCorrupt(index, id, fmt, a, b);
   };
-  while (blk != InvalidBlockNumber) {
+  // At least the head page: an invalid head is damage, not an empty chain.
+  while (npages == 0 || blk != InvalidBlockNumber) {
+    CHECK_FOR_INTERRUPTS();
     if (blk >= nblocks || blk == kMetaBlock) bad("links to block %llu of %llu", blk, nblocks);
     if (claimed[blk]) bad("reuses block %llu (claimed %llu times)", blk, claimed[blk]);
     claimed[blk]++;
@@ -271,10 +299,15 @@ void FlatVerify(Relation index, const MetaData& meta, const SegmentEntry& e, cha
     const RecordHeader* h;
     while ((h = ChainReaderNext(&r)) != nullptr) {
       if (h->flags & ~kRecordDeleted) bad("record with flags %llu (%llu)", h->flags, 0);
-      if (!ItemPointerIsValid(&h->tid) || ItemPointerGetOffsetNumberNoCheck(&h->tid) == 0)
-        bad("record with invalid heap TID (block %llu, offset %llu)",
-            ItemPointerGetBlockNumberNoCheck(&h->tid), ItemPointerGetOffsetNumberNoCheck(&h->tid));
-      if (h->flags & kRecordDeleted) deleted++;
+      const BlockNumber heap_blk = ItemPointerGetBlockNumberNoCheck(&h->tid);
+      if (!ItemPointerIsValid(&h->tid) || ItemPointerGetOffsetNumberNoCheck(&h->tid) == 0 ||
+          heap_blk == InvalidBlockNumber)
+        bad("record with invalid heap TID (block %llu, offset %llu)", heap_blk,
+            ItemPointerGetOffsetNumberNoCheck(&h->tid));
+      if (h->flags & kRecordDeleted)
+        deleted++;
+      else
+        out->max_heap_block = std::max(out->max_heap_block, heap_blk);
     }
     ChainReaderEnd(&r);
     pfree(r.page_copy);

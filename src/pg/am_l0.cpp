@@ -81,6 +81,7 @@ namespace {
 
 // A copy of the opaque of page `blk`, which must belong to chain `id`.
 PageOpaque ReadChainOpaque(Relation index, BlockNumber blk, uint32 id) {
+  CheckChainStep(index, id, blk, 0, IndexSizeCache(index));
   Buffer buf = ReadBuffer(index, blk);
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buf);
@@ -93,12 +94,34 @@ PageOpaque ReadChainOpaque(Relation index, BlockNumber blk, uint32 id) {
   return o;
 }
 
+// Raises unless `pages`, the page count an L0 head page holds, can be the
+// count of a chain in this index: at least its head, and no more pages than
+// the index has blocks (all the arithmetic on it stays far from wrapping).
+void CheckL0PageCount(Relation index, uint32 id, uint32 pages) {
+  BlockNumber* nblocks = IndexSizeCache(index);
+  if (pages >= *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+  if (pages == 0 || pages >= *nblocks)
+    RaiseIndexCorrupted(index,
+                        "The head page of L0 log %u counts %u pages; the index has %u blocks.", id,
+                        pages, *nblocks);
+}
+
 }  // namespace
 
 L0Size ReadL0Size(Relation index, const MetaData& meta) {
   // The head page holds the page count and the tail; the tail its bytes.
+  // (Without the metapage lock an append may link a page past the tail
+  // between the two reads, so the tail's link is not checked here.)
   const PageOpaque head = ReadChainOpaque(index, meta.l0_head, meta.l0_id);
+  CheckL0PageCount(index, meta.l0_id, head.npages);
+  if ((head.npages == 1) != (head.tail == meta.l0_head))
+    RaiseIndexCorrupted(index,
+                        "The head page of L0 log %u counts %u pages but names block %u its tail.",
+                        meta.l0_id, head.npages, head.tail);
   const PageOpaque tail = ReadChainOpaque(index, head.tail, meta.l0_id);
+  if (tail.used > kStreamBytes)
+    RaiseIndexCorrupted(index, "Block %u of L0 log %u claims %u bytes.", head.tail, meta.l0_id,
+                        tail.used);
   L0Size sz;
   sz.pages = head.npages;
   sz.tail = head.tail;
@@ -131,18 +154,27 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
     l0_id = meta->l0_id;
     head = meta->l0_head;
 
+    // The head, the tail hint and the page count are read from disk: each is
+    // checked before it is used (a block number past the end would extend
+    // the relation, a count of 0 would wrap the ordinal below).
+    CheckChainStep(index, l0_id, head, 0, IndexSizeCache(index));
     headbuf = ReadBuffer(index, head);
     LockBuffer(headbuf, BUFFER_LOCK_EXCLUSIVE);
     Page headpage = BufferGetPage(headbuf);
     if (!IsChainPageOf(headpage, l0_id)) RaiseBadChainPage(index, head, l0_id);
     tailblk = GetOpaque(headpage)->tail;
     pages_before = GetOpaque(headpage)->npages;
+    CheckL0PageCount(index, l0_id, pages_before);
     tailbuf = headbuf;
     if (tailblk != head) {
+      CheckChainStep(index, l0_id, tailblk, 0, IndexSizeCache(index));
       tailbuf = ReadBuffer(index, tailblk);
       LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+    }
+    {
       Page tp = BufferGetPage(tailbuf);
-      if (!IsChainPageOf(tp, l0_id) || GetOpaque(tp)->next != InvalidBlockNumber)
+      if (!IsChainPageOf(tp, l0_id) || GetOpaque(tp)->next != InvalidBlockNumber ||
+          GetOpaque(tp)->used > kStreamBytes)
         RaiseBadChainPage(index, tailblk, l0_id);
     }
     used = GetOpaque(BufferGetPage(tailbuf))->used;
@@ -231,8 +263,14 @@ int64 SealL0(Relation index, bool only_if_full, bool quiet) {
     std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
     CheckMeta(index, meta);
 
-    // With the metapage locked exclusively no append is in progress.
+    // With the metapage locked exclusively no append is in progress, so the
+    // tail hint must name the chain's last page: a chain that goes on past it
+    // is not sealed into a segment whose manifest entry would then be wrong.
     const L0Size sz = ReadL0Size(index, *meta);
+    if (ReadChainOpaque(index, sz.tail, meta->l0_id).next != InvalidBlockNumber)
+      RaiseIndexCorrupted(index,
+                          "The tail hint of L0 log %u, block %u, is not the last page of the chain.",
+                          meta->l0_id, sz.tail);
     if (sz.rows > 0 && (!only_if_full || L0IsFull(index, *meta, sz.pages))) {
       if (meta->nsegments >= static_cast<uint32>(kMaxSegments)) {
         UnlockReleaseBuffer(metabuf);

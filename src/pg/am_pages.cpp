@@ -6,6 +6,7 @@
 // errors (buffer manager, WAL) may longjmp through these frames; errors of our
 // own are raised with ereport directly for the same reason.
 #include <algorithm>
+#include <cstdarg>
 #include <cstring>
 
 #include "guard.h"
@@ -160,6 +161,82 @@ void WriteMeta(Relation index, Buffer metabuf, const MetaData& meta) {
   reinterpret_cast<PageHeader>(page)->pd_lower =
       static_cast<LocationIndex>(kPageDataOffset + sizeof(MetaData));
   GenericXLogFinish(state);
+}
+
+void RaiseIndexCorrupted(Relation index, const char* detail_fmt, ...) {
+  char detail[512];
+  va_list ap;
+  va_start(ap, detail_fmt);
+  vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+  va_end(ap);
+  ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                  errmsg("vecgo index \"%s\" is corrupted", RelationGetRelationName(index)),
+                  errdetail_internal("%s", detail)));
+  pg_unreachable();
+}
+
+void CheckChainStep(Relation index, uint32 segment_id, BlockNumber blk, uint64 steps,
+                    BlockNumber* nblocks) {
+  CHECK_FOR_INTERRUPTS();
+  if (blk == kMetaBlock)
+    RaiseIndexCorrupted(index, "Segment %u links to the metapage.", segment_id);
+  // A chain of steps + 1 pages needs steps + 2 blocks with the metapage.
+  if (blk >= *nblocks || steps + 2 > *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+  if (blk >= *nblocks)
+    RaiseIndexCorrupted(index,
+                        "Segment %u refers to block %u, past the end of the index (%u blocks).",
+                        segment_id, blk, *nblocks);
+  if (steps + 2 > *nblocks)
+    RaiseIndexCorrupted(index,
+                        "Segment %u has more pages than the index has blocks (%u): its page links "
+                        "form a cycle.",
+                        segment_id, *nblocks);
+}
+
+BlockNumber* IndexSizeCache(Relation index) {
+  if (index->rd_amcache == nullptr)
+    index->rd_amcache = MemoryContextAllocZero(index->rd_indexcxt, sizeof(BlockNumber));
+  return static_cast<BlockNumber*>(index->rd_amcache);
+}
+
+uint64* DeletedCountOf(MetaData* meta, uint32 chain_id) {
+  if (meta->l0_id == chain_id) return &meta->l0_deleted;
+  for (uint32 i = 0; i < meta->nsegments && i < static_cast<uint32>(kMaxSegments); i++)
+    if (meta->segments[i].id == chain_id) return &meta->segments[i].deleted;
+  return nullptr;
+}
+
+uint64 LogDeletions(Relation index, Buffer buf, uint32 chain_id,
+                    uint64 (*mark)(Page page, void* arg), void* arg) {
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  GenericXLogState* state = GenericXLogStart(index);
+  Page page = GenericXLogRegisterBuffer(state, buf, 0);
+  Page metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+  // The chain stays listed: compaction, which could replace it, conflicts
+  // with VACUUM's lock, and a seal keeps its id. Nor can the page have
+  // changed hands while the caller held its pin without a lock (it would
+  // have to be recycled first).
+  uint64* count = DeletedCountOf(PageGetMeta(metapage), chain_id);
+  if (count == nullptr || !IsChainPageOf(page, chain_id)) {
+    GenericXLogAbort(state);
+    LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+    UnlockReleaseBuffer(metabuf);
+    if (count != nullptr) RaiseBadChainPage(index, BufferGetBlockNumber(buf), chain_id);
+    RaiseIndexCorrupted(index, "Segment %u, whose rows VACUUM is flagging, is not in the manifest.",
+                        chain_id);
+  }
+  const uint64 n = mark(page, arg);
+  if (n > 0) {
+    *count += n;
+    GenericXLogFinish(state);
+  } else {
+    GenericXLogAbort(state);
+  }
+  LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+  UnlockReleaseBuffer(metabuf);
+  return n;
 }
 
 void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id) {
@@ -338,11 +415,15 @@ void ChainReaderBeginAt(ChainReader* r, Relation index, uint32 segment_id, Block
 }
 
 static bool ReaderLoadNext(ChainReader* r) {
-  if (r->next == InvalidBlockNumber) return false;
+  // A chain has at least one page: InvalidBlockNumber ends it only after
+  // the first (as a head, it is damage CheckChainStep reports, not an
+  // empty chain whose rows a scan would silently miss).
+  if (r->next == InvalidBlockNumber && r->pages_read > 0) return false;
   // The worker's (and VACUUM's) cost-based delay; elsewhere only an
   // interrupt check. No lock is held between pages.
   vacuum_delay_point();
   BlockNumber blk = r->next;
+  CheckChainStep(r->index, r->segment_id, blk, r->pages_read, &r->nblocks);
   Buffer buf = ReadBuffer(r->index, blk);
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buf);
@@ -446,9 +527,11 @@ uint64 RecyclePending(Relation index) {
   // The manifest no longer lists them: mark each page free, then tell the FSM.
   // A crash in between leaks pages; it never frees a page twice.
   uint64 freed = 0;
+  BlockNumber nblocks = 0;
   for (int i = 0; i < nready; i++) {
     BlockNumber blk = ready[i].head;
     for (uint32 n = 0; n < ready[i].npages && blk != InvalidBlockNumber; n++) {
+      CheckChainStep(index, ready[i].segment_id, blk, n, &nblocks);
       Buffer buf = ReadBuffer(index, blk);
       LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
       Page page = BufferGetPage(buf);

@@ -49,6 +49,7 @@ struct ScanState {
   int next_batch_size = 0;
   int64 returned = 0;
   int64 limit = 0;
+  BlockNumber heap_nblocks = 0;  // the table's size as last read (CheckHeapTid)
 
   static void Free(void* arg) { static_cast<ScanState*>(arg)->~ScanState(); }
 };
@@ -166,6 +167,24 @@ void RescanImpl(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
   scan->opaque = NewScanState(ctx);
 }
 
+// A heap TID comes from the index's pages (or a MemTable built from them):
+// it must point into the table before the executor fetches it, as the heap
+// reads block InvalidBlockNumber as P_NEW and would extend the table. The
+// table's size is read again only when a TID passes the size last read
+// (rows are added while the scan runs; the table is not truncated under
+// the scan's lock).
+void CheckHeapTid(IndexScanDesc scan, ScanState* so, const ItemPointerData& tid) {
+  const BlockNumber blk = ItemPointerGetBlockNumberNoCheck(&tid);
+  const OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(&tid);
+  if (blk < so->heap_nblocks && off != InvalidOffsetNumber) return;
+  if (scan->heapRelation == nullptr) return;
+  if (blk != InvalidBlockNumber) so->heap_nblocks = RelationGetNumberOfBlocks(scan->heapRelation);
+  if (blk >= so->heap_nblocks || off == InvalidOffsetNumber)
+    RaiseIndexCorrupted(scan->indexRelation,
+                        "It holds heap TID (%u,%u), outside table \"%s\" (%u blocks).", blk, off,
+                        RelationGetRelationName(scan->heapRelation), so->heap_nblocks);
+}
+
 bool GetTupleImpl(IndexScanDesc scan, ScanDirection dir) {
   ScanState* so = static_cast<ScanState*>(scan->opaque);
   if (!ScanDirectionIsForward(dir))
@@ -180,6 +199,7 @@ bool GetTupleImpl(IndexScanDesc scan, ScanDirection dir) {
   const vecgo::Neighbor& c = so->batch[so->pos++];
   so->returned++;
   scan->xs_heaptid = LabelTid(c.label);
+  CheckHeapTid(scan, so, scan->xs_heaptid);
   scan->xs_recheck = false;
   scan->xs_recheckorderby = false;
   if (scan->numberOfOrderBys > 0) {

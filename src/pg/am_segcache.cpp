@@ -97,6 +97,10 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
       return c.data;
     }
   }
+  // The run's blocks come from the manifest: a run that passes the end of
+  // the relation is not read here (block InvalidBlockNumber would extend
+  // it); the buffer path, which checks the run first, reports it.
+  if (static_cast<uint64>(e.head) + e.npages > RelationGetNumberOfBlocks(index)) return nullptr;
   Size bytes = static_cast<Size>(e.npages) * kStreamBytes;
   if (!MakeRoom(bytes)) return nullptr;
   if (g_cache_cxt == nullptr)

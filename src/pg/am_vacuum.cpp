@@ -2,11 +2,16 @@
 //
 // ambulkdelete asks every tier (the L0 log and each segment) to flag the
 // records whose heap TID the callback reports dead, one WAL record per
-// changed page; the manifest's deleted counts follow in one metapage update.
+// changed page that also carries the manifest's deleted count of its chain
+// (LogDeletions), so the counts match the flags however a VACUUM ends. Each
+// tier also reports every flag it saw, and the manifest takes those counts
+// at the end: an index whose counts drifted under an older build (which
+// logged the counts once, at the end) is repaired by its next VACUUM.
 // Scans skip flagged records, so a deleted row is never returned again;
 // compaction drops them physically. amvacuumcleanup frees the pages of
 // replaced segments that no scan can read any more, and, when the compaction
 // worker is not running, seals and compacts (worker.h).
+#include <algorithm>
 #include <cstring>
 
 #include "guard.h"
@@ -33,31 +38,38 @@ IndexBulkDeleteResult* BulkDeleteImpl(IndexVacuumInfo* info, IndexBulkDeleteResu
 
   const int ntiers = static_cast<int>(meta->nsegments) + 1;
   SegmentEntry* tiers = static_cast<SegmentEntry*>(palloc(sizeof(SegmentEntry) * ntiers));
-  uint64* marked = static_cast<uint64*>(palloc0(sizeof(uint64) * ntiers));
+  uint64* flagged = static_cast<uint64*>(palloc0(sizeof(uint64) * ntiers));
   tiers[0] = L0Entry(*meta);
   for (uint32 i = 0; i < meta->nsegments; i++) tiers[i + 1] = meta->segments[i];
-  bool any = false;
-  for (int i = 0; i < ntiers; i++) {
-    marked[i] = TierOpsOf(index, tiers[i].kind).bulk_delete(info, tiers[i], callback, cbstate, stats);
-    any |= marked[i] > 0;
-  }
+  for (int i = 0; i < ntiers; i++)
+    flagged[i] =
+        TierOpsOf(index, tiers[i].kind).bulk_delete(info, tiers[i], callback, cbstate, stats);
 
-  // Fold the counts into the manifest by chain id: the L0 log may have been
-  // sealed into a segment meanwhile (compaction cannot run: it conflicts with
-  // VACUUM's lock on the table).
-  if (any) {
-    Buffer metabuf = ReadBuffer(index, kMetaBlock);
-    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-    std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
-    for (int i = 0; i < ntiers; i++) {
-      if (marked[i] == 0) continue;
-      if (meta->l0_id == tiers[i].id) meta->l0_deleted += marked[i];
-      for (uint32 j = 0; j < meta->nsegments; j++)
-        if (meta->segments[j].id == tiers[i].id) meta->segments[j].deleted += marked[i];
-    }
-    WriteMeta(index, metabuf, *meta);
-    UnlockReleaseBuffer(metabuf);
+  // Every flag of every tier was seen, and none can have been set since by
+  // anyone else: the manifest's counts must be these. They are, unless they
+  // had drifted before; then they are set right, by chain id (the L0 log
+  // may have been sealed into a segment meanwhile; compaction cannot have
+  // run: it conflicts with VACUUM's lock on the table).
+  Buffer metabuf = ReadBuffer(index, kMetaBlock);
+  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+  CheckMeta(index, meta);
+  bool changed = false;
+  for (int i = 0; i < ntiers; i++) {
+    uint64* count = DeletedCountOf(meta, tiers[i].id);
+    if (count == nullptr || *count == flagged[i]) continue;
+    ereport(
+        LOG,
+        (errmsg("vecgo index \"%s\": segment %u counted %llu deleted rows, its pages flag %llu; "
+                "count corrected",
+                RelationGetRelationName(index), tiers[i].id,
+                static_cast<unsigned long long>(*count),
+                static_cast<unsigned long long>(flagged[i]))));
+    *count = flagged[i];
+    changed = true;
   }
+  if (changed) WriteMeta(index, metabuf, *meta);
+  UnlockReleaseBuffer(metabuf);
   stats->num_pages = RelationGetNumberOfBlocks(index);
   return stats;
 }
@@ -75,8 +87,12 @@ IndexBulkDeleteResult* CleanupImpl(IndexVacuumInfo* info, IndexBulkDeleteResult*
     ReadMeta(index, meta);
     double live = 0;
     for (uint32 i = 0; i < meta->nsegments; i++)
-      live += static_cast<double>(meta->segments[i].rows - meta->segments[i].deleted);
-    if (meta->dims > 0) live += static_cast<double>(ReadL0Size(index, *meta).rows - meta->l0_deleted);
+      live += static_cast<double>(meta->segments[i].rows -
+                                  std::min(meta->segments[i].rows, meta->segments[i].deleted));
+    if (meta->dims > 0) {
+      const uint64 rows = ReadL0Size(index, *meta).rows;
+      live += static_cast<double>(rows - std::min(rows, meta->l0_deleted));
+    }
     stats->num_index_tuples = live;
     stats->estimated_count = false;
   }

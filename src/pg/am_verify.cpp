@@ -20,9 +20,24 @@ namespace {
   Raise(ERRCODE_INDEX_CORRUPTED, "vecgo index \"%s\" is corrupted: %s", RelationGetRelationName(index), buf);
 }
 
+// Live rows must point into the table: the executor would read a block
+// past its end (InvalidBlockNumber extending it). Read after the walk: on a
+// hot standby (where the check holds AccessShareLock only) replay may add
+// rows meanwhile, each after its heap tuple.
+void CheckHeapBlocks(Relation index, Relation heap, const char* what, const TierFacts& f) {
+  if (f.max_heap_block == 0) return;
+  const BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
+  if (f.max_heap_block >= heap_blocks)
+    Raise(ERRCODE_INDEX_CORRUPTED,
+          "vecgo index \"%s\" is corrupted: %s: a live row points to block %u of table \"%s\", "
+          "which has %u blocks",
+          RelationGetRelationName(index), what, f.max_heap_block, RelationGetRelationName(heap),
+          heap_blocks);
+}
+
 }  // namespace
 
-void VerifyIndex(Relation index) {
+void VerifyIndex(Relation index, Relation heap) {
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
   const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
@@ -39,6 +54,7 @@ void VerifyIndex(Relation index) {
   if (f.head_tail != f.tail) Corrupt(index, "%s: tail hint %llu, actual tail %llu", "L0 log", f.head_tail, f.tail);
   if (f.deleted != meta->l0_deleted)
     Corrupt(index, "%s: %llu deleted rows, manifest says %llu", "L0 log", f.deleted, meta->l0_deleted);
+  CheckHeapBlocks(index, heap, "L0 log", f);
 
   for (uint32 i = 0; i < meta->nsegments; i++) {
     const SegmentEntry& s = meta->segments[i];
@@ -56,12 +72,14 @@ void VerifyIndex(Relation index) {
     if (s.rows != f.rows) Corrupt(index, "%s: manifest says %llu rows, chain has %llu", what, s.rows, f.rows);
     if (s.deleted != f.deleted)
       Corrupt(index, "%s: manifest says %llu deleted rows, chain has %llu", what, s.deleted, f.deleted);
+    CheckHeapBlocks(index, heap, what, f);
   }
 
   // Replaced chains waiting to be recycled must not overlap live ones.
   for (uint32 i = 0; i < meta->npending; i++) {
     BlockNumber blk = meta->pending[i].head;
     for (uint32 k = 0; k < meta->pending[i].npages && blk != InvalidBlockNumber; k++) {
+      CHECK_FOR_INTERRUPTS();
       if (blk >= nblocks || claimed[blk])
         Corrupt(index, "%s: pending chain block %llu overlaps (claimed %llu)", "manifest", blk,
                 blk < nblocks ? claimed[blk] : 0);
