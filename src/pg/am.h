@@ -196,6 +196,9 @@ void DefineSegmentCacheGuc();
 // one an ERROR releases (a scan's), so an interrupted copy is freed.
 // C-style: may ereport (call through PgCall where destructors are alive).
 const char* SegmentCacheLookup(Relation index, const SegmentEntry& e);
+// Every copy SegmentCacheLookup returned is pinned (never evicted) until its
+// reader gives it back here.
+void SegmentCacheRelease(const char* data);
 
 extern int g_ef_search;
 extern int g_iterative_scan;  // IterativeScan

@@ -143,7 +143,11 @@ void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {
 // Serves the segment from the backend's copy, except its deletion bitmap.
 void UseSegmentCopy(PageCtx* c, const SegmentEntry& e, const PagedVamanaStore& store) {
   const char* copy = PgCall(SegmentCacheLookup, c->index, e);
-  if (copy == nullptr || store.Size() == 0) return;
+  if (copy == nullptr) return;
+  if (store.Size() == 0) {
+    SegmentCacheRelease(copy);
+    return;
+  }
   c->del_first = store.DeletionBit(0).page;
   c->del_last = store.DeletionBit(store.Size() - 1).page;
   c->copy = copy;
@@ -553,13 +557,14 @@ class DiskAnnCursor final : public TierCursor {
 
   static void Free(void* arg) {
     DiskAnnCursor* c = static_cast<DiskAnnCursor*>(arg);
+    if (c->ctx_.copy != nullptr) SegmentCacheRelease(c->ctx_.copy);
     delete c->searcher_;
     delete c->store_;
     c->~DiskAnnCursor();
   }
 
  private:
-  PageCtx ctx_;
+  PageCtx ctx_{};
   PagedVamanaStore* store_ = nullptr;
   VamanaSearcher<PagedVamanaStore>* searcher_ = nullptr;
   std::vector<VamanaResult> results_;

@@ -47,6 +47,7 @@ struct CacheEntry {
   uint64 last_use;
   MemoryContext cxt;  // holds data; a child of g_cache_cxt
   char* data;         // npages * kStreamBytes
+  int pins;           // cursors reading the copy: it is not evicted meanwhile
 };
 
 // Plain array of plain structs: nothing here has a destructor, so PostgreSQL
@@ -65,13 +66,17 @@ void Evict(int i) {
 }
 
 // Frees least recently used entries until `need` more bytes fit the budget.
+// A copy a cursor is reading (one scan opens a cursor per segment, so a scan
+// over segments larger together than the budget would otherwise evict the
+// copy of its own first segment) is never evicted: without room, false.
 bool MakeRoom(Size need) {
   Size budget = static_cast<Size>(g_segment_cache_mb) * 1024 * 1024;
   if (need > budget) return false;
-  while (g_nentries > 0 && g_bytes + need > budget) {
-    int lru = 0;
-    for (int i = 1; i < g_nentries; i++)
-      if (g_entries[i].last_use < g_entries[lru].last_use) lru = i;
+  while (g_bytes + need > budget) {
+    int lru = -1;
+    for (int i = 0; i < g_nentries; i++)
+      if (g_entries[i].pins == 0 && (lru < 0 || g_entries[i].last_use < g_entries[lru].last_use)) lru = i;
+    if (lru < 0) return false;
     Evict(lru);
   }
   return true;
@@ -94,6 +99,7 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
     if (RelFileNodeEquals(c.node, index->rd_node) && c.segment_id == e.id && c.head == e.head &&
         c.npages == e.npages) {
       c.last_use = ++g_clock;
+      c.pins++;
       return c.data;
     }
   }
@@ -139,9 +145,17 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
     g_capacity = cap;
   }
   MemoryContextSetParent(cxt, g_cache_cxt);
-  g_entries[g_nentries++] = CacheEntry{index->rd_node, e.id, e.head, e.npages, ++g_clock, cxt, data};
+  g_entries[g_nentries++] = CacheEntry{index->rd_node, e.id, e.head, e.npages, ++g_clock, cxt, data, 1};
   g_bytes += bytes;
   return data;
+}
+
+void SegmentCacheRelease(const char* data) {
+  for (int i = 0; i < g_nentries; i++)
+    if (g_entries[i].data == data) {
+      if (g_entries[i].pins > 0) g_entries[i].pins--;
+      return;
+    }
 }
 
 }  // namespace vecgo::pg

@@ -79,5 +79,34 @@ is($node->safe_psql('postgres', "SET enable_seqscan = off; $scan $loaded"), "3\n
 	'a load that is not interrupted keeps its copy');
 
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
+
+# One scan opens a cursor per DiskANN segment, each reading its segment's
+# copy. With three segments of 4 MB and a 6 MB cache, loading the second
+# copy must not evict the first while its cursor still reads it (it did, and
+# the scan read freed memory: a crash under sustained load once an index's
+# segments outgrew vecgo.segment_cache_size).
+$node->safe_psql('postgres', q{
+	CREATE TABLE u (id int, v vector(100));
+	CREATE INDEX u_idx ON u USING vecgo (v) WITH (diskann_threshold = 1000, compaction_threshold = 64);
+	SELECT setseed(0.3);
+	INSERT INTO u SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 100) WHERE i > 0)::vector
+	  FROM generate_series(1, 6000) i;
+	SELECT vecgo_flush('u_idx'); SELECT vecgo_compact('u_idx');
+	INSERT INTO u SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 100) WHERE i > 0)::vector
+	  FROM generate_series(6001, 12000) i;
+	SELECT vecgo_flush('u_idx'); SELECT vecgo_compact('u_idx');
+	INSERT INTO u SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 100) WHERE i > 0)::vector
+	  FROM generate_series(12001, 18000) i;
+	SELECT vecgo_flush('u_idx'); SELECT vecgo_compact('u_idx');
+});
+is($node->safe_psql('postgres', "SELECT count(*) FROM vecgo_index_info('u_idx') WHERE kind = 'diskann'"), '3',
+	'three DiskANN segments');
+for my $id (3, 7005, 13007) {
+	my $q = "SELECT string_agg(id::text, ',') FROM (SELECT id FROM u ORDER BY v <-> (SELECT v FROM u WHERE id = $id) LIMIT 10) s";
+	my $exact = $node->safe_psql('postgres', "SET enable_indexscan = off; $q");
+	is($node->safe_psql('postgres', "SET vecgo.segment_cache_size = 6; SET enable_seqscan = off; $q; $q"),
+		"$exact\n$exact", "a scan over three copies in a 6 MB cache answers as a sequential scan (row $id)");
+}
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up after scans over more segments than the cache holds');
 $node->stop;
 done_testing();
