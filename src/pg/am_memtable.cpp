@@ -376,6 +376,12 @@ bool SlotIs(const MemSlot* s, Relation index, uint32 chain) {
          s->relnode == index->rd_node.relNode && s->chain_id == chain;
 }
 
+// Takes a reference to slot i for this backend (registry lock held).
+void ReferenceSlotLocked(int i) {
+  pg_atomic_add_fetch_u32(&g_reg->slots[i].refs, 1);
+  g_held[i]++;
+}
+
 // The live slot of chain `chain` of `index`, referenced; -1 if none.
 int AcquireSlot(Relation index, uint32 chain) {
   int found = -1;
@@ -383,8 +389,7 @@ int AcquireSlot(Relation index, uint32 chain) {
   for (int i = 0; i < kMaxMemTables; i++) {
     MemSlot* s = &g_reg->slots[i];
     if (SlotIs(s, index, chain)) {
-      pg_atomic_add_fetch_u32(&s->refs, 1);
-      g_held[i]++;
+      ReferenceSlotLocked(i);
       found = i;
       break;
     }
@@ -467,8 +472,7 @@ int CreateSlot(Relation index, int dims, uint8 metric, uint32 chain) {
       RetireSlotLocked(i);
     if (SlotIs(s, index, chain)) {
       // Created meanwhile by another backend.
-      pg_atomic_add_fetch_u32(&s->refs, 1);
-      g_held[i]++;
+      ReferenceSlotLocked(i);
       LWLockRelease(g_lock);
       return i;
     }
@@ -660,8 +664,7 @@ bool AcquireSlotAt(int i, uint64 generation) {
   MemSlot* s = &g_reg->slots[i];
   const bool ok = s->state == kSlotLive && s->generation == generation;
   if (ok) {
-    pg_atomic_add_fetch_u32(&s->refs, 1);
-    g_held[i]++;
+    ReferenceSlotLocked(i);
   }
   LWLockRelease(g_lock);
   return ok;
