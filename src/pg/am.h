@@ -323,9 +323,13 @@ void ChainReaderEnd(ChainReader* r);
 // sealed meanwhile). `buf` is pinned and not locked: the metapage is locked
 // first, then the page, the order every appender takes them in. `mark` runs
 // with both locked and must not raise. Returns the rows newly flagged.
-// C-style (ereport).
+// A chain compaction has replaced (pending) is flagged with no count; so are
+// the chains SetUnlistedChains names. C-style (ereport).
 uint64 LogDeletions(Relation index, Buffer buf, uint32 chain_id,
                     uint64 (*mark)(Page page, void* arg), void* arg);
+// The ids of the outputs compaction is writing (first..first+count), which
+// LogDeletions may flag before any manifest lists them; count 0 for none.
+void SetUnlistedChains(uint32 first, uint32 count);
 // The manifest's deleted count of chain `chain_id` (the L0 log or a
 // segment), or nullptr when the manifest does not list it.
 uint64* DeletedCountOf(MetaData* meta, uint32 chain_id);
@@ -333,7 +337,9 @@ uint64* DeletedCountOf(MetaData* meta, uint32 chain_id);
 // Raises the error for a chain page that is not what the manifest promised.
 [[noreturn]] void RaiseBadChainPage(Relation index, BlockNumber blk, uint32 segment_id);
 
-// Frees replaced chains whose safexid is old enough. Returns pages freed.
+// Frees replaced chains whose safexid is old enough. The caller holds
+// ShareUpdateExclusiveLock on the table: no VACUUM is walking them. Returns
+// pages freed.
 uint64 RecyclePending(Relation index);
 
 // ------------------------------------------------------------------ recovery conflicts (am_wal.cpp)
@@ -642,16 +648,14 @@ struct CompactionReport {
   int graph_outputs;   // of which DiskANN graphs
   uint64 rows_in;      // rows of the replaced segments (deleted included)
   uint64 rows_out;     // live rows written
+  uint64 rows_replayed;  // of those, flagged by a VACUUM that ran meanwhile
   double seconds;
 };
-// Size-tiered compaction of an open index (the caller holds
-// ShareUpdateExclusiveLock on its table). Returns segments replaced; fills
-// *report when given.
+// Size-tiered compaction of an open index. The caller holds
+// ShareUpdateExclusiveLock on the index (one compaction at a time) and at
+// least AccessShareLock on its table; VACUUM may run meanwhile. Returns
+// segments replaced; fills *report when given.
 int64 CompactSegments(Relation index, CompactionReport* report = nullptr);
-// The same for an index named by OID, taking its locks itself (for a
-// caller that has only the OID, such as a background worker). Returns -1
-// when the index no longer exists.
-int64 CompactIndex(Oid indexoid, CompactionReport* report = nullptr);
 
 // ------------------------------------------------------------------ verification (am_verify.cpp)
 // Full structural check; raises ERRCODE_INDEX_CORRUPTED on the first fault.

@@ -85,10 +85,11 @@ VECGO_FUNCTION(vecgo_compact) {
   Oid indexoid = PG_GETARG_OID(0);
   RequireNotInRecovery("vecgo_compact");
   Oid heapoid;
+  // One compaction at a time per index; inserts, scans and VACUUM go on.
   Relation index =
-      OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, kAccessOwner, &heapoid);
+      OpenVecgoIndex(indexoid, AccessShareLock, ShareUpdateExclusiveLock, kAccessOwner, &heapoid);
   int64 replaced = CompactSegments(index);
-  CloseVecgoIndex(index, heapoid, ShareUpdateExclusiveLock, RowExclusiveLock);
+  CloseVecgoIndex(index, heapoid, AccessShareLock, ShareUpdateExclusiveLock);
   PG_RETURN_INT64(replaced);
 }
 
@@ -124,11 +125,12 @@ VECGO_FUNCTION(vecgo_index_info) {
       snprintf(text, sizeof(text), "failed: %s", job.error);
     else
       snprintf(text, sizeof(text),
-               "sealed %lld rows; compacted %d segments into %d (%d graphs), %llu rows in, %llu rows out, "
-               "%.3f s; reclaimed %llu pages",
+               "sealed %lld rows; compacted %d segments into %d (%d graphs), %llu rows in, %llu rows out "
+               "(%llu deleted meanwhile), %.3f s; reclaimed %llu pages",
                static_cast<long long>(job.sealed_rows), job.compaction.inputs, job.compaction.outputs,
                job.compaction.graph_outputs, static_cast<unsigned long long>(job.compaction.rows_in),
-               static_cast<unsigned long long>(job.compaction.rows_out), job.compaction.seconds,
+               static_cast<unsigned long long>(job.compaction.rows_out),
+               static_cast<unsigned long long>(job.compaction.rows_replayed), job.compaction.seconds,
                static_cast<unsigned long long>(job.reclaimed_pages));
     values[11] = CStringGetTextDatum(text);
   }

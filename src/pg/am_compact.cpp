@@ -9,10 +9,22 @@
 // kMaxPending chains: a plan replaces no more segments than it has room
 // for, a group that turns out to have no live rows writes no output (which
 // would need an entry of its own), and while the list is full (an old
-// snapshot keeps it from draining) compaction waits. Compaction runs with
-// ShareUpdateExclusiveLock on the table, so it never races VACUUM (which
-// could otherwise tombstone a row already copied) nor another compaction.
+// snapshot keeps it from draining) compaction waits.
+//
+// Locks: compaction holds ShareUpdateExclusiveLock on the index (one
+// compaction at a time; inserts, scans and VACUUM go on) and AccessShareLock
+// on the table. VACUUM may therefore flag rows of the members while their
+// copies are being written. The switch makes up for that: under the
+// metapage lock it compares each member's deleted count (which changes with
+// its flags, LogDeletions) with the count its output last caught up with;
+// when one moved, it lets go, flags in the output every row its members no
+// longer hold live, and tries again. A VACUUM still walking the members
+// after the switch flags the output as well (it visits the segments that
+// appear while it runs). Recycling, which must not free the pages of a
+// chain VACUUM is walking, is done only while no VACUUM runs: under the
+// table's ShareUpdateExclusiveLock, taken only if it is free.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "vecgo/compaction.h"
@@ -20,6 +32,7 @@
 #include "am.h"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/transam.h"
 #include "catalog/index.h"
 #include "storage/lmgr.h"
@@ -31,6 +44,55 @@ extern "C" {
 namespace vecgo::pg {
 
 namespace {
+
+// The heap TIDs of rows still live in an output's members (sorted), for
+// ReplayDeletions' callback.
+struct LiveTids {
+  ItemPointerData* tids;
+  Size n;
+};
+
+int CompareTids(const void* a, const void* b) {
+  return ItemPointerCompare(static_cast<ItemPointer>(const_cast<void*>(a)),
+                            static_cast<ItemPointer>(const_cast<void*>(b)));
+}
+
+bool GoneFromMembers(ItemPointer tid, void* arg) {
+  const LiveTids* live = static_cast<const LiveTids*>(arg);
+  return std::bsearch(tid, live->tids, live->n, sizeof(ItemPointerData), CompareTids) == nullptr;
+}
+
+// Flags in output `out` (written from the members of group `g`) every row
+// that its members no longer hold live: VACUUM flagged them after they were
+// copied. Returns the output's flagged rows.
+uint64 ReplayDeletions(Relation index, const MetaData& meta, const int* group, int n, int g,
+                       const SegmentEntry& out) {
+  const Size rs = RecordSize(meta.dims);
+  LiveTids live{static_cast<ItemPointerData*>(
+                    MemoryContextAllocHuge(CurrentMemoryContext, std::max<Size>(out.rows, 1) * sizeof(ItemPointerData))),
+                0};
+  for (int i = 0; i < n; i++) {
+    if (group[i] != g) continue;
+    const SegmentEntry& s = meta.segments[i];
+    char* buf = static_cast<char*>(MemoryContextAllocHuge(CurrentMemoryContext, std::max<Size>(s.rows, 1) * rs));
+    const Size rows = TierOpsOf(index, s.kind).copy_live(index, meta, s, buf, s.rows);
+    for (Size r = 0; r < rows && live.n < out.rows; r++)
+      live.tids[live.n++] = reinterpret_cast<const RecordHeader*>(buf + r * rs)->tid;
+    pfree(buf);
+  }
+  qsort(live.tids, live.n, sizeof(ItemPointerData), CompareTids);
+  IndexVacuumInfo info;
+  std::memset(&info, 0, sizeof(info));
+  info.index = index;
+  info.estimated_count = true;
+  info.message_level = DEBUG2;
+  info.num_heap_tuples = -1;
+  IndexBulkDeleteResult stats;
+  std::memset(&stats, 0, sizeof(stats));
+  const uint64 flagged = TierOpsOf(index, out.kind).bulk_delete(&info, out, GoneFromMembers, &live, &stats);
+  pfree(live.tids);
+  return flagged;
+}
 
 void AddPending(MetaData* m, const SegmentEntry& s, FullTransactionId safexid) {
   // The caller has made room (the metapage has nothing past the list).
@@ -48,7 +110,13 @@ void AddPending(MetaData* m, const SegmentEntry& s, FullTransactionId safexid) {
 int64 CompactSegments(Relation index, CompactionReport* report) {
   const TimestampTz started = GetCurrentTimestamp();
   if (report) std::memset(report, 0, sizeof(*report));
-  RecyclePending(index);
+  SetUnlistedChains(0, 0);
+  // Only while no VACUUM walks the chains (VACUUM recycles them itself).
+  const Oid heapoid = index->rd_index->indrelid;
+  if (ConditionalLockRelationOid(heapoid, ShareUpdateExclusiveLock)) {
+    RecyclePending(index);
+    UnlockRelationOid(heapoid, ShareUpdateExclusiveLock);
+  }
   MetaData* meta = static_cast<MetaData*>(palloc(sizeof(MetaData)));
   ReadMeta(index, meta);
   if (meta->dims == 0 || meta->nsegments == 0) return 0;
@@ -118,9 +186,9 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
     pfree(m);
   }
 
-  // Each group: its live rows gathered in memory (sized by the manifest's
-  // counts, which VACUUM logs with the flags and cannot change meanwhile),
-  // then one new segment.
+  // Each group: its live rows gathered in memory (at most the manifest's
+  // count: VACUUM may flag more meanwhile, never fewer), then one new
+  // segment.
   SegmentEntry* outputs = static_cast<SegmentEntry*>(palloc0(sizeof(SegmentEntry) * std::max(ngroups, 1)));
   for (int g = 0; g < ngroups; g++) {
     const Size cap = static_cast<Size>(group_rows[g]);
@@ -143,23 +211,46 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
     }
   }
 
-  // The switch: one metapage record.
-  Buffer metabuf = ReadBuffer(index, kMetaBlock);
-  LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+  // The switch: one metapage record, once every output holds the flags its
+  // members gained while it was written (see the top of this file).
+  uint64* caught_up = static_cast<uint64*>(palloc(sizeof(uint64) * n));
+  for (int i = 0; i < n; i++) caught_up[i] = meta->segments[i].deleted;
+  bool* stale = static_cast<bool*>(palloc0(sizeof(bool) * std::max(ngroups, 1)));
+  SetUnlistedChains(first_id, static_cast<uint32>(ngroups));
   MetaData* m = static_cast<MetaData*>(palloc(sizeof(MetaData)));
-  std::memcpy(m, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
-  CheckMeta(index, m);
+  Buffer metabuf;
+  int64 replaced;
+  bool* member = static_cast<bool*>(palloc(sizeof(bool) * (kMaxSegments + 1)));
+  for (;;) {
+    metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    std::memcpy(m, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));
+    CheckMeta(index, m);
+    replaced = 0;
+    bool any_stale = false;
+    for (uint32 j = 0; j < m->nsegments; j++) {
+      member[j] = false;
+      for (int i = 0; i < n; i++) {
+        if (group[i] == vecgo::kCompactStay || meta->segments[i].id != m->segments[j].id) continue;
+        member[j] = true;
+        if (group[i] >= 0 && m->segments[j].deleted != caught_up[i]) {
+          caught_up[i] = m->segments[j].deleted;
+          stale[group[i]] = any_stale = true;
+        }
+      }
+      replaced += member[j];
+    }
+    if (!any_stale) break;
+    UnlockReleaseBuffer(metabuf);
+    for (int g = 0; g < ngroups; g++) {
+      if (!stale[g] || outputs[g].rows == 0) continue;
+      outputs[g].deleted = ReplayDeletions(index, *meta, group, n, g, outputs[g]);
+      stale[g] = false;
+    }
+  }
   FullTransactionId safexid = ReadNextFullTransactionId();
   uint32 keep = 0;
-  int64 replaced = 0;
   SegmentEntry* kept = static_cast<SegmentEntry*>(palloc(sizeof(SegmentEntry) * kMaxSegments));
-  bool* member = static_cast<bool*>(palloc0(sizeof(bool) * m->nsegments + 1));
-  for (uint32 j = 0; j < m->nsegments; j++) {
-    for (int i = 0; i < n; i++)
-      if (group[i] != vecgo::kCompactStay && meta->segments[i].id == m->segments[j].id)
-        member[j] = true;
-    replaced += member[j];
-  }
   // Only compaction adds to the list, and only one compaction runs at a
   // time, so the plan's room is still there; never write past the list
   // should that ever not hold. (The new pages stay unclaimed; the worker
@@ -194,21 +285,13 @@ int64 CompactSegments(Relation index, CompactionReport* report) {
   m->nsegments = keep;
   WriteMeta(index, metabuf, *m);
   UnlockReleaseBuffer(metabuf);
+  SetUnlistedChains(0, 0);
   if (report) {
+    for (int g = 0; g < ngroups; g++) report->rows_replayed += outputs[g].deleted;
     report->inputs = static_cast<int>(replaced);
     report->seconds =
         static_cast<double>(GetCurrentTimestamp() - started) / static_cast<double>(USECS_PER_SEC);
   }
-  return replaced;
-}
-
-int64 CompactIndex(Oid indexoid, CompactionReport* report) {
-  // The index may have been dropped since the caller found it.
-  if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(indexoid))) return -1;
-  Oid heapoid;
-  Relation index = OpenVecgoIndex(indexoid, ShareUpdateExclusiveLock, RowExclusiveLock, kAccessAny, &heapoid);
-  int64 replaced = CompactSegments(index, report);
-  CloseVecgoIndex(index, heapoid, ShareUpdateExclusiveLock, RowExclusiveLock);
   return replaced;
 }
 

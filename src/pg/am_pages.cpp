@@ -206,6 +206,23 @@ uint64* DeletedCountOf(MetaData* meta, uint32 chain_id) {
   return nullptr;
 }
 
+namespace {
+// The chains compaction is writing (ids first..first+count), which are in no
+// manifest yet: LogDeletions flags their rows without a count to keep.
+uint32 g_unlisted_first = 0, g_unlisted_count = 0;
+
+bool IsPendingChain(const MetaData* meta, uint32 chain_id) {
+  for (uint32 i = 0; i < meta->npending && i < static_cast<uint32>(kMaxPending); i++)
+    if (meta->pending[i].segment_id == chain_id) return true;
+  return false;
+}
+}  // namespace
+
+void SetUnlistedChains(uint32 first, uint32 count) {
+  g_unlisted_first = first;
+  g_unlisted_count = count;
+}
+
 uint64 LogDeletions(Relation index, Buffer buf, uint32 chain_id,
                     uint64 (*mark)(Page page, void* arg), void* arg) {
   Buffer metabuf = ReadBuffer(index, kMetaBlock);
@@ -214,22 +231,29 @@ uint64 LogDeletions(Relation index, Buffer buf, uint32 chain_id,
   GenericXLogState* state = GenericXLogStart(index);
   Page page = GenericXLogRegisterBuffer(state, buf, 0);
   Page metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
-  // The chain stays listed: compaction, which could replace it, conflicts
-  // with VACUUM's lock, and a seal keeps its id. Nor can the page have
-  // changed hands while the caller held its pin without a lock (it would
-  // have to be recycled first).
-  uint64* count = DeletedCountOf(PageGetMeta(metapage), chain_id);
-  if (count == nullptr || !IsChainPageOf(page, chain_id)) {
+  // A chain is listed (its count changes with its flags), or compaction has
+  // just replaced it (it waits in the pending list: VACUUM still flags it,
+  // for nothing reads its count any more, and it cannot be recycled while
+  // VACUUM holds its lock on the table), or it is an output compaction is
+  // writing and takes the flags its inputs gained meanwhile. Nor can the
+  // page have changed hands while the caller held its pin without a lock
+  // (it would have to be recycled first).
+  MetaData* m = PageGetMeta(metapage);
+  uint64* count = DeletedCountOf(m, chain_id);
+  const bool unlisted =
+      count == nullptr && (IsPendingChain(m, chain_id) ||
+                           (chain_id >= g_unlisted_first && chain_id - g_unlisted_first < g_unlisted_count));
+  if ((count == nullptr && !unlisted) || !IsChainPageOf(page, chain_id)) {
     GenericXLogAbort(state);
     LockBuffer(buf, BUFFER_LOCK_UNLOCK);
     UnlockReleaseBuffer(metabuf);
-    if (count != nullptr) RaiseBadChainPage(index, BufferGetBlockNumber(buf), chain_id);
+    if (count != nullptr || unlisted) RaiseBadChainPage(index, BufferGetBlockNumber(buf), chain_id);
     RaiseIndexCorrupted(index, "Segment %u, whose rows VACUUM is flagging, is not in the manifest.",
                         chain_id);
   }
   const uint64 n = mark(page, arg);
   if (n > 0) {
-    *count += n;
+    if (count != nullptr) *count += n;
     GenericXLogFinish(state);
   } else {
     GenericXLogAbort(state);
@@ -595,7 +619,7 @@ uint64 ReclaimOrphanPages(Relation index, uint64* refound_out) {
   // Compaction writes its pages (with ids it reserved in the manifest
   // beforehand) and then switches the manifest in one record; a crash or an
   // error in between leaves the pages marked live but claimed by nothing.
-  // The caller's lock on the table keeps compaction out, so the chains this
+  // The caller's lock on the index keeps compaction out, so the chains this
   // copy of the manifest does not list can only change by being created
   // under ids from next_segment_id on (seals) or by appends to the current
   // L0 log, whose new pages are written before they are linked: both are

@@ -36,20 +36,39 @@ IndexBulkDeleteResult* BulkDeleteImpl(IndexVacuumInfo* info, IndexBulkDeleteResu
   ReadMeta(index, meta);
   if (meta->dims == 0) return stats;
 
-  const int ntiers = static_cast<int>(meta->nsegments) + 1;
-  SegmentEntry* tiers = static_cast<SegmentEntry*>(palloc(sizeof(SegmentEntry) * ntiers));
-  uint64* flagged = static_cast<uint64*>(palloc0(sizeof(uint64) * ntiers));
-  tiers[0] = L0Entry(*meta);
-  for (uint32 i = 0; i < meta->nsegments; i++) tiers[i + 1] = meta->segments[i];
-  for (int i = 0; i < ntiers; i++)
-    flagged[i] =
-        TierOpsOf(index, tiers[i].kind).bulk_delete(info, tiers[i], callback, cbstate, stats);
+  // The tiers walked so far: the L0 log, the segments, and any segment a
+  // compaction switched in while this VACUUM ran (its rows were copied
+  // before, perhaps before they were flagged here; the compaction carried
+  // the flags it saw at its switch, this walk adds the later ones).
+  int ntiers = 0, maxtiers = kMaxSegments + 1;
+  SegmentEntry* tiers = static_cast<SegmentEntry*>(palloc(sizeof(SegmentEntry) * maxtiers));
+  uint64* flagged = static_cast<uint64*>(palloc0(sizeof(uint64) * maxtiers));
+  tiers[ntiers++] = L0Entry(*meta);
+  for (uint32 i = 0; i < meta->nsegments; i++) tiers[ntiers++] = meta->segments[i];
+  for (int done = 0;;) {
+    for (; done < ntiers; done++)
+      flagged[done] =
+          TierOpsOf(index, tiers[done].kind).bulk_delete(info, tiers[done], callback, cbstate, stats);
+    ReadMeta(index, meta);
+    for (uint32 i = 0; i < meta->nsegments; i++) {
+      bool seen = false;
+      for (int t = 0; t < ntiers && !seen; t++) seen = tiers[t].id == meta->segments[i].id;
+      if (seen) continue;
+      if (ntiers == maxtiers) {
+        tiers = static_cast<SegmentEntry*>(repalloc(tiers, sizeof(SegmentEntry) * maxtiers * 2));
+        flagged = static_cast<uint64*>(repalloc(flagged, sizeof(uint64) * maxtiers * 2));
+        maxtiers *= 2;
+      }
+      tiers[ntiers++] = meta->segments[i];
+    }
+    if (done == ntiers) break;
+  }
 
   // Every flag of every tier was seen, and none can have been set since by
-  // anyone else: the manifest's counts must be these. They are, unless they
-  // had drifted before; then they are set right, by chain id (the L0 log
-  // may have been sealed into a segment meanwhile; compaction cannot have
-  // run: it conflicts with VACUUM's lock on the table).
+  // anyone else (compaction flags only outputs not yet listed): the
+  // manifest's counts must be these. They are, unless they had drifted
+  // before; then they are set right, by chain id (the L0 log may have been
+  // sealed into a segment meanwhile, and a segment replaced).
   Buffer metabuf = ReadBuffer(index, kMetaBlock);
   LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
   std::memcpy(meta, PageGetMeta(BufferGetPage(metabuf)), sizeof(MetaData));

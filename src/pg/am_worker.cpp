@@ -8,8 +8,9 @@
 // launcher). A worker lists its database's vecgo indexes, runs one job per
 // index, each in its own transaction, and exits.
 //
-// A job never waits: it takes the table's ShareUpdateExclusiveLock only if it
-// is free (VACUUM, DDL or a manual compaction holding it means "next time").
+// A job never waits: it takes the index's ShareUpdateExclusiveLock only if it
+// is free (DDL or a manual compaction holding it means "next time"), and
+// the table's AccessShareLock: VACUUM runs alongside (am_compact.cpp).
 // It seals the L0 log when it is full, or idle since the previous visit and
 // worth a graph; frees the pages a crashed or failed compaction left behind
 // (ReclaimOrphanPages): on the first visit after the server started, since
@@ -197,22 +198,29 @@ int MaintainIndexImpl(JobState* st, WorkerJobInfo* out) {
   std::memset(out, 0, sizeof(*out));
   const Oid heapoid = IndexGetRelation(st->indexoid, true);
   if (!OidIsValid(heapoid)) return -1;
-  // Never wait behind VACUUM, DDL or a manual compaction.
-  if (!ConditionalLockRelationOid(heapoid, ShareUpdateExclusiveLock)) return -1;
+  // Never wait behind DDL or a manual compaction. VACUUM goes on meanwhile
+  // (am_compact.cpp): the table is held with AccessShareLock, the index
+  // with ShareUpdateExclusiveLock, which only compaction and DDL take.
+  if (!ConditionalLockRelationOid(heapoid, AccessShareLock)) return -1;
   // Dropped, or moved to another table, before the lock was granted.
   if (IndexGetRelation(st->indexoid, true) != heapoid) {
-    UnlockRelationOid(heapoid, ShareUpdateExclusiveLock);
+    UnlockRelationOid(heapoid, AccessShareLock);
     return -1;
   }
-  Relation index = try_relation_open(st->indexoid, RowExclusiveLock);
+  if (!ConditionalLockRelationOid(st->indexoid, ShareUpdateExclusiveLock)) {
+    UnlockRelationOid(heapoid, AccessShareLock);
+    return -1;
+  }
+  Relation index = try_relation_open(st->indexoid, NoLock);
   if (index == nullptr) {
-    UnlockRelationOid(heapoid, ShareUpdateExclusiveLock);
+    UnlockRelationOid(st->indexoid, ShareUpdateExclusiveLock);
+    UnlockRelationOid(heapoid, AccessShareLock);
     return -1;
   }
   if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == nullptr ||
       index->rd_indam->ambuild != vecgobuild) {
-    relation_close(index, RowExclusiveLock);
-    UnlockRelationOid(heapoid, ShareUpdateExclusiveLock);
+    relation_close(index, ShareUpdateExclusiveLock);
+    UnlockRelationOid(heapoid, AccessShareLock);
     return -1;
   }
   snprintf(st->name, sizeof(st->name), "%s.%s", get_namespace_name(RelationGetNamespace(index)),
@@ -259,8 +267,8 @@ int MaintainIndexImpl(JobState* st, WorkerJobInfo* out) {
   LWLockRelease(g_lock);
   pfree(meta);
 
-  relation_close(index, RowExclusiveLock);
-  UnlockRelationOid(heapoid, ShareUpdateExclusiveLock);
+  relation_close(index, ShareUpdateExclusiveLock);
+  UnlockRelationOid(heapoid, AccessShareLock);
   const bool changed = out->sealed_rows > 0 || out->compaction.inputs > 0 ||
                        out->compaction.outputs > 0 || out->reclaimed_pages > 0 ||
                        st->refound_free > 0;
@@ -317,11 +325,13 @@ bool MayRun(Oid dboid, Oid indexoid) {
 void LogJob(const JobState& st, const WorkerJobInfo& j) {
   ereport(LOG,
           (errmsg("vecgo worker: index \"%s\": sealed %lld rows; compacted %d segments into %d "
-                  "(%d graphs), %llu rows in, %llu rows out, %.3f s; reclaimed %llu orphaned pages",
+                  "(%d graphs), %llu rows in, %llu rows out (%llu deleted meanwhile), %.3f s; "
+                  "reclaimed %llu orphaned pages",
                   st.name, static_cast<long long>(j.sealed_rows), j.compaction.inputs,
                   j.compaction.outputs, j.compaction.graph_outputs,
                   static_cast<unsigned long long>(j.compaction.rows_in),
-                  static_cast<unsigned long long>(j.compaction.rows_out), j.compaction.seconds,
+                  static_cast<unsigned long long>(j.compaction.rows_out),
+                  static_cast<unsigned long long>(j.compaction.rows_replayed), j.compaction.seconds,
                   static_cast<unsigned long long>(j.reclaimed_pages)),
            st.refound_free > 0
                ? errdetail("%llu free pages missing from the free space map were recorded again.",
@@ -347,6 +357,14 @@ void RunJob(Oid dboid, Oid indexoid, MemoryContext ctx) {
   PG_TRY();
   {
     StartTransactionCommand();
+    // As lazy VACUUM: the job reads no table rows, so its snapshot (and its
+    // parallel graph builders', which inherit the flag) must not keep
+    // VACUUM from removing rows deleted while it runs. Set before the
+    // snapshot is taken; the transaction's end clears it.
+    LWLockAcquire(ProcArrayLock, LW_EXCLUSIVE);
+    MyProc->statusFlags |= PROC_IN_VACUUM;
+    ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
+    LWLockRelease(ProcArrayLock);
     PushActiveSnapshot(GetTransactionSnapshot());
     errcb.previous = error_context_stack;
     error_context_stack = &errcb;
@@ -640,7 +658,10 @@ void MaintainForVacuum(Relation index) {
       L0WantsSeal(index, *meta, ReadL0Size(index, *meta), true))
     SealL0(index, false);
   pfree(meta);
+  // A manual compaction holding the index: it does the work.
+  if (!ConditionalLockRelationOid(RelationGetRelid(index), ShareUpdateExclusiveLock)) return;
   CompactSegments(index);
+  UnlockRelationOid(RelationGetRelid(index), ShareUpdateExclusiveLock);
 }
 
 bool LastWorkerJob(Oid dboid, Oid indexoid, WorkerJobInfo* out) {

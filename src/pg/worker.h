@@ -30,7 +30,8 @@ bool CompactionWorkerActive();
 bool VacuumMaintains();
 // VACUUM's share of the worker's job on an index whose table it holds with
 // ShareUpdateExclusiveLock: seal (an L0 log that is full or worth a graph)
-// and compact. Orphaned pages are left to the worker.
+// and compact (unless a manual compaction holds the index). Orphaned pages
+// are left to the worker.
 void MaintainForVacuum(Relation index);
 
 // What a job did to one index (or the error that stopped it).
@@ -57,7 +58,7 @@ bool L0WantsSeal(Relation index, const MetaData& meta, const L0Size& sz, bool id
 // compaction that crashed or failed before its manifest switch, or left
 // marked live by a recycling that crashed), and records in the FSM the free
 // pages it had lost (counted in *refound). The caller holds
-// ShareUpdateExclusiveLock on the table, so no compaction runs meanwhile.
+// ShareUpdateExclusiveLock on the index, so no compaction runs meanwhile.
 // Returns the orphaned pages freed. (am_pages.cpp)
 uint64 ReclaimOrphanPages(Relation index, uint64* refound = nullptr);
 
