@@ -44,21 +44,26 @@ if [ -f "$pgvector_so" ] && command -v readelf >/dev/null 2>&1 &&
     "vecgo's l2_normalize and vector_out; rebuild it with make LDFLAGS_SL=-Wl,-Bsymbolic" >&2
 fi
 scripts/pgcluster.sh destroy "$DATA"
-scripts/pgcluster.sh start "$DATA" "$PORT"
-trap 'scripts/pgcluster.sh destroy "$DATA"' EXIT
+PGCLUSTER_CORES=${BENCH_KEEP:-} scripts/pgcluster.sh start "$DATA" "$PORT"
 mkdir -p bench/results
-./bench/$prog --conninfo "host=/tmp port=$PORT user=postgres" --out bench/results "${args[@]}" |
-  tee bench/results.txt
-mv bench/results.txt "bench/results/${prefix}summary.txt"
-if [ "$mode" = mixed ]; then
-  # Errors of background processes (autovacuum, vecgo's workers) never reach
-  # the clients: keep what the server logged (log_min_messages = warning).
+# Errors of background processes (autovacuum, vecgo's workers) never reach
+# the clients: keep what the server logged (log_min_messages = warning), also
+# when the run fails. BENCH_KEEP=1 keeps the cluster (and any core file).
+keep_server_log() {
+  [ "$mode" = mixed ] || return 0
   log="bench/results/mixed_server_log.txt"
   # The FATALs "due to administrator command" are bench_mixed's DROP DATABASE
   # ... WITH (FORCE) ending an engine's leftover sessions and workers.
   # The table logs its autovacuums, and the ones skipped for its lock.
   grep -E 'WARNING|ERROR|FATAL|PANIC|TRAP|terminated by signal|skipping vacuum|automatic (vacuum|analyze) of table "bench_mixed' \
     "$DATA/server.log" >"$log" || true
+}
+trap 'keep_server_log; if [ -n "${BENCH_KEEP:-}" ]; then scripts/pgcluster.sh stop "$DATA"; else scripts/pgcluster.sh destroy "$DATA"; fi' EXIT
+./bench/$prog --conninfo "host=/tmp port=$PORT user=postgres" --out bench/results "${args[@]}" |
+  tee bench/results.txt
+mv bench/results.txt "bench/results/${prefix}summary.txt"
+if [ "$mode" = mixed ]; then
+  keep_server_log
   echo "server log: $(grep -c -E 'ERROR|FATAL|PANIC' "$log" || true) ERROR/FATAL/PANIC lines" \
     "($(grep -c 'due to administrator command' "$log" || true) of them the DROP DATABASE between" \
     "engines), $(grep -c WARNING "$log" || true) warnings; autovacuum of the table:" \

@@ -44,7 +44,8 @@ log_min_messages = warning
 vecgo.worker = ${VECGO_WORKER:-on}
 CONF
     fi
-    as_pg "$PG_BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null
+    # PGCLUSTER_CORES=1: a crashing process leaves a core file in DIR.
+    as_pg "$PG_BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" ${PGCLUSTER_CORES:+-c} -w -t 60 start >/dev/null
     ;;
   stop)
     if [ -f "$dir/postmaster.pid" ]; then as_pg "$PG_BINDIR/pg_ctl" -D "$dir" -m fast -w stop >/dev/null || true; fi

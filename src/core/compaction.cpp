@@ -100,16 +100,32 @@ CompactionPlan PlanCompaction(const SegmentRows* segs, std::size_t n, const Comp
     }
   }
   // Exact segments that have reached graph size (a seal of a large L0 log,
-  // a bulk build's remainder, or a lowered threshold) become graphs.
-  for (std::size_t i = 0; i < n && plan.members < policy.max_members; i++) {
-    if (group[i] != kCompactStay || segs[i].graph || live(i) == 0 || live(i) < policy.graph_rows) continue;
-    if (fits(live(i))) {
-      group[i] = static_cast<int>(plan.groups);
-      group_rows[plan.groups++] = live(i);
+  // a bulk build's remainder, or a lowered threshold) become graphs. Those
+  // waiting together (compaction fell behind the seals) are packed into as
+  // few graphs as fit: built once, searched once, where one graph each would
+  // leave a query more graphs to search until the tier fills.
+  {
+    std::uint64_t total = 0;
+    std::size_t open = 0;
+    int g = -1;
+    for (std::size_t i = 0; i < n && plan.members < policy.max_members; i++) {
+      if (group[i] != kCompactStay || segs[i].graph || live(i) == 0 || live(i) < policy.graph_rows) continue;
+      if (!fits(live(i))) {
+        skip(1, live(i));
+        continue;
+      }
+      if (open == 0 || !fits(total + live(i))) {
+        g = static_cast<int>(plan.groups++);
+        group_rows[g] = 0;
+        total = 0;
+        open = 0;
+      }
+      group[i] = g;
+      total += live(i);
+      group_rows[g] = total;
+      open++;
       plan.members++;
       plan.promoted++;
-    } else {
-      skip(1, live(i));
     }
   }
   return plan;

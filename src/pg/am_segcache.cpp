@@ -12,8 +12,15 @@
 // Entries are keyed by (relation file, segment id, head block, pages). Segment
 // ids are never reused within a relation file, and TRUNCATE/REINDEX give a
 // new file, so a key can never name other content. The cache is bounded by
-// vecgo.segment_cache_size (MB, per backend; 0 disables it) and evicts the
-// least recently used segments.
+// vecgo.segment_cache_size (MB, per backend; 0 disables it). A copy is
+// evicted to make room only once it is cold: not looked up during the last
+// kColdLookups + 8 x (copies held) lookups. A scan looks up every segment of
+// the index, so the copies of a working set are never cold, while those of
+// segments compaction has replaced soon are. When the segments searched
+// together are larger than the budget, the ones that do not fit are read
+// through shared buffers, rather than each query evicting one copy to load
+// another (a copy of tens of MB per query: that made searches up to ten
+// times slower under sustained ingest).
 //
 // Each copy lives in a memory context of its own. While it is being filled
 // that context is a child of the caller's (the scan's), so an ERROR in the
@@ -65,17 +72,25 @@ void Evict(int i) {
   g_entries[i] = g_entries[--g_nentries];
 }
 
-// Frees least recently used entries until `need` more bytes fit the budget.
-// A copy a cursor is reading (one scan opens a cursor per segment, so a scan
-// over segments larger together than the budget would otherwise evict the
-// copy of its own first segment) is never evicted: without room, false.
+constexpr uint64 kColdLookups = 64;
+
+// Frees cold entries, least recently used first, until `need` more bytes fit
+// the budget; false when they do not. A copy a cursor is reading (one scan
+// opens a cursor per segment) is never evicted, nor one in use by recent
+// scans (see the top of this file).
 bool MakeRoom(Size need) {
   Size budget = static_cast<Size>(g_segment_cache_mb) * 1024 * 1024;
   if (need > budget) return false;
+  Size cold = 0;
+  const uint64 horizon = kColdLookups + 8 * static_cast<uint64>(g_nentries);
+  auto is_cold = [&](const CacheEntry& c) { return c.pins == 0 && g_clock - c.last_use > horizon; };
+  for (int i = 0; i < g_nentries; i++)
+    if (is_cold(g_entries[i])) cold += static_cast<Size>(g_entries[i].npages) * kStreamBytes;
+  if (g_bytes - cold + need > budget) return false;
   while (g_bytes + need > budget) {
     int lru = -1;
     for (int i = 0; i < g_nentries; i++)
-      if (g_entries[i].pins == 0 && (lru < 0 || g_entries[i].last_use < g_entries[lru].last_use)) lru = i;
+      if (is_cold(g_entries[i]) && (lru < 0 || g_entries[i].last_use < g_entries[lru].last_use)) lru = i;
     if (lru < 0) return false;
     Evict(lru);
   }
@@ -94,11 +109,12 @@ void DefineSegmentCacheGuc() {
 
 const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
   if (g_segment_cache_mb <= 0) return nullptr;
+  ++g_clock;
   for (int i = 0; i < g_nentries; i++) {
     CacheEntry& c = g_entries[i];
     if (RelFileNodeEquals(c.node, index->rd_node) && c.segment_id == e.id && c.head == e.head &&
         c.npages == e.npages) {
-      c.last_use = ++g_clock;
+      c.last_use = g_clock;
       c.pins++;
       return c.data;
     }
@@ -145,7 +161,7 @@ const char* SegmentCacheLookup(Relation index, const SegmentEntry& e) {
     g_capacity = cap;
   }
   MemoryContextSetParent(cxt, g_cache_cxt);
-  g_entries[g_nentries++] = CacheEntry{index->rd_node, e.id, e.head, e.npages, ++g_clock, cxt, data, 1};
+  g_entries[g_nentries++] = CacheEntry{index->rd_node, e.id, e.head, e.npages, g_clock, cxt, data, 1};
   g_bytes += bytes;
   return data;
 }

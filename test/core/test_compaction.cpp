@@ -144,6 +144,26 @@ TEST(CompactionPolicy, ExactSegmentsOfGraphSizeBecomeGraphs) {
   EXPECT_EQ(r.plan.skipped_rows, 30000u);
 }
 
+TEST(CompactionPolicy, ExactSegmentsWaitingTogetherBecomeOneGraph) {
+  CompactionPolicy p;
+  p.threshold = 8;
+  p.graph_rows = 5000;
+  p.max_graph_rows = 19000;
+  // Three sealed logs and a fourth that would not fit with them: two
+  // graphs; a graph and a small Flat between them stay.
+  std::vector<SegmentRows> segs = {{6000, 0, false}, {6000, 0, true}, {7000, 1000, false},
+                                   {2000, 0, false}, {8000, 0, false}, {9000, 0, false}};
+  Planned r = Plan(segs, p);
+  EXPECT_EQ(r.group, (std::vector<int>{0, kCompactStay, 0, kCompactStay, 1, 1}));
+  EXPECT_EQ(r.rows, (std::vector<std::uint64_t>{12000, 17000}));
+  EXPECT_EQ(r.plan.promoted, 4u);
+  EXPECT_EQ(r.plan.members, 4u);
+  // Room for two replaced segments: the first two promotions only.
+  p.max_members = 2;
+  Planned m = Plan(segs, p);
+  EXPECT_EQ(m.group, (std::vector<int>{0, kCompactStay, 0, kCompactStay, kCompactStay, kCompactStay}));
+}
+
 TEST(CompactionPolicy, NeverReplacesMoreThanMaxMembers) {
   CompactionPolicy p;
   p.threshold = 4;
