@@ -621,6 +621,7 @@ uint64 MemTableTotalBytes();
 struct MemTableQueueInfo {
   int worker_pid;
   uint64 queued, direct, waiting;
+  uint64 delayed, delay_ms;  // inserts slowed down by back-pressure, and for how long
 };
 void MemTableQueueStats(MemTableQueueInfo* out);
 int MemTableCount();

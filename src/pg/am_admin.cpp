@@ -189,13 +189,15 @@ VECGO_FUNCTION(vecgo_memtable_usage) {
   desc = BlessTupleDesc(desc);
   MemTableQueueInfo q;
   MemTableQueueStats(&q);
-  Datum values[7] = {Int32GetDatum(MemTableCount()),
+  Datum values[9] = {Int32GetDatum(MemTableCount()),
                      Int64GetDatum(static_cast<int64>(MemTableTotalBytes())),
                      BoolGetDatum(MemTablesAvailable()),
                      Int32GetDatum(q.worker_pid),
                      Int64GetDatum(static_cast<int64>(q.queued)),
                      Int64GetDatum(static_cast<int64>(q.direct)),
-                     Int64GetDatum(static_cast<int64>(q.waiting))};
-  bool nulls[7] = {false, false, false, q.worker_pid == 0, false, false, false};
+                     Int64GetDatum(static_cast<int64>(q.waiting)),
+                     Int64GetDatum(static_cast<int64>(q.delayed)),
+                     Int64GetDatum(static_cast<int64>(q.delay_ms))};
+  bool nulls[9] = {false, false, false, q.worker_pid == 0, false, false, false, false, false};
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -65,6 +65,7 @@
 #include "vecgo/hnsw.h"
 #include "guard.h"
 #include "am.h"
+#include "worker.h"
 
 extern "C" {
 #include "access/xact.h"
@@ -171,6 +172,8 @@ struct InsertQueue {
   pg_atomic_uint64 queued;   // rows queued, ever (statistics)
   pg_atomic_uint64 taken;    // rows the worker took, ever
   pg_atomic_uint64 direct;   // rows sessions inserted themselves, ever
+  pg_atomic_uint64 delayed;  // rows whose insert was slowed down (ThrottleIngest), ever
+  pg_atomic_uint64 delay_ms; // the time they waited in all, ever
   alignas(64) char ring[kQueueBytes];
 };
 
@@ -183,6 +186,8 @@ shmem_request_hook_type g_prev_request = nullptr;
 shmem_startup_hook_type g_prev_startup = nullptr;
 object_access_hook_type g_prev_object_access = nullptr;
 bool g_not_preloaded_said = false;
+int g_ingest_max_delay_ms = 10;
+double g_delay_debt_us = 0;  // this backend's delay owed, below a millisecond
 
 // This backend's references, and its views of the graphs.
 uint32 g_held[kMaxMemTables];
@@ -591,8 +596,13 @@ bool InsertOrdinal(int i, uint64 ordinal, const float* vec, uint64 label, bool d
 }
 
 // Memory is short: asks the L0 log with the largest graph to be sealed (by
-// its next insert, or the worker), so that compaction frees its memory.
-void RequestSealOfLargest() {
+// its next insert, or the worker), so that compaction frees its memory; only
+// if that graph holds at least `min_bytes` and its log is at least a quarter
+// full. (A log just begun is never sealed for memory: that frees nothing
+// worth having, and while memory is held by sealed graphs waiting for
+// compaction it would seal one tiny log after another, each a segment of
+// its own.)
+void RequestSealOfLargest(uint64 min_bytes = 0) {
   LWLockAcquire(g_lock, LW_SHARED);
   int best = -1;
   uint32 most = 0;
@@ -605,7 +615,9 @@ void RequestSealOfLargest() {
       most = n;
     }
   }
-  if (best >= 0) pg_atomic_write_u32(&g_reg->slots[best].seal_requested, 1);
+  if (best >= 0 && static_cast<uint64>(most) * kArenaChunkBytes >= min_bytes &&
+      pg_atomic_read_u64(&g_reg->slots[best].covered) * 4 >= g_reg->slots[best].capacity)
+    pg_atomic_write_u32(&g_reg->slots[best].seal_requested, 1);
   LWLockRelease(g_lock);
 }
 
@@ -888,6 +900,13 @@ void InitMemTables() {
                           "compacted; new rows are searched exactly meanwhile. 0 turns MemTables off.",
                           &g_memtable_memory_mb, 1024, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, nullptr, nullptr,
                           nullptr);
+  DefineCustomIntVariable("vecgo.ingest_max_delay",
+                          "Longest wait per inserted row when MemTable memory runs short.",
+                          "From three quarters of vecgo.memtable_memory on, while the compaction worker "
+                          "runs, each insert waits in proportion to the memory in use, up to this; "
+                          "0 never waits.",
+                          &g_ingest_max_delay_ms, 10, 0, 1000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
+                          nullptr);
   if (!process_shared_preload_libraries_in_progress) return;
   DefineCustomBoolVariable("vecgo.memtable_worker",
                            "Inserts rows into the MemTables in a background process.",
@@ -910,6 +929,44 @@ void InitMemTables() {
 
 bool MemTablesAvailable() { return g_reg != nullptr; }
 
+namespace {
+
+// MemTable memory from which inserts are slowed down.
+constexpr double kThrottleFrom = 0.75;
+
+// Back-pressure. Sealed MemTables keep their memory until compaction has
+// turned their logs into DiskANN segments; when ingest outruns compaction
+// for long, memory reaches vecgo.memtable_memory and new rows get no graph
+// (they are scanned exactly by every query until compaction catches up).
+// Before that, from kThrottleFrom of the limit on, each inserted row waits
+// up to vecgo.ingest_max_delay, in proportion to how far past it memory is,
+// so that compaction gets the machine it needs. Only while the compaction
+// worker runs (otherwise nothing would free memory); never while holding a
+// lock; cancellable. Waits are taken a millisecond at a time (the delay
+// owed accumulates per backend).
+void ThrottleIngest() {
+  if (g_ingest_max_delay_ms <= 0 || g_memtable_memory_mb <= 0 || g_queue == nullptr) return;
+  const double limit = static_cast<double>(g_memtable_memory_mb) * 1024.0 * 1024.0;
+  const double f = static_cast<double>(MemTableTotalBytes()) / limit;
+  if (f <= kThrottleFrom || !CompactionWorkerActive()) return;
+  // Compaction can free only what is sealed: a live graph that holds a
+  // large part of the memory is sealed now rather than once memory is gone
+  // (not a small one: that would only make small segments).
+  RequestSealOfLargest(static_cast<uint64>(limit * (1.0 - kThrottleFrom)));
+  const double share = std::min(1.0, (f - kThrottleFrom) / (1.0 - kThrottleFrom));
+  g_delay_debt_us += share * g_ingest_max_delay_ms * 1000.0;
+  pg_atomic_fetch_add_u64(&g_queue->delayed, 1);
+  if (g_delay_debt_us < 1000.0) return;
+  const long ms = static_cast<long>(g_delay_debt_us / 1000.0);
+  g_delay_debt_us -= static_cast<double>(ms) * 1000.0;
+  pg_atomic_fetch_add_u64(&g_queue->delay_ms, static_cast<uint64>(ms));
+  (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+  ResetLatch(MyLatch);
+  CHECK_FOR_INTERRUPTS();
+}
+
+}  // namespace
+
 void MemTableInsert(Relation index, const L0Position& pos, const float* vec, const ItemPointerData& tid) {
   if (g_reg == nullptr) {
     if (!g_not_preloaded_said) {
@@ -931,7 +988,10 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
     if (i < 0) {
       // Sealing frees memory (through compaction), not slots: with every
       // slot taken it would only seal one log after another.
-      if (i == kNoMemory) RequestSealOfLargest();
+      if (i == kNoMemory) {
+        RequestSealOfLargest();
+        ThrottleIngest();
+      }
       return;
     }
   }
@@ -946,6 +1006,7 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
   ReleaseSlot(i);
   if (!room) RequestSealOfLargest();
   if (seal) SealL0(index, false, true);
+  ThrottleIngest();
 }
 
 void MemTableOnSeal(Relation index, uint32 chain, uint64 rows, const MetaData& meta) {
@@ -1116,6 +1177,8 @@ void MemTableQueueStats(MemTableQueueInfo* out) {
   out->worker_pid = static_cast<int>(pg_atomic_read_u32(&g_queue->worker));
   out->queued = pg_atomic_read_u64(&g_queue->queued);
   out->direct = pg_atomic_read_u64(&g_queue->direct);
+  out->delayed = pg_atomic_read_u64(&g_queue->delayed);
+  out->delay_ms = pg_atomic_read_u64(&g_queue->delay_ms);
   const uint64 taken = pg_atomic_read_u64(&g_queue->taken);
   out->waiting = out->queued > taken ? out->queued - taken : 0;
 }

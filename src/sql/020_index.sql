@@ -57,10 +57,12 @@ CREATE FUNCTION vecgo_index_info(regclass,
 -- is preloaded (without it there are no MemTables); the MemTable worker's
 -- process id (NULL when it does not run), the rows sessions handed to it and
 -- the rows they inserted into a graph themselves since the server started,
--- and the rows waiting in its queue.
+-- and the rows waiting in its queue; the inserts slowed down because
+-- MemTable memory ran short (vecgo.ingest_max_delay) and their waits in all.
 CREATE FUNCTION vecgo_memtable_usage(OUT memtables integer, OUT bytes bigint,
     OUT preloaded boolean, OUT worker_pid integer, OUT rows_queued bigint,
-    OUT rows_direct bigint, OUT rows_waiting bigint)
+    OUT rows_direct bigint, OUT rows_waiting bigint, OUT rows_delayed bigint,
+    OUT delayed_ms bigint)
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 
 DO $$
