@@ -555,6 +555,7 @@ struct L0Position {
   bool full;        // the log has reached its size (L0IsFull)
   int32 dims;       // the index's
   uint8 metric;
+  uint32 graphs_waiting;  // Flat segments of graph size (sealed logs waiting for compaction)
 };
 struct L0Size {
   uint32 pages;

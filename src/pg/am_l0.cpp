@@ -242,6 +242,14 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
   pos.full = L0IsFull(index, *meta, pos.l0_pages);
   pos.dims = meta->dims;
   pos.metric = meta->metric;
+  // Sealed logs of graph size that compaction has not turned into graphs
+  // yet: back-pressure (MemTableInsert) once they pile up.
+  pos.graphs_waiting = 0;
+  const uint64 graph_rows = GraphMinRows(*meta);
+  for (uint32 i = 0; i < meta->nsegments && i < static_cast<uint32>(kMaxSegments); i++)
+    if (meta->segments[i].kind == kSegmentFlat &&
+        meta->segments[i].rows - std::min(meta->segments[i].rows, meta->segments[i].deleted) >= graph_rows)
+      pos.graphs_waiting++;
 
   if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);
   UnlockReleaseBuffer(headbuf);

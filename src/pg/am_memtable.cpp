@@ -933,27 +933,40 @@ namespace {
 
 // MemTable memory from which inserts are slowed down.
 constexpr double kThrottleFrom = 0.75;
+// Sealed logs waiting for their graph from which inserts are slowed down,
+// and the number more at which they wait the longest.
+constexpr uint32 kWaitingFrom = 2;
+constexpr uint32 kWaitingSpan = 4;
 
-// Back-pressure. Sealed MemTables keep their memory until compaction has
-// turned their logs into DiskANN segments; when ingest outruns compaction
-// for long, memory reaches vecgo.memtable_memory and new rows get no graph
-// (they are scanned exactly by every query until compaction catches up).
-// Before that, from kThrottleFrom of the limit on, each inserted row waits
-// up to vecgo.ingest_max_delay, in proportion to how far past it memory is,
-// so that compaction gets the machine it needs. Only while the compaction
-// worker runs (otherwise nothing would free memory); never while holding a
-// lock; cancellable. Waits are taken a millisecond at a time (the delay
-// owed accumulates per backend).
-void ThrottleIngest() {
+// Back-pressure, when ingest outruns compaction for long (as an LSM tree
+// slows writes when its first level piles up). Two signals:
+// - Sealed logs of graph size waiting for compaction (`graphs_waiting`): each
+//   is one more graph every query searches. From kWaitingFrom + 1 on, up to
+//   kWaitingSpan more.
+// - MemTable memory: sealed MemTables keep theirs until compaction has
+//   turned their logs into DiskANN segments; once memory reaches
+//   vecgo.memtable_memory new rows get no graph (every query scans them
+//   exactly until compaction catches up). From kThrottleFrom of the limit on.
+// Each inserted row then waits up to vecgo.ingest_max_delay, in proportion to
+// the larger of the two, so that compaction gets the machine it needs. Only
+// while the compaction worker runs (otherwise nothing would catch up); never
+// while holding a lock; cancellable. Waits are taken a millisecond at a time
+// (the delay owed accumulates per backend).
+void ThrottleIngest(uint32 graphs_waiting) {
   if (g_ingest_max_delay_ms <= 0 || g_memtable_memory_mb <= 0 || g_queue == nullptr) return;
   const double limit = static_cast<double>(g_memtable_memory_mb) * 1024.0 * 1024.0;
   const double f = static_cast<double>(MemTableTotalBytes()) / limit;
-  if (f <= kThrottleFrom || !CompactionWorkerActive()) return;
-  // Compaction can free only what is sealed: a live graph that holds a
-  // large part of the memory is sealed now rather than once memory is gone
-  // (not a small one: that would only make small segments).
-  RequestSealOfLargest(static_cast<uint64>(limit * (1.0 - kThrottleFrom)));
-  const double share = std::min(1.0, (f - kThrottleFrom) / (1.0 - kThrottleFrom));
+  if ((f <= kThrottleFrom && graphs_waiting <= kWaitingFrom) || !CompactionWorkerActive()) return;
+  double share = 0;
+  if (graphs_waiting > kWaitingFrom)
+    share = std::min(1.0, static_cast<double>(graphs_waiting - kWaitingFrom) / kWaitingSpan);
+  if (f > kThrottleFrom) {
+    // Compaction can free only what is sealed: a live graph that holds a
+    // large part of the memory is sealed now rather than once memory is
+    // gone (not a small one: that would only make small segments).
+    RequestSealOfLargest(static_cast<uint64>(limit * (1.0 - kThrottleFrom)));
+    share = std::max(share, std::min(1.0, (f - kThrottleFrom) / (1.0 - kThrottleFrom)));
+  }
   g_delay_debt_us += share * g_ingest_max_delay_ms * 1000.0;
   pg_atomic_fetch_add_u64(&g_queue->delayed, 1);
   if (g_delay_debt_us < 1000.0) return;
@@ -990,7 +1003,7 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
       // slot taken it would only seal one log after another.
       if (i == kNoMemory) {
         RequestSealOfLargest();
-        ThrottleIngest();
+        ThrottleIngest(pos.graphs_waiting);
       }
       return;
     }
@@ -1006,7 +1019,7 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
   ReleaseSlot(i);
   if (!room) RequestSealOfLargest();
   if (seal) SealL0(index, false, true);
-  ThrottleIngest();
+  ThrottleIngest(pos.graphs_waiting);
 }
 
 void MemTableOnSeal(Relation index, uint32 chain, uint64 rows, const MetaData& meta) {

@@ -78,6 +78,33 @@ $before = usage();
 $next = insert_batches($next, 3, 'SET vecgo.ingest_max_delay = 1;');
 is(usage(), $before, 'without the compaction worker no insert waits');
 
+# Sealed logs waiting for their graph slow inserts down too (every query
+# searches each of them), memory or not: a worker that does not come round
+# (a long naptime) leaves them waiting.
+$node->safe_psql('postgres', q{
+	DROP TABLE b;
+	ALTER SYSTEM SET vecgo.worker = on;
+	ALTER SYSTEM SET vecgo.memtable_memory = '1GB';
+	ALTER SYSTEM SET vecgo.worker_naptime = 3600;
+	SELECT pg_reload_conf();
+	CREATE TABLE w (id int PRIMARY KEY, v vector(128));
+	-- L0 logs of 1 MB (about 2,000 rows), sealed full, each worth a graph.
+	CREATE INDEX w_idx ON w USING vecgo (v) WITH (diskann_threshold = 1000, memtable_size = 1);
+});
+sleep(1);
+$before = usage();
+for my $b (0 .. 3) {
+	my ($lo, $hi) = ($b * 2000 + 1, $b * 2000 + 2000);
+	$node->safe_psql('postgres', "SET vecgo.ingest_max_delay = 1; INSERT INTO w SELECT i, $rand FROM generate_series($lo, $hi) i");
+}
+my $waiting = $node->safe_psql('postgres', "SELECT count(*) FROM vecgo_index_info('w_idx') WHERE kind = 'flat' AND rows >= 1000");
+cmp_ok($waiting, '>=', 3, "sealed logs wait for their graphs ($waiting)");
+cmp_ok((split /\|/, usage())[0], '>', (split /\|/, $before)[0], 'inserts were slowed down while they waited');
+cmp_ok($node->safe_psql('postgres', 'SELECT bytes FROM vecgo_memtable_usage()'), '<', 256 * 1024 * 1024,
+	'with memory far from its limit');
+is($node->safe_psql('postgres', qq{SET enable_seqscan = off; SET vecgo.max_scan_tuples = 1000000;
+	SELECT count(*) FROM (SELECT id FROM w ORDER BY v <-> $q LIMIT 1000000) s}), '8000', 'every row is found');
+
 # Only superusers may change the delay.
 $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
 ($rc, $out, $err) = $node->psql('postgres', 'SET vecgo.ingest_max_delay = 0', extra_params => [ '-U', 'plain' ]);
