@@ -4,7 +4,7 @@ package VecgoData;
 use strict;
 use warnings;
 use Exporter 'import';
-our @EXPORT = qw(glove_path read_fvecs write_rows set_format_version);
+our @EXPORT = qw(glove_path read_fvecs write_rows set_format_version manual_compaction_node);
 
 # Where the file is: $VECGO_DATA (set by scripts/run-tap.sh) or ./data.
 sub glove_path {
@@ -53,6 +53,27 @@ sub set_format_version {
 	print $fh pack('L<', $version);
 	close $fh;
 	$node->start;
+}
+
+# A started node (PostgreSQL::Test::Cluster) with vecgo preloaded on which
+# nothing compacts unless the test says so: the worker off (naptime 1 s for
+# when it is turned on), no compaction by VACUUM, no autovacuum; room for
+# many concurrent sessions.
+sub manual_compaction_node {
+	my ($name) = @_;
+	require PostgreSQL::Test::Cluster;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'vecgo'
+vecgo.worker = off
+vecgo.worker_naptime = 1
+vecgo.vacuum_compaction = off
+autovacuum = off
+max_connections = 30
+});
+	$node->start;
+	return $node;
 }
 
 1;

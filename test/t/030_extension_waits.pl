@@ -18,19 +18,10 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecgoData;
 use Time::HiRes qw(usleep time);
 
-my $node = PostgreSQL::Test::Cluster->new('extwait');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'vecgo'
-vecgo.worker = off
-vecgo.worker_naptime = 1
-vecgo.vacuum_compaction = off
-autovacuum = off
-max_connections = 30
-});
-$node->start;
+my $node = manual_compaction_node('extwait');
 
 # Four Flat segments of 6,000 rows x 64 dimensions; one compaction merges
 # them into a DiskANN segment of about 24,000 rows (about 1,400 pages).
