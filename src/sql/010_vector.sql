@@ -46,6 +46,10 @@ CREATE FUNCTION binary_quantize(vector) RETURNS bit
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION subvector(vector, integer, integer) RETURNS vector
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION hamming_distance(bit, bit) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION jaccard_distance(bit, bit) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION l2_distance(vector, vector) IS 'Euclidean distance';
 COMMENT ON FUNCTION inner_product(vector, vector) IS 'inner product';
@@ -56,6 +60,8 @@ COMMENT ON FUNCTION vector_norm(vector) IS 'Euclidean norm';
 COMMENT ON FUNCTION l2_normalize(vector) IS 'scale to unit Euclidean norm';
 COMMENT ON FUNCTION binary_quantize(vector) IS 'one bit per dimension: set when positive';
 COMMENT ON FUNCTION subvector(vector, integer, integer) IS 'elements from a 1-based start, count long';
+COMMENT ON FUNCTION hamming_distance(bit, bit) IS 'Hamming distance: positions at which the bits differ';
+COMMENT ON FUNCTION jaccard_distance(bit, bit) IS 'Jaccard distance: 1 - common set bits / set bits of either';
 
 -- Support functions (operators, index operator classes, aggregates).
 
@@ -173,6 +179,14 @@ CREATE OPERATOR <=> (
 CREATE OPERATOR <+> (
 	LEFTARG = vector, RIGHTARG = vector, PROCEDURE = l1_distance,
 	COMMUTATOR = '<+>'
+);
+CREATE OPERATOR <~> (
+	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = hamming_distance,
+	COMMUTATOR = '<~>'
+);
+CREATE OPERATOR <%> (
+	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance,
+	COMMUTATOR = '<%>'
 );
 
 COMMENT ON OPERATOR <-> (vector, vector) IS 'Euclidean distance';
