@@ -286,6 +286,8 @@ void StartupShmem() {
     pg_atomic_init_u64(&g_queue->queued, 0);
     pg_atomic_init_u64(&g_queue->taken, 0);
     pg_atomic_init_u64(&g_queue->direct, 0);
+    pg_atomic_init_u64(&g_queue->delayed, 0);
+    pg_atomic_init_u64(&g_queue->delay_ms, 0);
   }
   LWLockRelease(AddinShmemInitLock);
 }
