@@ -123,6 +123,10 @@ struct SegmentEntry {
   uint64 deleted;  // records flagged deleted
 };
 
+// Rows not flagged deleted (0 should a damaged count exceed the rows).
+inline uint64 LiveRows(uint64 rows, uint64 deleted) { return rows > deleted ? rows - deleted : 0; }
+inline uint64 LiveRows(const SegmentEntry& e) { return LiveRows(e.rows, e.deleted); }
+
 struct PendingFree {  // a replaced chain waiting until no scan can read it
   BlockNumber head;
   uint32 npages;

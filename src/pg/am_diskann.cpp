@@ -713,7 +713,7 @@ void DiskAnnCost(const MetaData& meta, const SegmentEntry& e, double ef, TierCos
   const double degree = std::max(meta.options.graph_degree, 1);
   const double per_visit = seq_page_cost + degree * cpu_operator_cost;
   out->exact = false;
-  out->rows = static_cast<double>(e.rows - std::min(e.rows, e.deleted));
+  out->rows = static_cast<double>(LiveRows(e));
   out->pages = e.npages;
   out->batch = std::min(out->rows, 1.5 * ef + std::log2(out->rows + 2.0)) * per_visit;
   out->all = out->rows * per_visit;

@@ -325,7 +325,7 @@ void FlatVerify(Relation index, const MetaData& meta, const SegmentEntry& e, cha
 // comes out.
 void FlatCost(const MetaData&, const SegmentEntry& e, double, TierCost* out) {
   out->exact = true;
-  out->rows = static_cast<double>(e.rows - std::min(e.rows, e.deleted));
+  out->rows = static_cast<double>(LiveRows(e));
   out->pages = e.npages;
   out->batch = out->pages * seq_page_cost + out->rows * (cpu_index_tuple_cost + cpu_operator_cost);
   out->all = out->batch;

@@ -247,8 +247,7 @@ L0Position AppendToL0(Relation index, const char* record, Size len) {
   pos.graphs_waiting = 0;
   const uint64 graph_rows = GraphMinRows(*meta);
   for (uint32 i = 0; i < meta->nsegments && i < static_cast<uint32>(kMaxSegments); i++)
-    if (meta->segments[i].kind == kSegmentFlat &&
-        meta->segments[i].rows - std::min(meta->segments[i].rows, meta->segments[i].deleted) >= graph_rows)
+    if (meta->segments[i].kind == kSegmentFlat && LiveRows(meta->segments[i]) >= graph_rows)
       pos.graphs_waiting++;
 
   if (tailbuf != headbuf) UnlockReleaseBuffer(tailbuf);

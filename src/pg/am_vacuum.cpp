@@ -106,12 +106,9 @@ IndexBulkDeleteResult* CleanupImpl(IndexVacuumInfo* info, IndexBulkDeleteResult*
     ReadMeta(index, meta);
     double live = 0;
     for (uint32 i = 0; i < meta->nsegments; i++)
-      live += static_cast<double>(meta->segments[i].rows -
-                                  std::min(meta->segments[i].rows, meta->segments[i].deleted));
-    if (meta->dims > 0) {
-      const uint64 rows = ReadL0Size(index, *meta).rows;
-      live += static_cast<double>(rows - std::min(rows, meta->l0_deleted));
-    }
+      live += static_cast<double>(LiveRows(meta->segments[i]));
+    if (meta->dims > 0)
+      live += static_cast<double>(LiveRows(ReadL0Size(index, *meta).rows, meta->l0_deleted));
     stats->num_index_tuples = live;
     stats->estimated_count = false;
   }

@@ -636,7 +636,7 @@ void LauncherMain() {
 bool L0WantsSeal(Relation index, const MetaData& meta, const L0Size& sz, bool idle) {
   if (sz.rows == 0) return false;
   if (L0IsFull(index, meta, sz.pages)) return true;
-  const uint64 live = sz.rows > meta.l0_deleted ? sz.rows - meta.l0_deleted : 0;
+  const uint64 live = LiveRows(sz.rows, meta.l0_deleted);
   return idle && SegmentWantsGraph(meta, live);
 }
 
