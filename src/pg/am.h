@@ -253,6 +253,10 @@ void CheckChainStep(Relation index, uint32 segment_id, BlockNumber blk, uint64 s
 // after an invalidation (TRUNCATE, REINDEX). Valid until the next call
 // that may process invalidations (a lock acquisition).
 BlockNumber* IndexSizeCache(Relation index);
+// The index's size in blocks from `*nblocks` (such a cache), read again first
+// when `need` blocks are more than it holds: whether something needing that
+// many blocks fits is then answered by the result.
+BlockNumber IndexBlocks(Relation index, BlockNumber* nblocks, uint64 need);
 
 // Reads the metapage under a share lock and copies it; checks magic and version.
 void ReadMeta(Relation index, MetaData* out);

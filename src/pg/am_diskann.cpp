@@ -118,13 +118,12 @@ const std::uint8_t* AccessPage(void* ctx, std::size_t i) {
 // ReadBuffer takes InvalidBlockNumber for P_NEW and would extend the
 // relation instead of failing. C-style (called through PgCall).
 void CheckDiskAnnRun(Relation index, uint32 id, BlockNumber head, uint32 npages) {
-  BlockNumber* nblocks = IndexSizeCache(index);
   const uint64 end = static_cast<uint64>(head) + npages;
-  if (end > *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
-  if (npages == 0 || head == kMetaBlock || end > *nblocks)
+  const BlockNumber nblocks = IndexBlocks(index, IndexSizeCache(index), end);
+  if (npages == 0 || head == kMetaBlock || end > nblocks)
     RaiseIndexCorrupted(
         index, "DiskANN segment %u is listed with %u pages from block %u; the index has %u blocks.",
-        id, npages, head, *nblocks);
+        id, npages, head, nblocks);
 }
 
 void InitPageCtx(PageCtx* c, Relation index, const SegmentEntry& e) {

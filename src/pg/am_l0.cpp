@@ -98,12 +98,12 @@ PageOpaque ReadChainOpaque(Relation index, BlockNumber blk, uint32 id) {
 // count of a chain in this index: at least its head, and no more pages than
 // the index has blocks (all the arithmetic on it stays far from wrapping).
 void CheckL0PageCount(Relation index, uint32 id, uint32 pages) {
-  BlockNumber* nblocks = IndexSizeCache(index);
-  if (pages >= *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
-  if (pages == 0 || pages >= *nblocks)
+  const BlockNumber nblocks =
+      IndexBlocks(index, IndexSizeCache(index), static_cast<uint64>(pages) + 1);
+  if (pages == 0 || pages >= nblocks)
     RaiseIndexCorrupted(index,
                         "The head page of L0 log %u counts %u pages; the index has %u blocks.", id,
-                        pages, *nblocks);
+                        pages, nblocks);
 }
 
 }  // namespace

@@ -903,10 +903,10 @@ void InitMemTables() {
                           &g_memtable_memory_mb, 1024, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB, nullptr, nullptr,
                           nullptr);
   DefineCustomIntVariable("vecgo.ingest_max_delay",
-                          "Longest wait per inserted row when MemTable memory runs short.",
-                          "From three quarters of vecgo.memtable_memory on, while the compaction worker "
-                          "runs, each insert waits in proportion to the memory in use, up to this; "
-                          "0 never waits.",
+                          "Longest wait per inserted row when compaction falls behind.",
+                          "While the compaction worker runs, once sealed logs pile up waiting for their "
+                          "graphs or MemTable memory passes three quarters of vecgo.memtable_memory, "
+                          "each insert waits in proportion, up to this; 0 never waits.",
                           &g_ingest_max_delay_ms, 10, 0, 1000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
                           nullptr);
   if (!process_shared_preload_libraries_in_progress) return;

@@ -181,7 +181,7 @@ void CheckChainStep(Relation index, uint32 segment_id, BlockNumber blk, uint64 s
   if (blk == kMetaBlock)
     RaiseIndexCorrupted(index, "Segment %u links to the metapage.", segment_id);
   // A chain of steps + 1 pages needs steps + 2 blocks with the metapage.
-  if (blk >= *nblocks || steps + 2 > *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+  IndexBlocks(index, nblocks, std::max<uint64>(static_cast<uint64>(blk) + 1, steps + 2));
   if (blk >= *nblocks)
     RaiseIndexCorrupted(index,
                         "Segment %u refers to block %u, past the end of the index (%u blocks).",
@@ -197,6 +197,11 @@ BlockNumber* IndexSizeCache(Relation index) {
   if (index->rd_amcache == nullptr)
     index->rd_amcache = MemoryContextAllocZero(index->rd_indexcxt, sizeof(BlockNumber));
   return static_cast<BlockNumber*>(index->rd_amcache);
+}
+
+BlockNumber IndexBlocks(Relation index, BlockNumber* nblocks, uint64 need) {
+  if (need > *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+  return *nblocks;
 }
 
 uint64* DeletedCountOf(MetaData* meta, uint32 chain_id) {
