@@ -14,9 +14,17 @@
 EXTENSION  = vecgo
 MODULE_big = vecgo
 # The install script is assembled from src/sql/*.sql (one file per concern).
-EXT_VERSION = 0.1.0
+# Released versions: every earlier version's install script is kept frozen in
+# src/sql/released/, and each release adds one upgrade script, so that
+# ALTER EXTENSION vecgo UPDATE works from every one of them. Objects new in
+# 0.2.0 live in src/sql/1NN_*.sql; the 0.1.0 -> 0.2.0 script is those files.
+EXT_VERSION = 0.2.0
 EXT_SCRIPT  = sql/vecgo--$(EXT_VERSION).sql
-DATA_built  = $(EXT_SCRIPT)
+SQL_ALL     = $(sort $(wildcard src/sql/*.sql))
+SQL_0_2_0   = $(sort $(wildcard src/sql/1[0-9][0-9]_*.sql))
+UPGRADE_SCRIPTS = sql/vecgo--0.1.0--0.2.0.sql
+RELEASED_SCRIPTS = sql/vecgo--0.1.0.sql
+DATA_built  = $(EXT_SCRIPT) $(UPGRADE_SCRIPTS) $(RELEASED_SCRIPTS)
 PG_CONFIG ?= pg_config
 
 ARCH := $(shell uname -m)
@@ -66,8 +74,15 @@ src/core/simd/avx2.o:   override CXXFLAGS += $(SIMD_AVX2_FLAGS)
 src/core/simd/avx512.o: override CXXFLAGS += $(SIMD_AVX512_FLAGS)
 src/core/simd/sse42.o src/core/simd/avx2.o src/core/simd/avx512.o src/core/simd/neon.o: src/core/simd/kernels_impl.h
 
-$(EXT_SCRIPT): $(sort $(wildcard src/sql/*.sql))
+$(EXT_SCRIPT): $(SQL_ALL)
 	cat $^ > $@
+
+sql/vecgo--0.1.0--0.2.0.sql: src/sql/upgrade/header.sql $(SQL_0_2_0)
+	sed 's/@FROM@/0.1.0/; s/@TO@/0.2.0/' src/sql/upgrade/header.sql > $@
+	$(if $(SQL_0_2_0),cat $(SQL_0_2_0) >> $@)
+
+sql/vecgo--%.sql: src/sql/released/vecgo--%.sql
+	cp $< $@
 
 $(OBJS): $(wildcard include/vecgo/*.h) $(wildcard src/pg/*.h) $(wildcard src/core/*.h)
 
