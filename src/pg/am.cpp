@@ -266,11 +266,19 @@ float IndexDistance(uint8 metric, const float* a, const float* b, int dims, floa
       return static_cast<float>(1.0 - sim);
     }
   }
+  if (metric == kMetricJaccard) {
+    // 0/1 vectors: dot = bits set in both, the squared norms the bits set in each.
+    float p[3];
+    k.dot_norms(a, b, n, p);
+    if (p[0] == 0.0f) return 1.0f;
+    return static_cast<float>(1.0 - static_cast<double>(p[0]) / (static_cast<double>(p[1]) + p[2] - p[0]));
+  }
   return 0.0f;
 }
 
-double OperatorValue(uint8 metric, float dist) {
-  switch (static_cast<Metric>(metric)) {
+double OperatorValue(const MetaData& meta, float dist) {
+  if (meta.elem == kElemBit) return dist;  // Hamming (squared L2 of 0/1 vectors) or Jaccard
+  switch (static_cast<Metric>(meta.metric)) {
     case Metric::L2: return std::sqrt(static_cast<double>(dist));
     case Metric::Cosine: return std::isinf(dist) ? get_float8_nan() : dist;
     default: return dist;

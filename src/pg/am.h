@@ -152,12 +152,23 @@ struct StoredOptions {
   uint8 reserved[3];
 };
 
+// What the indexed column holds (MetaData.elem). Every kind is indexed as
+// float32 vectors (am_input.cpp): halfvec widened, sparsevec made dense, a
+// bit string one 0/1 float per bit.
+enum IndexElem : uint8 { kElemVector = 0, kElemHalfvec = 1, kElemSparsevec = 2, kElemBit = 3 };
+
+// MetaData.metric: a vecgo::Metric, or Jaccard over bit strings, which no
+// graph supports: such an index keeps every tier exact (Flat).
+constexpr uint8 kMetricJaccard = 4;
+inline bool MetricHasGraphs(uint8 metric) { return metric <= 3; }
+
 struct MetaData {
   uint32 magic;
   uint32 version;
   int32 dims;          // 0 until the first vector arrives (unconstrained column)
-  uint8 metric;        // vecgo::Metric
-  uint8 reserved[3];
+  uint8 metric;        // vecgo::Metric, or kMetricJaccard
+  uint8 elem;          // IndexElem (0, vector, in indexes built before it was kept)
+  uint8 reserved[2];
   StoredOptions options;
   uint32 next_segment_id;
   uint32 l0_id;        // the current L0 log's chain id
@@ -366,7 +377,18 @@ void WriteMeta(Relation index, Buffer metabuf, const MetaData& meta);
 // cosine give +inf (they sort last, like the NaN the operator returns).
 float IndexDistance(uint8 metric, const float* a, const float* b, int dims, float qnorm);
 // The value the ORDER BY operator returns for a given index distance.
-double OperatorValue(uint8 metric, float dist);
+double OperatorValue(const MetaData& meta, float dist);
+
+// The indexed column's kind, from its type (am_input.cpp).
+IndexElem ElemOfIndex(Relation index);
+const char* ElemTypeName(IndexElem elem);
+// The float32 vector the index holds for one value of the column (or ORDER
+// BY argument): a pointer into the detoasted datum for `vector`, else a copy
+// in CurrentMemoryContext. Sets *dims. Raises a clear ERROR for a value the
+// index cannot hold (more than kMaxDim dimensions). C-style: may ereport.
+const float* IndexInput(IndexElem elem, Datum value, int* dims);
+// Raises that ERROR when `dims` is more than the index holds.
+void CheckIndexableDims(IndexElem elem, int64 dims);
 
 // ------------------------------------------------------------------ AM callbacks
 IndexBuildResult* vecgobuild(Relation heap, Relation index, IndexInfo* info);

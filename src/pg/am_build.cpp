@@ -38,14 +38,21 @@ uint8 MetricOfIndex(Relation index) {
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
                     errmsg("vecgo operator class has no distance function")));
   uint8 metric;
-  if (strcmp(name, "vector_l2_squared_distance") == 0 || strcmp(name, "l2_distance") == 0)
+  // Hamming between bit strings is squared L2 between their 0/1 vectors.
+  if (strcmp(name, "vector_l2_squared_distance") == 0 || strcmp(name, "l2_distance") == 0 ||
+      strcmp(name, "halfvec_l2_squared_distance") == 0 ||
+      strcmp(name, "sparsevec_l2_squared_distance") == 0 || strcmp(name, "hamming_distance") == 0)
     metric = static_cast<uint8>(Metric::L2);
-  else if (strcmp(name, "vector_negative_inner_product") == 0)
+  else if (strcmp(name, "vector_negative_inner_product") == 0 ||
+           strcmp(name, "halfvec_negative_inner_product") == 0 ||
+           strcmp(name, "sparsevec_negative_inner_product") == 0)
     metric = static_cast<uint8>(Metric::IP);
   else if (strcmp(name, "cosine_distance") == 0 || strcmp(name, "vector_spherical_distance") == 0)
     metric = static_cast<uint8>(Metric::Cosine);
   else if (strcmp(name, "l1_distance") == 0)
     metric = static_cast<uint8>(Metric::L1);
+  else if (strcmp(name, "jaccard_distance") == 0)
+    metric = kMetricJaccard;
   else
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                     errmsg("vecgo does not support distance function %s", name)));
@@ -71,6 +78,8 @@ void InitMeta(MetaData* meta, Relation index) {
   meta->version = kFormatVersion;
   meta->dims = DimsOfIndex(index);
   meta->metric = MetricOfIndex(index);
+  meta->elem = ElemOfIndex(index);
+  CheckIndexableDims(static_cast<IndexElem>(meta->elem), meta->dims);
   meta->options = OptionsFromRelation(index);
   meta->next_segment_id = 1;
   meta->l0_head = InvalidBlockNumber;
@@ -87,6 +96,7 @@ struct BuildState {
   double indtuples;
   double reltuples;
   double estimated_rows;  // the heap's row estimate (pg_class), 0 if unknown
+  MemoryContext row_ctx;  // one row's conversion (IndexInput), reset after each
 };
 
 // Sizes the in-memory buffer (one segment) within maintenance_work_mem: the
@@ -145,12 +155,15 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
   BuildState* bs = static_cast<BuildState*>(state);
   bs->reltuples += 1;
   if (isnull[0]) return;
-  Vector* v = DatumGetVector(values[0]);
+  MemoryContext old = MemoryContextSwitchTo(bs->row_ctx);
+  int dim = 0;
+  const float* x = IndexInput(static_cast<IndexElem>(bs->meta->elem), values[0], &dim);
+  MemoryContextSwitchTo(old);
   if (bs->meta->dims == 0) {
-    bs->meta->dims = v->dim;
+    bs->meta->dims = dim;
     SetBuildCap(bs);
   }
-  CheckRowDims(index, bs->meta->dims, v->dim);
+  CheckRowDims(index, bs->meta->dims, dim);
   if (bs->nrecords == bs->cap_records) FlushBuildBuffer(bs);
   if (bs->nrecords == bs->alloc_records) {
     Size grow = std::min(bs->cap_records, std::max(static_cast<Size>(1024), bs->alloc_records * 2));
@@ -164,12 +177,12 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
   RecordHeader* h = reinterpret_cast<RecordHeader*>(rec);
   h->tid = *tid;
   h->flags = 0;
-  std::memcpy(rec + sizeof(RecordHeader), v->x, sizeof(float) * v->dim);
+  std::memcpy(rec + sizeof(RecordHeader), x, sizeof(float) * dim);
+  MemoryContextReset(bs->row_ctx);
   bs->nrecords++;
   bs->indtuples += 1;
   if (static_cast<int64>(bs->indtuples) % 1000 == 0)
     pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs->indtuples));
-  if (reinterpret_cast<Pointer>(v) != DatumGetPointer(values[0])) pfree(v);
 }
 
 IndexBuildResult* BuildImpl(Relation heap, Relation index, IndexInfo* info) {
@@ -196,6 +209,7 @@ IndexBuildResult* BuildImpl(Relation heap, Relation index, IndexInfo* info) {
   bs.index = index;
   bs.meta = meta;
   bs.estimated_rows = std::max(0.0, static_cast<double>(heap->rd_rel->reltuples));
+  bs.row_ctx = AllocSetContextCreate(CurrentMemoryContext, "vecgo build row", ALLOCSET_SMALL_SIZES);
   if (meta->dims > 0) {
     SetBuildCap(&bs);
   }
@@ -204,6 +218,7 @@ IndexBuildResult* BuildImpl(Relation heap, Relation index, IndexInfo* info) {
   bs.reltuples = table_index_build_scan(heap, index, info, true, true, BuildCallback, &bs, nullptr);
   pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, static_cast<int64>(bs.indtuples));
   FlushBuildBuffer(&bs);
+  MemoryContextDelete(bs.row_ctx);
   pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs.indtuples));
 
   meta->l0_id = meta->next_segment_id++;
@@ -276,19 +291,20 @@ bool InsertImpl(Relation index, Datum* values, bool* isnull, ItemPointer heap_ti
                                             ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(ctx);
 
-  Vector* v = DatumGetVector(values[0]);
-  EnsureDims(index, v->dim);
-  Size len = RecordSize(v->dim);
+  int dim = 0;
+  const float* x = IndexInput(ElemOfIndex(index), values[0], &dim);
+  EnsureDims(index, dim);
+  Size len = RecordSize(dim);
   char* rec = static_cast<char*>(palloc0(len));
   RecordHeader* h = reinterpret_cast<RecordHeader*>(rec);
   h->tid = *heap_tid;
   h->flags = 0;
-  std::memcpy(rec + sizeof(RecordHeader), v->x, sizeof(float) * v->dim);
+  std::memcpy(rec + sizeof(RecordHeader), x, sizeof(float) * dim);
 
   // Seal when the log has reached memtable_size (checked again under the
   // metapage lock by SealL0).
   const L0Position pos = AppendToL0(index, rec, len);
-  MemTableInsert(index, pos, v->x, *heap_tid);
+  MemTableInsert(index, pos, x, *heap_tid);
   if (pos.full) SealL0(index, true);
 
   MemoryContextSwitchTo(old);

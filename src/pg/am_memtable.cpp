@@ -994,7 +994,9 @@ void MemTableInsert(Relation index, const L0Position& pos, const float* vec, con
     }
     return;
   }
-  if (g_memtable_memory_mb == 0 || RecoveryInProgress() || !EnsureArea()) return;
+  if (g_memtable_memory_mb == 0 || RecoveryInProgress() || !MetricHasGraphs(pos.metric) ||
+      !EnsureArea())
+    return;
   int i = AcquireSlot(index, pos.l0_id);
   if (i < 0) {
     // The rows the chain held before its graph existed are added by the
@@ -1117,7 +1119,7 @@ void MemTableMaintain(Relation index) {
     if (!listed) RetireSlotLocked(i);
   }
   LWLockRelease(g_lock);
-  if (meta->dims <= 0) return;
+  if (meta->dims <= 0 || !MetricHasGraphs(meta->metric)) return;
 
   // Catch-up of the current L0 log's graph: rows appended while it did not
   // exist (restart, crash) or whose insert failed.

@@ -132,7 +132,8 @@ void CheckMeta(Relation index, const MetaData* meta) {
                      quote_identifier(RelationGetRelationName(index)))));
   if (meta->nsegments > static_cast<uint32>(kMaxSegments) ||
       meta->npending > static_cast<uint32>(kMaxPending) || meta->dims < 0 ||
-      meta->dims > static_cast<int32>(vecgo::kMaxDim) || meta->metric > 3)
+      meta->dims > static_cast<int32>(vecgo::kMaxDim) || meta->metric > kMetricJaccard ||
+      meta->elem > kElemBit)
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                     errmsg("vecgo index \"%s\" has a corrupted metapage",
                            RelationGetRelationName(index))));

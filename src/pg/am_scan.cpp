@@ -98,12 +98,20 @@ void StartScan(IndexScanDesc scan, ScanState* so) {
   const MetaData* m = so->meta;
   so->query = nullptr;
   if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL)) {
-    Vector* q = DatumGetVector(scan->orderByData[0].sk_argument);
-    if (m->dims > 0 && q->dim != m->dims)
+    // The index's kind, not the metapage's: an index built before the
+    // metapage kept it says 0 (vector), which it is.
+    const IndexElem elem = ElemOfIndex(index);
+    int dim = 0;
+    const float* q = IndexInput(elem, scan->orderByData[0].sk_argument, &dim);
+    if (m->dims > 0 && dim != m->dims) {
+      if (elem == kElemBit)
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                        errmsg("different bit lengths %d and %d", m->dims, dim)));
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("different vector dimensions %d and %d", m->dims, q->dim)));
-    so->query = static_cast<float*>(palloc(sizeof(float) * q->dim));
-    std::memcpy(so->query, q->x, sizeof(float) * q->dim);
+                      errmsg("different %s dimensions %d and %d", ElemTypeName(elem), m->dims, dim)));
+    }
+    so->query = static_cast<float*>(palloc(sizeof(float) * dim));
+    std::memcpy(so->query, q, sizeof(float) * dim);
   }
   so->limit = g_iterative_scan == kIterOff ? g_ef_search : std::max(g_max_scan_tuples, g_ef_search);
   so->next_batch_size = g_ef_search;
@@ -204,7 +212,7 @@ bool GetTupleImpl(IndexScanDesc scan, ScanDirection dir) {
   scan->xs_recheckorderby = false;
   if (scan->numberOfOrderBys > 0) {
     if (so->query) {
-      scan->xs_orderbyvals[0] = Float8GetDatum(OperatorValue(so->meta->metric, c.distance));
+      scan->xs_orderbyvals[0] = Float8GetDatum(OperatorValue(*so->meta, c.distance));
       scan->xs_orderbynulls[0] = false;
     } else {
       scan->xs_orderbyvals[0] = (Datum)0;

@@ -51,6 +51,7 @@ void RaiseSegmentError(Relation index, uint32 segment_id, const vecgo::Error& er
 }
 
 uint64 GraphMinRows(const MetaData& meta) {
+  if (!MetricHasGraphs(meta.metric)) return UINT64_MAX;
   if (meta.options.diskann_threshold > 0) return static_cast<uint64>(meta.options.diskann_threshold);
   const uint64 dims = static_cast<uint64>(std::max(meta.dims, 1));
   return std::max(kMinGraphRows, (kGraphMinFloats + dims - 1) / dims);
