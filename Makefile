@@ -8,6 +8,7 @@
 #   make bench-kernels   kernel benchmark (ns per distance, every level)
 #   make bench           end-to-end GloVe-100 benchmark, vecgo vs pgvector (bench-stream, bench-wide)
 #   make bench-mixed     sustained mixed load (inserts, searches, deletes), vecgo vs pgvector
+#   make bench-halfvec   halfvec against vector columns on GloVe-100 (size, build, q/s), both engines
 #   make installcheck    pg_regress against a running server
 #   make format          clang-format every source file
 
@@ -140,12 +141,17 @@ bench/bench_index: bench/bench_index.cpp bench/bench_common.h $(CORE_OBJS)
 bench/bench_mixed: bench/bench_mixed.cpp bench/bench_common.h $(CORE_OBJS)
 	$(CXX) $(TEST_CXXFLAGS) -o $@ $(filter-out %.h,$^) $(LIBPQ_FLAGS)
 
-.PHONY: bench bench-stream bench-wide bench-mixed
+.PHONY: bench bench-stream bench-wide bench-mixed bench-halfvec
 bench: bench/bench_index
 	bash bench/run_bench.sh $(BENCH_ARGS)
 
 # Streaming ingest into an indexed table (COPY in 1,000-row transactions),
 # recall/queries/s fresh and after 60 s idle, vecgo's tiers (GloVe-100, 100k rows).
+# halfvec columns (halfvec_cosine_ops) against vector ones on GloVe-100, both
+# engines: index size, build time, the sweep (bench/results/summary.txt).
+bench-halfvec: bench/bench_index
+	bash bench/run_bench.sh --types vector,halfvec $(BENCH_ARGS)
+
 bench-stream: bench/bench_index
 	bash bench/run_bench.sh --mode stream $(BENCH_ARGS)
 

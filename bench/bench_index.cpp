@@ -17,6 +17,9 @@
 //   --mode wide    synthetic 768-d, 50k rows: COPY, then CREATE INDEX with
 //                  defaults (pgvector: m 16, ef_construction 64); build time,
 //                  index size, the sweep.
+// --types vector,halfvec runs every engine once per column type (build and
+// wide mode; `make bench-halfvec`): halfvec columns and their
+// halfvec_cosine_ops indexes next to vector ones, same data and queries.
 // Stream and wide end with the best queries/s at recall@10 >= --min-recall (0.95
 // stream, 0.99 wide) per engine and the ratio vecgo/pgvector.
 //
@@ -70,6 +73,7 @@ struct Options {
   bool vecgo = true;
   bool pgvector = true;
   bool reuse = false;        // build: keep an existing table and index (query sweep only)
+  std::vector<std::string> types{"vector"};  // column types, each run per engine
   std::size_t batch = 1000;  // stream: rows per COPY transaction
   int settle = 60;           // stream: idle seconds between the fresh and settled sweeps
   double min_recall = 0;     // 0 = the mode's default
@@ -211,15 +215,23 @@ struct Result {
 // How an engine is set up and tuned.
 struct Engine {
   std::string name, db, extension, ef_guc, index_method;
-  bool is_vecgo() const { return name == "vecgo"; }
+  std::string type = "vector";  // the column's type
+  bool is_vecgo() const { return extension == "vecgo"; }
 };
 
-Engine MakeEngine(const std::string& name, const std::string& mode) {
-  bool v = name == "vecgo";
-  return {name, "bench_" + (mode == "build" ? "" : mode + "_") + name, v ? "vecgo" : "vector",
+// `type` other than vector names the engine "vecgo halfvec" and so on.
+Engine MakeEngine(const std::string& engine, const std::string& mode,
+                  const std::string& type = "vector") {
+  bool v = engine == "vecgo";
+  const std::string suffix = type == "vector" ? "" : "_" + type;
+  const std::string opclass = type + "_cosine_ops";
+  return {type == "vector" ? engine : engine + " " + type,
+          "bench_" + (mode == "build" ? "" : mode + "_") + engine + suffix,
+          v ? "vecgo" : "vector",
           v ? "vecgo.ef_search" : "hnsw.ef_search",
-          v ? "USING vecgo (%s vector_cosine_ops)"
-            : "USING hnsw (%s vector_cosine_ops) WITH (m = 16, ef_construction = 64)"};
+          v ? "USING vecgo (%s " + opclass + ")"
+            : "USING hnsw (%s " + opclass + ") WITH (m = 16, ef_construction = 64)",
+          type};
 }
 
 // The table: build mode keeps its historical shape, the other modes the
@@ -232,9 +244,9 @@ Table TableFor(const Options& o) {
   return o.mode == "build" ? Table{"embedding", "id int PRIMARY KEY"} : Table{"v", "id int"};
 }
 
-void CreateTable(Conn& c, const Table& t, std::size_t dim) {
-  c.Exec("CREATE TABLE items (" + t.id_decl + ", " + t.col + " vector(" + std::to_string(dim) +
-         "))");
+void CreateTable(Conn& c, const Table& t, std::size_t dim, const std::string& type = "vector") {
+  c.Exec("CREATE TABLE items (" + t.id_decl + ", " + t.col + " " + type + "(" +
+         std::to_string(dim) + "))");
 }
 
 std::string CreateIndexSql(const Engine& e, const Table& t) {
@@ -370,7 +382,7 @@ Result RunBuild(const Options& o, const Data& d, const GroundTruthIds& gt, const
   if (reuse) std::printf("[%s] reusing the existing table and index\n", name.c_str());
   if (!reuse) {
     c.Exec("CREATE EXTENSION " + e.extension);
-    CreateTable(c, t, d.dim);
+    CreateTable(c, t, d.dim, e.type);
     auto t0 = Clock::now();
     CopyRows(c, d, 0, d.n(), t);
     res.load_s = Seconds(t0, Clock::now());
@@ -655,7 +667,16 @@ int main(int argc, char** argv) {
       o.out_dir = next();
     else if (a == "--no-pgvector")
       o.pgvector = false;
-    else if (a == "--no-vecgo")
+    else if (a == "--types") {
+      o.types.clear();
+      std::string list = next();
+      for (std::size_t at = 0; at <= list.size();) {
+        std::size_t comma = list.find(',', at);
+        if (comma == std::string::npos) comma = list.size();
+        o.types.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+      }
+    } else if (a == "--no-vecgo")
       o.vecgo = false;
     else if (a == "--reuse")
       o.reuse = true;
@@ -681,6 +702,10 @@ int main(int argc, char** argv) {
       Die("unknown option " + a);
   }
   if (o.mode != "build" && o.mode != "stream" && o.mode != "wide") Die("unknown mode " + o.mode);
+  for (const std::string& type : o.types)
+    if (type != "vector" && type != "halfvec") Die("--types takes vector and halfvec, not " + type);
+  if (o.mode == "stream" && o.types != std::vector<std::string>{"vector"})
+    Die("--types is for build and wide mode");
   if (o.mode == "wide" && (o.dim == 0 || o.rank == 0 || o.clusters == 0 || o.queries == 0))
     Die("--dim, --rank, --clusters and --queries must be positive");
   if (o.noise < 0 || o.noise >= 1) Die("--noise must be in [0, 1)");
@@ -710,17 +735,22 @@ int main(int argc, char** argv) {
     have_pgvector =
         admin.Value("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") == "1";
   }
-  auto run = [&](const char* name) {
-    Engine e = MakeEngine(name, o.mode);
+  auto run = [&](const char* name, const std::string& type) {
+    Engine e = MakeEngine(name, o.mode, type);
     return o.mode == "stream" ? RunStream(o, d, gt, e) : RunBuild(o, d, gt, e);
   };
   // Stream mode runs pgvector first, so that no compaction left over from
   // vecgo's run competes with it; the tables list vecgo first either way.
   std::vector<Result> results;
   bool pg_first = o.mode == "stream";
-  if (o.pgvector && have_pgvector && pg_first) results.push_back(run("pgvector"));
-  if (o.vecgo) results.insert(results.begin(), run("vecgo"));
-  if (o.pgvector && have_pgvector && !pg_first) results.push_back(run("pgvector"));
+  std::vector<Result> vecgo_results, pg_results;
+  for (const std::string& type : o.types) {
+    if (o.pgvector && have_pgvector && pg_first) pg_results.push_back(run("pgvector", type));
+    if (o.vecgo) vecgo_results.push_back(run("vecgo", type));
+    if (o.pgvector && have_pgvector && !pg_first) pg_results.push_back(run("pgvector", type));
+  }
+  results = vecgo_results;
+  results.insert(results.end(), pg_results.begin(), pg_results.end());
   if (o.pgvector && !have_pgvector)
     std::printf("pgvector is not installed on this server: vecgo only\n");
   if (results.empty()) Die("no engine to run");
