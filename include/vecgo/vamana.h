@@ -69,6 +69,11 @@ struct VamanaParams {
   // a coarse ranking proxy; every result is reranked with full vectors.
   QuantKind quantization = QuantKind::None;
   std::size_t pq_m = 0;               // PQ subspaces, 0 = ceil(dim / 4)
+  // Store the node vectors as IEEE half precision in the pages (the build
+  // and the in-memory index keep floats). Lossless for data that was half
+  // precision to begin with (a halfvec column) up to cosine's normalisation;
+  // the pages then take about half the bytes per vector.
+  bool half_vectors = false;
   std::uint64_t seed = 1;
   // Optional progress/cancel hook, called on the calling thread only. Return
   // false to cancel: the build then throws Error(Internal, "... cancelled").
@@ -129,6 +134,8 @@ class VamanaIndex {
   std::uint32_t MaxDegree() const { return R_; }
   std::uint32_t Medoid() const { return medoid_; }
   Metric metric() const { return metric_; }
+  // Whether the pages store the vectors as halves (VamanaParams::half_vectors).
+  bool half_vectors() const { return half_vectors_; }
   const float* Vector(std::uint32_t id) const { return vectors_.data() + std::size_t(id) * dim_; }
   NeighborSpan Neighbors(std::uint32_t id) const {
     return {adj_.data() + std::size_t(id) * R_, degree_[id]};
@@ -177,6 +184,7 @@ class VamanaIndex {
 
   std::uint32_t n_ = 0, dim_ = 0, R_ = 0, medoid_ = 0;
   Metric metric_ = Metric::L2;
+  bool half_vectors_ = false;
   std::vector<float> vectors_;          // n x dim (normalised for cosine)
   std::vector<std::uint32_t> adj_;      // n x R
   std::vector<std::uint32_t> degree_;   // n
@@ -232,7 +240,9 @@ class VamanaSharedBuild {
 // header and CRC-32C) with content magic "VGDA":
 //   header      n, dim, R, medoid, metric, quantization; the quantizer
 //   nodes       records [vector: dim f32][degree: u32][R x u32], never
-//               straddling a page when one fits in a page's payload
+//               straddling a page when one fits in a page's payload; with
+//               half vectors (header byte, VamanaParams::half_vectors) the
+//               vector is dim f16, zero-padded to a multiple of 4 bytes
 //   codes       records of code_size bytes (when quantized)
 //   labels      records of one u64 caller label (the glue: heap TIDs)
 //   deletions   records of one u64 bitmap word (bit i%64 of word i/64)
@@ -273,6 +283,9 @@ class PagedVamanaStore {
   std::uint32_t MaxDegree() const { return R_; }
   std::uint32_t Medoid() const { return medoid_; }
   Metric metric() const { return metric_; }
+  bool half_vectors() const { return half_; }
+  // With half vectors, the node's vector is decoded into a scratch buffer
+  // (valid until the next call, as every pointer the store returns).
   VamanaNode Node(std::uint32_t id) const;
   const float* Vector(std::uint32_t id) const { return Node(id).vector; }
   NeighborSpan Neighbors(std::uint32_t id) const {
@@ -313,10 +326,13 @@ class PagedVamanaStore {
   std::uint64_t pages_ = 0;
   std::uint32_t n_ = 0, dim_ = 0, R_ = 0, medoid_ = 0;
   Metric metric_ = Metric::L2;
+  bool half_ = false;
+  std::size_t vec_bytes_ = 0;  // bytes of a node's vector in its record
   RecordRegion nodes_, codes_, labels_, deleted_;
   Quantizer quantizer_;
   mutable std::unique_ptr<PageStreamReader> reader_;  // records larger than a page
   mutable std::vector<std::uint8_t> node_scratch_, code_scratch_;
+  mutable std::vector<float> vec_scratch_;  // a decoded half vector
 };
 
 // ---------------------------------------------------------------- search

@@ -1035,6 +1035,7 @@ VamanaIndex VamanaIndex::Allocate(std::size_t n, std::size_t dim, const VamanaPa
   ix.dim_ = static_cast<std::uint32_t>(dim);
   ix.R_ = params.R;
   ix.metric_ = params.metric;
+  ix.half_vectors_ = params.half_vectors;
   ix.vectors_.resize(n * dim);
   ix.adj_.assign(n * params.R, 0);
   ix.degree_.assign(n, 0);

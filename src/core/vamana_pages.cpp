@@ -32,6 +32,12 @@ RecordRegion GetRegion(PageStreamReader& r) {
 
 constexpr std::size_t kRegionBytes = 8 + 8 + 4 + 4 + 4;
 
+// Bytes of a node's vector in its record: the neighbour ids after it stay
+// 4-byte aligned.
+std::size_t VectorBytes(std::uint32_t dim, bool half) {
+  return half ? (std::size_t(dim) * 2 + 3) & ~std::size_t(3) : std::size_t(dim) * 4;
+}
+
 }  // namespace
 
 std::uint64_t WriteVamanaPages(const VamanaIndex& ix, PageSink sink, std::size_t page_size,
@@ -45,18 +51,25 @@ std::uint64_t WriteVamanaPages(const VamanaIndex& ix, PageSink sink, std::size_t
   w.Put<std::uint32_t>(ix.Medoid());
   w.Put<std::uint8_t>(static_cast<std::uint8_t>(ix.metric()));
   w.Put<std::uint8_t>(quantized ? static_cast<std::uint8_t>(ix.quantizer().kind()) : 0);
-  w.PutZeros(2);
+  const bool half = ix.half_vectors();
+  w.Put<std::uint8_t>(half ? 1 : 0);
+  w.PutZeros(1);
   if (quantized) ix.quantizer().Save(w);
 
-  const std::size_t rec_size = std::size_t(dim) * 4 + 4 + std::size_t(R) * 4;
+  const std::size_t vec_bytes = VectorBytes(dim, half);
+  const std::size_t rec_size = vec_bytes + 4 + std::size_t(R) * 4;
   std::vector<std::uint8_t> rec(rec_size);
+  const simd::Kernels& k = simd::active();
   w.BeginRecords(static_cast<std::uint32_t>(rec_size));
   for (std::uint32_t i = 0; i < n; i++) {
     VamanaNode nd = ix.Node(i);
     std::memset(rec.data(), 0, rec_size);
-    std::memcpy(rec.data(), nd.vector, std::size_t(dim) * 4);
-    std::memcpy(rec.data() + std::size_t(dim) * 4, &nd.degree, 4);
-    std::memcpy(rec.data() + std::size_t(dim) * 4 + 4, nd.neighbors, std::size_t(nd.degree) * 4);
+    if (half)
+      k.f32_to_f16(nd.vector, reinterpret_cast<std::uint16_t*>(rec.data()), dim);
+    else
+      std::memcpy(rec.data(), nd.vector, std::size_t(dim) * 4);
+    std::memcpy(rec.data() + vec_bytes, &nd.degree, 4);
+    std::memcpy(rec.data() + vec_bytes + 4, nd.neighbors, std::size_t(nd.degree) * 4);
     w.PutRecord(rec.data());
   }
   RecordRegion nodes = w.EndRecords();
@@ -116,11 +129,15 @@ PagedVamanaStore::PagedVamanaStore(VamanaPageAccessor access, void* ctx, std::si
   medoid_ = r.Get<std::uint32_t>();
   std::uint8_t metric = r.Get<std::uint8_t>();
   std::uint8_t quant = r.Get<std::uint8_t>();
-  r.Skip(2);
+  std::uint8_t half = r.Get<std::uint8_t>();
+  r.Skip(1);
   if (dim_ == 0 || dim_ > kMaxDim || R_ == 0 || R_ > 4096 || n_ >= 0x7fffffffu ||
-      (n_ && medoid_ >= n_) || metric > 3 || quant > 4)
+      (n_ && medoid_ >= n_) || metric > 3 || quant > 4 || half > 1)
     detail::VamanaCorrupt("header fields out of range");
   metric_ = static_cast<Metric>(metric);
+  half_ = half != 0;
+  vec_bytes_ = VectorBytes(dim_, half_);
+  if (half_) vec_scratch_.resize(dim_);
   if (quant) {
     quantizer_ = Quantizer::Load(r);
     if (!quantizer_.trained() || static_cast<std::uint8_t>(quantizer_.kind()) != quant ||
@@ -141,7 +158,7 @@ PagedVamanaStore::PagedVamanaStore(VamanaPageAccessor access, void* ctx, std::si
   nodes_.Validate(r.length(), payload);
   labels_.Validate(r.length(), payload);
   deleted_.Validate(r.length(), payload);
-  if (nodes_.count != n_ || nodes_.record_size != std::size_t(dim_) * 4 + 4 + std::size_t(R_) * 4)
+  if (nodes_.count != n_ || nodes_.record_size != vec_bytes_ + 4 + std::size_t(R_) * 4)
     detail::VamanaCorrupt("node region does not match the header");
   if (labels_.count != n_ || labels_.record_size != 8 || labels_.per_page == 0)
     detail::VamanaCorrupt("label region does not match the header");
@@ -179,10 +196,15 @@ VamanaNode PagedVamanaStore::Node(std::uint32_t id) const {
   if (id >= n_) detail::VamanaCorrupt("node id out of range");
   const std::uint8_t* rec = At(nodes_, id, node_scratch_.data());
   VamanaNode nd;
-  nd.vector = reinterpret_cast<const float*>(rec);
-  std::memcpy(&nd.degree, rec + std::size_t(dim_) * 4, 4);
+  if (half_) {
+    simd::active().f16_to_f32(reinterpret_cast<const std::uint16_t*>(rec), vec_scratch_.data(), dim_);
+    nd.vector = vec_scratch_.data();
+  } else {
+    nd.vector = reinterpret_cast<const float*>(rec);
+  }
+  std::memcpy(&nd.degree, rec + vec_bytes_, 4);
   if (nd.degree > R_) detail::VamanaCorrupt("node degree above the segment's maximum");
-  nd.neighbors = reinterpret_cast<const std::uint32_t*>(rec + std::size_t(dim_) * 4 + 4);
+  nd.neighbors = reinterpret_cast<const std::uint32_t*>(rec + vec_bytes_ + 4);
   return nd;
 }
 

@@ -203,6 +203,8 @@ VamanaParams BuildParams(const MetaData* meta) {
   params.alpha = meta->options.alpha;
   params.threads = static_cast<std::uint32_t>(std::max(1, max_parallel_maintenance_workers + 1));
   params.quantization = QuantKindOf(meta->options.quantization);
+  // A halfvec column's values are halves: the pages store them as such.
+  params.half_vectors = meta->elem == kElemHalfvec;
   return params;
 }
 

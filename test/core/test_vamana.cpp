@@ -662,3 +662,46 @@ TEST(VamanaShared, CancelStopsEveryParticipant) {
 
 }  // namespace
 }  // namespace vecgo
+
+// Half-precision node vectors (a halfvec column's segments): data that is
+// half precision already comes back exactly, the search answers as over the
+// in-memory index, and the pages hold about half the bytes per vector. Odd
+// dimensions (padding keeps the neighbour ids aligned) and records larger
+// than a page's payload included.
+TEST(VamanaPages, HalfVectorsRoundTrip) {
+  const simd::Kernels& k = simd::active();
+  for (std::size_t dim : {std::size_t(32), std::size_t(33)}) {
+    SCOPED_TRACE(dim);
+    const std::size_t n = 2000;
+    Dataset d = testing::Clustered(n, 50, dim);
+    std::vector<std::uint16_t> h(d.base.size());
+    k.f32_to_f16(d.base.data(), h.data(), d.base.size());
+    k.f16_to_f32(h.data(), d.base.data(), d.base.size());  // the data is half precision now
+    VamanaParams p;
+    p.threads = Threads();
+    p.R = 32;
+    VamanaIndex full = VamanaIndex::Build(d.base.data(), n, dim, nullptr, p);
+    p.half_vectors = true;
+    VamanaIndex ix = VamanaIndex::Build(d.base.data(), n, dim, nullptr, p);
+    ASSERT_TRUE(ix.half_vectors());
+    for (std::size_t page_size : {kDefaultPageSize, std::size_t(256)}) {
+      SCOPED_TRACE(page_size);
+      PageBuf buf{{}, page_size}, fbuf{{}, page_size};
+      WriteVamanaPages(ix, CollectPages(&buf.bytes, page_size), page_size);
+      WriteVamanaPages(full, CollectPages(&fbuf.bytes, page_size), page_size);
+      PagedVamanaStore ps(&PageBuf::Get, &buf, buf.pages(), page_size);
+      ps.Verify();
+      EXPECT_TRUE(ps.half_vectors());
+      for (std::uint32_t i = 0; i < n; i += 37) {
+        const float* v = ps.Vector(i);
+        for (std::size_t j = 0; j < dim; j++) ASSERT_EQ(v[j], ix.Vector(i)[j]) << i << " " << j;
+      }
+      ExpectSameResults(ix, ps, d);
+      if (page_size == kDefaultPageSize) {
+        // Node records: dim*2 (padded) + 4 + 4R bytes against dim*4 + 4 + 4R.
+        const double expect = double(((dim * 2 + 3) & ~std::size_t(3)) + 4 + 4 * p.R) / double(dim * 4 + 4 + 4 * p.R);
+        EXPECT_LT(double(buf.pages()) / double(fbuf.pages()), expect + 0.1);
+      }
+    }
+  }
+}
