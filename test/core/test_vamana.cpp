@@ -660,14 +660,12 @@ TEST(VamanaShared, CancelStopsEveryParticipant) {
   EXPECT_THROW(VamanaSharedBuild::BeginPhase(a.data(), VamanaSharedBuild::Phases()), Error);
 }
 
-}  // namespace
-}  // namespace vecgo
-
 // Half-precision node vectors (a halfvec column's segments): data that is
 // half precision already comes back exactly, the search answers as over the
 // in-memory index, and the pages hold about half the bytes per vector. Odd
 // dimensions (padding keeps the neighbour ids aligned) and records larger
 // than a page's payload included.
+
 TEST(VamanaPages, HalfVectorsRoundTrip) {
   const simd::Kernels& k = simd::active();
   for (std::size_t dim : {std::size_t(32), std::size_t(33)}) {
@@ -705,3 +703,6 @@ TEST(VamanaPages, HalfVectorsRoundTrip) {
     }
   }
 }
+
+}  // namespace
+}  // namespace vecgo
