@@ -11,6 +11,7 @@
 // them; the guard of each SQL function turns the errors raised here with
 // Raise into ereport.
 #include <cmath>
+#include <cstring>
 
 #include "guard.h"
 #include "sparsevec.h"
@@ -70,12 +71,29 @@ void CheckSparseSameDims(const SparseVec* a, const SparseVec* b) {
 // ---------------------------------------------------------------- distances
 //
 // Each walks both index lists once. A step consumes the smaller index, or both
-// when they are equal; the element missing on one side counts as zero, which
+// when they are equal; the element missing on one side counts as +0, which
 // leaves every term bit-identical to computing it from the present element
 // alone (x - 0 == x, 0 - y == -y). Terms are added in ascending index order
-// into one float, so the sums equal pgvector's. The index advances are
-// written as comparisons rather than branches: which side is smaller is
-// unpredictable, and a mispredicted branch costs more than the extra term.
+// into one float, so the sums equal pgvector's (as its C source orders them;
+// a build of it that contracts to FMA or vectorizes the tails rounds
+// differently in the last bit). Which side is smaller is unpredictable, so
+// the walk is branch-free: the index advances are comparisons, and the absent
+// element is masked to +0 with bit operations (a conditional expression is
+// compiled to a branch here, which mispredicts half the time).
+
+namespace {
+
+// x, or +0 when !keep, without a branch.
+inline float KeepIf(float x, bool keep) {
+  uint32 bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits &= 0u - static_cast<uint32>(keep);
+  float r;
+  std::memcpy(&r, &bits, sizeof r);
+  return r;
+}
+
+}  // namespace
 
 float SparseL2SquaredDistance(const SparseVec* a, const SparseVec* b) {
   const int32* ia = a->indices;
@@ -90,12 +108,12 @@ float SparseL2SquaredDistance(const SparseVec* a, const SparseVec* b) {
   while (i < na && j < nb) {
     const int32 p = ia[i];
     const int32 q = ib[j];
-    const float u = p <= q ? xa[i] : 0.0f;
-    const float v = q <= p ? xb[j] : 0.0f;
-    const float d = u - v;
+    const bool take_a = p <= q;
+    const bool take_b = q <= p;
+    const float d = KeepIf(xa[i], take_a) - KeepIf(xb[j], take_b);
     sum += d * d;
-    i += p <= q;
-    j += q <= p;
+    i += take_a;
+    j += take_b;
   }
   for (; i < na; i++) sum += xa[i] * xa[i];
   for (; j < nb; j++) sum += xb[j] * xb[j];
@@ -115,11 +133,11 @@ float SparseL1Distance(const SparseVec* a, const SparseVec* b) {
   while (i < na && j < nb) {
     const int32 p = ia[i];
     const int32 q = ib[j];
-    const float u = p <= q ? xa[i] : 0.0f;
-    const float v = q <= p ? xb[j] : 0.0f;
-    sum += std::fabs(u - v);
-    i += p <= q;
-    j += q <= p;
+    const bool take_a = p <= q;
+    const bool take_b = q <= p;
+    sum += std::fabs(KeepIf(xa[i], take_a) - KeepIf(xb[j], take_b));
+    i += take_a;
+    j += take_b;
   }
   for (; i < na; i++) sum += std::fabs(xa[i]);
   for (; j < nb; j++) sum += std::fabs(xb[j]);
@@ -127,7 +145,7 @@ float SparseL1Distance(const SparseVec* a, const SparseVec* b) {
 }
 
 // Only common indices contribute; they are usually few, so the match is a
-// (well predicted) branch and the walk itself is branch-free.
+// (mostly predicted) branch and the walk itself is branch-free.
 float SparseInnerProduct(const SparseVec* a, const SparseVec* b) {
   const int32* ia = a->indices;
   const int32* ib = b->indices;
