@@ -13,8 +13,8 @@
 # pgvector is compared in the same run when it is installed on this server
 # (build it from its public source yourself; it is not part of this project).
 # Link it with -Bsymbolic (make LDFLAGS_SL=-Wl,-Bsymbolic): vecgo is preloaded
-# and exports functions of the same names (l2_normalize, vector_out), which a
-# plain vector.so would call instead of its own.
+# and exports functions of the same names (l2_normalize, sparsevec_l2_normalize,
+# vector_out), which a plain vector.so would call instead of its own.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -41,7 +41,7 @@ pgvector_so="$(pg_config --pkglibdir)/vector.so"
 if [ -f "$pgvector_so" ] && command -v readelf >/dev/null 2>&1 &&
   ! readelf -d "$pgvector_so" | grep -q SYMBOLIC; then
   echo "warning: $pgvector_so is not linked with -Bsymbolic: next to the preloaded vecgo it calls" \
-    "vecgo's l2_normalize and vector_out; rebuild it with make LDFLAGS_SL=-Wl,-Bsymbolic" >&2
+    "vecgo's l2_normalize, sparsevec_l2_normalize and vector_out; rebuild it with make LDFLAGS_SL=-Wl,-Bsymbolic" >&2
 fi
 scripts/pgcluster.sh destroy "$DATA"
 PGCLUSTER_CORES=${BENCH_KEEP:-} scripts/pgcluster.sh start "$DATA" "$PORT"

@@ -1,8 +1,10 @@
-// Fuzz-style test of the vector type's input functions, run as a libpq client.
+// Fuzz-style test of the vector and sparsevec types' input functions, run as
+// a libpq client.
 //
-// Feeds random and malformed text to vector_in (SELECT $1::vector) and random
-// and malformed byte strings to vector_recv (a binary parameter of the vector
-// type). Every case must either produce a value that round-trips exactly
+// Feeds random and malformed text to vector_in and sparsevec_in (SELECT
+// $1::vector) and random and malformed byte strings to vector_recv and
+// sparsevec_recv (a binary parameter of the type). Every case must either
+// produce a value that round-trips exactly
 // (text output reparses to the same bits; binary output equals the input) or
 // fail with a clean ERROR whose SQLSTATE is in class 22 (data exception) or
 // 54 (program limit exceeded). A lost connection, any other SQLSTATE, or a
@@ -16,6 +18,7 @@
 // can be replayed. Exit status: 0 when every case passed, 1 otherwise.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdint>
@@ -23,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,8 +57,15 @@ enum class Expect { Value, Error, Either };
 
 class Fuzzer {
  public:
-  Fuzzer(PGconn* conn, Oid vector_oid, std::uint64_t seed, bool verbose)
-      : conn_(conn), vector_oid_(vector_oid), rng_(seed), verbose_(verbose) {}
+  Fuzzer(PGconn* conn, std::uint64_t seed, bool verbose)
+      : conn_(conn), rng_(seed), verbose_(verbose) {}
+
+  // The type the cases feed: its name (also the prefix of its _send function)
+  // and OID.
+  void UseType(const std::string& name, Oid oid) {
+    type_ = name;
+    type_oid_ = oid;
+  }
 
   Stats stats;
 
@@ -65,8 +76,8 @@ class Fuzzer {
   void TextCase(const std::string& input, Expect expect) {
     stats.cases++;
     const char* values[1] = {input.c_str()};
-    PGresult* res =
-        PQexecParams(conn_, "SELECT $1::vector", 1, nullptr, values, nullptr, nullptr, 0);
+    const std::string select = "SELECT $1::" + type_;
+    PGresult* res = PQexecParams(conn_, select.c_str(), 1, nullptr, values, nullptr, nullptr, 0);
     if (!CheckResult(res, "text", input, expect)) return;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       PQclear(res);
@@ -77,9 +88,10 @@ class Fuzzer {
     // The output must reparse to exactly the same bits, and print the same.
     const char* check_values[2] = {input.c_str(), out.c_str()};
     const Oid text_types[2] = {kTextOid, kTextOid};
-    PGresult* chk = PQexecParams(
-        conn_, "SELECT vector_send($1::vector) = vector_send($2::vector), $2::vector::text = $2", 2,
-        text_types, check_values, nullptr, nullptr, 0);
+    const std::string check = "SELECT " + type_ + "_send($1::" + type_ + ") = " + type_ +
+                              "_send($2::" + type_ + "), $2::" + type_ + "::text = $2";
+    PGresult* chk =
+        PQexecParams(conn_, check.c_str(), 2, text_types, check_values, nullptr, nullptr, 0);
     if (PQresultStatus(chk) != PGRES_TUPLES_OK || std::strcmp(PQgetvalue(chk, 0, 0), "t") != 0 ||
         std::strcmp(PQgetvalue(chk, 0, 1), "t") != 0) {
       Fail("text", input, "value does not round-trip through its text output: " + out);
@@ -94,11 +106,11 @@ class Fuzzer {
     const char* values[1] = {bytes.data()};
     int lengths[1] = {static_cast<int>(bytes.size())};
     int formats[1] = {1};
-    Oid types[1] = {vector_oid_};
+    Oid types[1] = {type_oid_};
     // Results in binary: the text column comes back as its raw characters,
-    // vector_send's bytea as raw bytes.
-    PGresult* res = PQexecParams(conn_, "SELECT $1::text, vector_send($1)", 1, types, values,
-                                 lengths, formats, 1);
+    // the _send function's bytea as raw bytes.
+    const std::string select = "SELECT $1::text, " + type_ + "_send($1)";
+    PGresult* res = PQexecParams(conn_, select.c_str(), 1, types, values, lengths, formats, 1);
     if (!CheckResult(res, "binary", Hex(bytes), expect)) return;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
       PQclear(res);
@@ -113,8 +125,8 @@ class Fuzzer {
     }
     const char* tv[1] = {text.c_str()};
     const Oid text_type[1] = {kTextOid};
-    PGresult* chk = PQexecParams(conn_, "SELECT vector_send($1::vector)", 1, text_type, tv, nullptr,
-                                 nullptr, 1);
+    const std::string check = "SELECT " + type_ + "_send($1::" + type_ + ")";
+    PGresult* chk = PQexecParams(conn_, check.c_str(), 1, text_type, tv, nullptr, nullptr, 1);
     if (PQresultStatus(chk) != PGRES_TUPLES_OK ||
         std::string(PQgetvalue(chk, 0, 0), PQgetlength(chk, 0, 0)) != bytes) {
       Fail("binary", Hex(bytes), "text output does not reparse to the same bits: " + text);
@@ -191,13 +203,17 @@ class Fuzzer {
 
   // A valid literal with one to three random edits.
   std::string MutatedText() {
-    std::string s = ValidText(Int(1, 8));
-    static const char kAlphabet[] = "[],.-+eE0123456789 naifxNAIFX\t\n;{}()'\"\\";
+    return Mutate(ValidText(Int(1, 8)), "[],.-+eE0123456789 naifxNAIFX\t\n;{}()'\"\\");
+  }
+
+  // One to three random edits of `s`, with characters from `alphabet`.
+  std::string Mutate(std::string s, const char* alphabet) {
+    const int alphabet_len = static_cast<int>(std::strlen(alphabet));
     int edits = Int(1, 3);
     for (int e = 0; e < edits; e++) {
       std::size_t pos =
           s.empty() ? 0 : static_cast<std::size_t>(Int(0, static_cast<int>(s.size())));
-      char c = kAlphabet[Int(0, static_cast<int>(sizeof kAlphabet) - 2)];
+      char c = alphabet[Int(0, alphabet_len - 1)];
       switch (Int(0, 4)) {
         case 0:
           s.insert(pos, 1, c);
@@ -331,6 +347,179 @@ class Fuzzer {
     return s;
   }
 
+  // ------------------------------------------------ sparsevec generators
+
+  int RandomSparseDim() {
+    int r = Int(0, 99);
+    if (r < 50) return Int(1, 32);
+    if (r < 80) return Int(33, 100000);
+    if (r < 95) return Int(100001, 1000000000);
+    return Chance(50) ? 1000000000 : Int(1, 3);
+  }
+
+  int RandomNnz(int dim) {
+    int r = Int(0, 99);
+    int n = r < 10 ? 0 : r < 80 ? Int(1, 16) : r < 97 ? Int(17, 300) : Int(301, 2000);
+    return n > dim ? dim : n;
+  }
+
+  // `nnz` distinct indices in [0, dim), ascending.
+  std::vector<int> SparseIndices(int dim, int nnz) {
+    std::vector<int> idx;
+    if (dim <= 4 * nnz) {  // dense: selection sampling over every index
+      for (int i = 0; i < dim && static_cast<int>(idx.size()) < nnz; i++)
+        if (Int(0, dim - i - 1) < nnz - static_cast<int>(idx.size())) idx.push_back(i);
+      return idx;
+    }
+    std::set<int> chosen;
+    while (static_cast<int>(chosen.size()) < nnz) chosen.insert(Int(0, dim - 1));
+    idx.assign(chosen.begin(), chosen.end());
+    return idx;
+  }
+
+  float NonZeroFloat() {
+    for (;;) {
+      float f = FiniteFloat();
+      if (f != 0) return f;
+    }
+  }
+
+  // A valid literal: 1-based indices in ascending or shuffled order, some
+  // zero values (dropped on input), whitespace wherever it is allowed.
+  std::string ValidSparseText(int dim, int nnz) {
+    std::vector<int> idx = SparseIndices(dim, nnz);
+    if (Chance(30)) std::shuffle(idx.begin(), idx.end(), rng_);
+    std::string s = Space() + "{";
+    for (std::size_t i = 0; i < idx.size(); i++) {
+      if (i > 0) s += ",";
+      s += Space() + std::to_string(idx[i] + 1) + Space() + ":" + Space() +
+           FormatFloat(Chance(5) ? 0.0f : FiniteFloat()) + Space();
+    }
+    return s + "}" + Space() + "/" + Space() + std::to_string(dim) + Space();
+  }
+
+  std::string MutatedSparseText() {
+    int dim = Int(1, 12);
+    return Mutate(ValidSparseText(dim, Int(0, dim < 6 ? dim : 6)),
+                  "{}:/,.-+eE0123456789 naifxNAIFX\t\n;[]()'\"\\");
+  }
+
+  std::string RandomSparseText() {
+    static const char kAlphabet[] = "{}:/,.-+eE0123456789 naifx\t";
+    int len = Int(0, Chance(10) ? 500 : 40);
+    std::string s;
+    bool arbitrary = Chance(25);
+    for (int i = 0; i < len; i++) {
+      char c = arbitrary ? static_cast<char>(Int(1, 255))
+                         : kAlphabet[Int(0, static_cast<int>(sizeof kAlphabet) - 2)];
+      s += c;
+    }
+    if (Chance(50)) s = "{" + s;
+    if (Chance(40)) s += "}/" + std::to_string(Int(-5, 100));
+    return s;
+  }
+
+  // int32 dim, int32 nnz, int32 unused, int32 indices (0-based), float4 values.
+  std::string ValidSparseBinary(int dim, int nnz) {
+    std::vector<int> idx = SparseIndices(dim, nnz);
+    std::string s;
+    PutU32(&s, static_cast<std::uint32_t>(dim));
+    PutU32(&s, static_cast<std::uint32_t>(nnz));
+    PutU32(&s, 0);
+    for (int i : idx) PutU32(&s, static_cast<std::uint32_t>(i));
+    for (int i = 0; i < nnz; i++) PutU32(&s, Bits(NonZeroFloat()));
+    return s;
+  }
+
+  static void SetU32(std::string* s, std::size_t at, std::uint32_t v) {
+    for (int k = 0; k < 4; k++) (*s)[at + k] = static_cast<char>((v >> (24 - 8 * k)) & 0xff);
+  }
+
+  // A structurally plausible payload with one thing wrong (or nothing).
+  std::string MalformedSparseBinary() {
+    int dim = Int(1, 50);
+    int nnz = Int(0, dim < 12 ? dim : 12);
+    std::string s = ValidSparseBinary(dim, nnz);
+    const std::size_t values = 12 + 4 * static_cast<std::size_t>(nnz);
+    switch (Int(0, 11)) {
+      case 0: {  // bad dimension field
+        static const std::uint32_t kDims[] = {0, 0xffffffffu, 1000000001u, 0x80000000u,
+                                              0x7fffffffu};
+        SetU32(&s, 0, kDims[Int(0, 4)]);
+        break;
+      }
+      case 1: {  // bad element count
+        static const std::uint32_t kCounts[] = {0xffffffffu, 16001u, 0x7fffffffu, 0x80000000u};
+        SetU32(&s, 4, Chance(30) ? static_cast<std::uint32_t>(dim + 1) : kCounts[Int(0, 3)]);
+        break;
+      }
+      case 2:  // non-zero unused field
+        SetU32(&s, 8, static_cast<std::uint32_t>(Int(1, 0x7fffffff)));
+        break;
+      case 3:  // truncated payload
+        s.resize(static_cast<std::size_t>(Int(0, static_cast<int>(s.size()) - 1)));
+        break;
+      case 4:  // trailing bytes
+        for (int i = Int(1, 9); i > 0; i--) s.push_back(static_cast<char>(Int(0, 255)));
+        break;
+      case 5:  // zero, NaN or infinity bit patterns
+        if (nnz > 0) {
+          static const std::uint32_t kBad[] = {0u,          0x80000000u, 0x7fc00000u, 0xffc00000u,
+                                               0x7f800000u, 0xff800000u, 0x7f800001u};
+          SetU32(&s, values + 4 * static_cast<std::size_t>(Int(0, nnz - 1)), kBad[Int(0, 6)]);
+        }
+        break;
+      case 6:  // an index out of bounds
+        if (nnz > 0) {
+          const std::uint32_t kIdx[] = {static_cast<std::uint32_t>(dim), 0xffffffffu, 0x7fffffffu,
+                                        0x80000000u};
+          SetU32(&s, 12 + 4 * static_cast<std::size_t>(Int(0, nnz - 1)), kIdx[Int(0, 3)]);
+        }
+        break;
+      case 7:  // two indices swapped or repeated
+        if (nnz > 1) {
+          std::size_t a = 12 + 4 * static_cast<std::size_t>(Int(0, nnz - 2));
+          std::string first = s.substr(a, 4);
+          if (Chance(50)) s.replace(a, 4, s.substr(a + 4, 4));
+          s.replace(a + 4, 4, first);
+        }
+        break;
+      case 8:  // more elements claimed than sent
+        SetU32(&s, 4, static_cast<std::uint32_t>(nnz + Int(1, 5)));
+        break;
+      case 9:  // a random byte flipped anywhere
+        s[static_cast<std::size_t>(Int(0, static_cast<int>(s.size()) - 1))] ^=
+            static_cast<char>(1 << Int(0, 7));
+        break;
+      case 10:  // fewer dimensions than the largest index needs
+        if (nnz > 0) {
+          std::uint32_t last = 0;
+          for (int k = 0; k < 4; k++)
+            last = (last << 8) | static_cast<unsigned char>(s[values - 4 + k]);
+          SetU32(&s, 0, last);
+        }
+        break;
+      default:  // denormals: valid
+        for (int i = 0; i < nnz; i++)
+          SetU32(&s, values + 4 * static_cast<std::size_t>(i), (U32() & 0x807fffffu) | 1u);
+        break;
+    }
+    return s;
+  }
+
+  std::string RandomSparseBytes() {
+    std::string s;
+    int len = Int(0, Chance(10) ? 300 : 40);
+    for (int i = 0; i < len; i++) s.push_back(static_cast<char>(Int(0, 255)));
+    // Often make the header plausible so the payload gets parsed.
+    if (s.size() >= 12 && Chance(50)) {
+      SetU32(&s, 0, static_cast<std::uint32_t>(Int(1, 100)));
+      SetU32(&s, 4, static_cast<std::uint32_t>((s.size() - 12) / 8));
+      SetU32(&s, 8, 0);
+    }
+    return s;
+  }
+
   static std::string Hex(const std::string& b) {
     static const char* kDigits = "0123456789abcdef";
     std::string out;
@@ -397,7 +586,8 @@ class Fuzzer {
   }
 
   PGconn* conn_;
-  Oid vector_oid_;
+  std::string type_ = "vector";
+  Oid type_oid_ = 0;
   std::mt19937_64 rng_;
   bool verbose_;
 };
@@ -443,6 +633,24 @@ std::string Repeat(const std::string& item, int n, const char* sep) {
   return s;
 }
 
+// The OID of vecgo's type `name`, or 0 (with a message) when it is missing.
+Oid TypeOid(PGconn* conn, const char* name) {
+  const char* values[1] = {name};
+  PGresult* r = PQexecParams(conn,
+                             "SELECT t.oid FROM pg_type t JOIN pg_depend d ON d.classid = "
+                             "'pg_type'::regclass AND d.objid = t.oid JOIN pg_extension e ON "
+                             "e.oid = d.refobjid WHERE t.typname = $1 AND e.extname = 'vecgo'",
+                             1, nullptr, values, nullptr, nullptr, 0);
+  Oid oid = 0;
+  if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+    oid = static_cast<Oid>(std::strtoul(PQgetvalue(r, 0, 0), nullptr, 10));
+  else
+    std::fprintf(stderr, "fuzz_io: the vecgo %s type is not installed: %s", name,
+                 PQresultErrorMessage(r));
+  PQclear(r);
+  return oid;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -470,22 +678,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   PQclear(PQexec(conn, "SET client_min_messages = warning"));
-  PGresult* r = PQexec(conn, "CREATE EXTENSION IF NOT EXISTS vecgo");
-  PQclear(r);
-  r = PQexec(conn,
-             "SELECT t.oid FROM pg_type t JOIN pg_depend d ON d.classid = 'pg_type'::regclass "
-             "AND d.objid = t.oid JOIN pg_extension e ON e.oid = d.refobjid "
-             "WHERE t.typname = 'vector' AND e.extname = 'vecgo'");
-  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-    std::fprintf(stderr, "fuzz_io: the vecgo vector type is not installed: %s",
-                 PQresultErrorMessage(r));
-    return 2;
-  }
-  Oid vector_oid = static_cast<Oid>(std::strtoul(PQgetvalue(r, 0, 0), nullptr, 10));
-  PQclear(r);
+  PQclear(PQexec(conn, "CREATE EXTENSION IF NOT EXISTS vecgo"));
+  Oid vector_oid = TypeOid(conn, "vector");
+  Oid sparsevec_oid = TypeOid(conn, "sparsevec");
+  if (vector_oid == 0 || sparsevec_oid == 0) return 2;
 
-  std::printf("fuzz_io: seed %" PRIu64 ", vector oid %u\n", opt.seed, vector_oid);
-  Fuzzer f(conn, vector_oid, opt.seed, opt.verbose);
+  std::printf("fuzz_io: seed %" PRIu64 ", vector oid %u, sparsevec oid %u\n", opt.seed, vector_oid,
+              sparsevec_oid);
+  Fuzzer f(conn, opt.seed, opt.verbose);
+  f.UseType("vector", vector_oid);
 
   // ---- fixed edge cases, text
   const std::string ones16000 = "[" + Repeat("1", 16000, ",") + "]";
@@ -586,6 +787,155 @@ int main(int argc, char** argv) {
       f.BinaryCase(f.MalformedBinary(), Expect::Either);
     else
       f.BinaryCase(f.RandomBytes(), Expect::Either);
+  }
+
+  // ---- sparsevec: fixed edge cases, text
+  f.UseType("sparsevec", sparsevec_oid);
+  std::string sparse16000 = "{";
+  for (int i = 1; i <= 16000; i++) sparse16000 += (i > 1 ? "," : "") + std::to_string(i) + ":1";
+  const std::string sparse16001 = sparse16000 + ",16001:1}/16001";
+  sparse16000 += "}/16000";
+  const std::string zeros16001 = "{" + Repeat("1:0", 16001, ",") + "}/1";
+  TextEdge sparse_text_edges[] = {
+      {"{1:1,3:2}/5", Expect::Value},
+      {" { 1 : 1.5 , 3 : 3.5 } / 5 ", Expect::Value},
+      {"{2:1,1:-1}/2", Expect::Value},
+      {"{}/1", Expect::Value},
+      {"{ }/1", Expect::Value},
+      {"{}/1000000000", Expect::Value},
+      {"{1000000000:1}/1000000000", Expect::Value},
+      {"{1:0}/1", Expect::Value},
+      {"{1:-0}/1", Expect::Value},
+      {"{0:0,9:0}/1", Expect::Value},
+      {"{1:1e-45}/1", Expect::Value},
+      {"{1:0x1p-149}/1", Expect::Value},
+      {"{1:3.4028235e38}/1", Expect::Value},
+      {"{+1:1}/+1", Expect::Value},
+      {"{" + std::string(20000, ' ') + "}/1", Expect::Value},
+      {"{1:0." + std::string(5000, '0') + "1}/1", Expect::Error},
+      {sparse16000, Expect::Value},
+      {sparse16001, Expect::Error},
+      {zeros16001, Expect::Error},
+      {"", Expect::Error},
+      {"{", Expect::Error},
+      {"}", Expect::Error},
+      {"{}", Expect::Error},
+      {"{}/", Expect::Error},
+      {"{}/0", Expect::Error},
+      {"{}/-1", Expect::Error},
+      {"{}/1000000001", Expect::Error},
+      {"{}/99999999999999999999", Expect::Error},
+      {"{}/-99999999999999999999", Expect::Error},
+      {"{}/1x", Expect::Error},
+      {"{}/1}", Expect::Error},
+      {"{0:1}/1", Expect::Error},
+      {"{2:1}/1", Expect::Error},
+      {"{-1:1}/1", Expect::Error},
+      {"{1:1,1:1}/2", Expect::Error},
+      {"{2:1,1:1,2:1}/2", Expect::Error},
+      {"{1:1,}/1", Expect::Error},
+      {"{,1:1}/1", Expect::Error},
+      {"{1:1 2:1}/2", Expect::Error},
+      {"{1}/1", Expect::Error},
+      {"{:1}/1", Expect::Error},
+      {"{1:}/1", Expect::Error},
+      {"{1::1}/1", Expect::Error},
+      {"{1:nan}/1", Expect::Error},
+      {"{1:NaN}/1", Expect::Error},
+      {"{1:inf}/1", Expect::Error},
+      {"{1:-Infinity}/1", Expect::Error},
+      {"{1:1e-46}/1", Expect::Error},  // underflow to zero is a range error
+      {"{1:4e38}/1", Expect::Error},
+      {"{1:1e999999999}/1", Expect::Error},
+      {"{" + std::string(100000, '9') + ":1}/1", Expect::Error},
+      {"{1:" + std::string(100000, '9') + "}/1", Expect::Error},
+      {"{}/" + std::string(100000, '9'), Expect::Error},
+      {"{" + Repeat("", 20000, ",") + "}/1", Expect::Error},
+      {"{1:1" + std::string(50000, '0') + "e-50000}/1", Expect::Either},
+      {"[1,2]", Expect::Error},
+      {"{1:1}/1\xc3", Expect::Error},
+      {"{1:\xff\xfe}/1", Expect::Error},
+  };
+  for (const auto& e : sparse_text_edges) f.TextCase(e.input, e.expect);
+
+  // ---- sparsevec: random text
+  for (int i = 0; i < opt.text_cases && f.Alive(); i++) {
+    int kind = f.Int(0, 9);
+    if (kind < 3) {
+      int dim = f.RandomSparseDim();
+      f.TextCase(f.ValidSparseText(dim, f.RandomNnz(dim)), Expect::Value);
+    } else if (kind < 7) {
+      f.TextCase(f.MutatedSparseText(), Expect::Either);
+    } else {
+      f.TextCase(f.RandomSparseText(), Expect::Either);
+    }
+  }
+
+  // ---- sparsevec: fixed edge cases, binary
+  auto header = [](std::uint32_t dim, std::uint32_t nnz, std::uint32_t unused) {
+    std::string s;
+    Fuzzer::PutU32(&s, dim);
+    Fuzzer::PutU32(&s, nnz);
+    Fuzzer::PutU32(&s, unused);
+    return s;
+  };
+  auto element = [&](std::uint32_t dim, std::uint32_t index, std::uint32_t value_bits) {
+    std::string s = header(dim, 1, 0);
+    Fuzzer::PutU32(&s, index);
+    Fuzzer::PutU32(&s, value_bits);
+    return s;
+  };
+  std::vector<std::pair<std::string, Expect>> sparse_bin_edges;
+  sparse_bin_edges.push_back({std::string(), Expect::Error});
+  sparse_bin_edges.push_back({std::string("\x00\x00\x00\x01", 4), Expect::Error});
+  sparse_bin_edges.push_back({header(1, 0, 0), Expect::Value});
+  sparse_bin_edges.push_back({header(1000000000, 0, 0), Expect::Value});
+  sparse_bin_edges.push_back({header(0, 0, 0), Expect::Error});
+  sparse_bin_edges.push_back({header(1000000001, 0, 0), Expect::Error});
+  sparse_bin_edges.push_back({header(0xffffffffu, 0, 0), Expect::Error});
+  sparse_bin_edges.push_back({header(5, 0xffffffffu, 0), Expect::Error});
+  sparse_bin_edges.push_back({header(5, 6, 0), Expect::Error});
+  sparse_bin_edges.push_back({header(20000, 16001, 0), Expect::Error});
+  sparse_bin_edges.push_back({header(5, 0, 1), Expect::Error});
+  sparse_bin_edges.push_back({header(5, 1, 0), Expect::Error});  // no payload
+  sparse_bin_edges.push_back({element(5, 4, 0x3f800000u), Expect::Value});
+  sparse_bin_edges.push_back({element(5, 5, 0x3f800000u), Expect::Error});
+  sparse_bin_edges.push_back({element(5, 0xffffffffu, 0x3f800000u), Expect::Error});
+  sparse_bin_edges.push_back({element(5, 0, 0x00000001u), Expect::Value});  // denormal
+  sparse_bin_edges.push_back({element(5, 0, 0x00000000u), Expect::Error});  // zero
+  sparse_bin_edges.push_back({element(5, 0, 0x80000000u), Expect::Error});  // -0
+  sparse_bin_edges.push_back({element(5, 0, 0x7fc00000u), Expect::Error});  // NaN
+  sparse_bin_edges.push_back({element(5, 0, 0x7f800000u), Expect::Error});  // +Inf
+  sparse_bin_edges.push_back({element(5, 0, 0xff800000u), Expect::Error});  // -Inf
+  sparse_bin_edges.push_back({element(5, 0, 0x3f800000u) + "x", Expect::Error});
+  {
+    std::string two = header(5, 2, 0);
+    Fuzzer::PutU32(&two, 3);
+    Fuzzer::PutU32(&two, 1);
+    Fuzzer::PutU32(&two, 0x3f800000u);
+    Fuzzer::PutU32(&two, 0x3f800000u);
+    sparse_bin_edges.push_back({two, Expect::Error});  // descending
+    std::string dup = two;
+    Fuzzer::SetU32(&dup, 16, 3);
+    sparse_bin_edges.push_back({dup, Expect::Error});  // duplicate
+    std::string max_nnz = header(16000, 16000, 0);
+    for (int i = 0; i < 16000; i++) Fuzzer::PutU32(&max_nnz, static_cast<std::uint32_t>(i));
+    for (int i = 0; i < 16000; i++) Fuzzer::PutU32(&max_nnz, 0x3f800000u);
+    sparse_bin_edges.push_back({max_nnz, Expect::Value});
+  }
+  for (const auto& e : sparse_bin_edges) f.BinaryCase(e.first, e.second);
+
+  // ---- sparsevec: random binary
+  for (int i = 0; i < opt.binary_cases && f.Alive(); i++) {
+    int kind = f.Int(0, 9);
+    if (kind < 3) {
+      int dim = f.RandomSparseDim();
+      f.BinaryCase(f.ValidSparseBinary(dim, f.RandomNnz(dim)), Expect::Value);
+    } else if (kind < 7) {
+      f.BinaryCase(f.MalformedSparseBinary(), Expect::Either);
+    } else {
+      f.BinaryCase(f.RandomSparseBytes(), Expect::Either);
+    }
   }
 
   bool alive = f.Alive();
