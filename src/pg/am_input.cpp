@@ -14,6 +14,7 @@
 
 #include "am.h"
 #include "guard.h"
+#include "sparsevec.h"
 #include "vector.h"
 #include "vecgo/core.h"
 
@@ -53,6 +54,12 @@ const char* ElemTypeName(IndexElem elem) {
 
 void CheckIndexableDims(IndexElem elem, int64 dims) {
   if (dims <= static_cast<int64>(vecgo::kMaxDim)) return;
+  if (elem == kElemSparsevec)
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("vecgo indexes sparsevec values of at most %d dimensions, not " INT64_FORMAT,
+                           static_cast<int>(vecgo::kMaxDim), dims),
+                    errdetail("The index holds each sparse vector in its dense form."),
+                    errhint("Search such a column without an index, or reduce its dimensions.")));
   if (elem == kElemBit)
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("vecgo indexes bit strings of at most %d bits, not " INT64_FORMAT,
@@ -76,6 +83,15 @@ const float* BitInput(Datum value, int* dims) {
   return out;
 }
 
+const float* SparseInput(Datum value, int* dims) {
+  const SparseVec* v = DatumGetSparseVec(value);
+  CheckIndexableDims(kElemSparsevec, v->dim);
+  float* out = static_cast<float*>(palloc(sizeof(float) * std::max(v->dim, 1)));
+  SparseVecToFloats(v, out);
+  *dims = v->dim;
+  return out;
+}
+
 }  // namespace
 
 const float* IndexInput(IndexElem elem, Datum value, int* dims) {
@@ -86,8 +102,8 @@ const float* IndexInput(IndexElem elem, Datum value, int* dims) {
       return v->x;
     }
     case kElemBit: return BitInput(value, dims);
-    case kElemHalfvec:
-    case kElemSparsevec: break;
+    case kElemSparsevec: return SparseInput(value, dims);
+    case kElemHalfvec: break;
   }
   ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                   errmsg("vecgo cannot index %s values", ElemTypeName(elem))));
