@@ -67,12 +67,13 @@ override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-state
 
 # Per-instruction-set flags: only these files may contain those instructions.
 SIMD_SSE42_FLAGS  = -msse4.2 -mpopcnt
-SIMD_AVX2_FLAGS   = -mavx2 -mfma -mpopcnt
-SIMD_AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mpopcnt
+SIMD_AVX2_FLAGS   = -mavx2 -mfma -mf16c -mpopcnt
+SIMD_AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c -mpopcnt
 src/core/simd/sse42.o:  override CXXFLAGS += $(SIMD_SSE42_FLAGS)
 src/core/simd/avx2.o:   override CXXFLAGS += $(SIMD_AVX2_FLAGS)
 src/core/simd/avx512.o: override CXXFLAGS += $(SIMD_AVX512_FLAGS)
-src/core/simd/sse42.o src/core/simd/avx2.o src/core/simd/avx512.o src/core/simd/neon.o: src/core/simd/kernels_impl.h
+src/core/simd/sse42.o src/core/simd/avx2.o src/core/simd/avx512.o src/core/simd/neon.o: src/core/simd/kernels_impl.h src/core/simd/half_bits.h
+src/core/simd/scalar.o: src/core/simd/half_bits.h
 
 $(EXT_SCRIPT): $(SQL_ALL)
 	cat $^ > $@

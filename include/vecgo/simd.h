@@ -58,6 +58,21 @@ struct Kernels {
 
   // ---- binary codes: popcount(a ^ b) over `words` 64-bit words ----
   std::uint32_t (*hamming)(const std::uint64_t* a, const std::uint64_t* b, std::size_t words);
+
+  // ---- IEEE 754 binary16 ("half") values, held as their 16-bit patterns ----
+  // Conversions of n >= 0 values. Half to float is exact. Float to half rounds
+  // to nearest, ties to even; a finite float beyond the half range becomes
+  // infinity, and a NaN stays a NaN (quieted, its top payload bits kept).
+  // Every level produces the same bits as the F16C instructions.
+  void (*f16_to_f32)(const std::uint16_t* in, float* out, std::size_t n);
+  void (*f32_to_f16)(const float* in, std::uint16_t* out, std::size_t n);
+  // The float kernels above over two half arrays: each element is widened
+  // to float and accumulated in float.
+  float (*f16_l2sq)(const std::uint16_t* a, const std::uint16_t* b, std::size_t n);
+  float (*f16_dot)(const std::uint16_t* a, const std::uint16_t* b, std::size_t n);
+  float (*f16_l1)(const std::uint16_t* a, const std::uint16_t* b, std::size_t n);
+  void (*f16_dot_norms)(const std::uint16_t* a, const std::uint16_t* b, std::size_t n,
+                        float out[3]);
 };
 
 // The table in use (selected on first call; thread-safe).

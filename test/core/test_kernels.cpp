@@ -347,6 +347,280 @@ TEST(KernelQuantized, HammingAllLevels) {
   }
 }
 
+// ---------------------------------------------------------------- half
+
+std::uint32_t FloatBits(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+float BitsFloat(std::uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// A half's value computed independently of the kernels: (-1)^s * 2^(e-15) *
+// 1.m, or m * 2^-24 for subnormals. Not defined for NaN.
+double HalfValue(std::uint16_t h) {
+  int e = (h >> 10) & 0x1F, m = h & 0x3FF;
+  double v = e == 0 ? std::ldexp(m, -24) : e == 31 ? HUGE_VAL : std::ldexp(1024 + m, e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+// Round-to-nearest-even by search: the non-negative half patterns 0x0000 ..
+// 0x7C00 increase with their values, and 0x7C00 stands for 65536 (the next
+// step after 65504), so that a value from 65520 up rounds to infinity.
+std::uint16_t ReferenceFloatToHalf(float f) {
+  double a = std::fabs(static_cast<double>(f));
+  std::uint16_t sign = std::signbit(f) ? 0x8000 : 0;
+  auto value = [](std::uint16_t h) { return h == 0x7C00 ? 65536.0 : HalfValue(h); };
+  if (a >= 65536.0) return sign | 0x7C00;
+  std::uint16_t lo = 0, hi = 0x7C00;  // value(lo) <= a < value(hi)
+  while (hi - lo > 1) {
+    std::uint16_t mid = static_cast<std::uint16_t>((lo + hi) / 2);
+    (value(mid) <= a ? lo : hi) = mid;
+  }
+  double dlo = a - value(lo), dhi = value(hi) - a;
+  std::uint16_t r = (dlo < dhi || (dlo == dhi && (lo & 1) == 0)) ? lo : hi;
+  return sign | r;
+}
+
+std::uint16_t ToHalf(const Kernels& k, float f) {
+  std::uint16_t h;
+  k.f32_to_f16(&f, &h, 1);
+  return h;
+}
+
+float ToFloat(const Kernels& k, std::uint16_t h) {
+  float f;
+  k.f16_to_f32(&h, &f, 1);
+  return f;
+}
+
+TEST(KernelHalf, ConversionEdgeCasesAllLevels) {
+  struct ToHalfCase {
+    float in;
+    std::uint16_t out;
+    const char* what;
+  };
+  const float tie_up = 1.0f + std::ldexp(1.0f, -11);       // halfway 1 .. 1+2^-10
+  const float tie_up2 = 1.0f + 3 * std::ldexp(1.0f, -11);  // halfway 0x3C01 .. 0x3C02
+  const ToHalfCase cases[] = {
+      {0.0f, 0x0000, "zero"},
+      {-0.0f, 0x8000, "negative zero"},
+      {1.0f, 0x3C00, "one"},
+      {-2.0f, 0xC000, "minus two"},
+      {0.5f, 0x3800, "half"},
+      {65504.0f, 0x7BFF, "largest half"},
+      {65519.996f, 0x7BFF, "just below the overflow threshold"},
+      {65520.0f, 0x7C00, "overflow threshold: a tie, to even, which is infinity"},
+      {-65520.0f, 0xFC00, "negative overflow threshold"},
+      {100000.0f, 0x7C00, "overflow"},
+      {3.4028235e38f, 0x7C00, "largest float"},
+      {-3.4028235e38f, 0xFC00, "most negative float"},
+      {HUGE_VALF, 0x7C00, "infinity"},
+      {-HUGE_VALF, 0xFC00, "negative infinity"},
+      {tie_up, 0x3C00, "tie, down to even"},
+      {tie_up2, 0x3C02, "tie, up to even"},
+      {std::nextafter(tie_up, 2.0f), 0x3C01, "just above a tie"},
+      {std::nextafter(tie_up2, 0.0f), 0x3C01, "just below a tie"},
+      {std::ldexp(1.0f, -14), 0x0400, "smallest normal half"},
+      {std::ldexp(1.0f, -14) - std::ldexp(1.0f, -25), 0x0400,
+       "tie between the largest subnormal and the smallest normal"},
+      {std::ldexp(1023.0f, -24), 0x03FF, "largest subnormal half"},
+      {std::ldexp(1.0f, -24), 0x0001, "smallest subnormal half"},
+      {-std::ldexp(1.0f, -24), 0x8001, "negative smallest subnormal"},
+      {std::ldexp(1.0f, -25), 0x0000, "tie between zero and the smallest subnormal"},
+      {std::nextafter(std::ldexp(1.0f, -25), 1.0f), 0x0001, "just above that tie"},
+      {std::ldexp(3.0f, -25), 0x0002, "subnormal tie, up to even"},
+      {std::ldexp(5.0f, -25), 0x0002, "subnormal tie, down to even"},
+      {std::ldexp(1.0f, -26), 0x0000, "underflow to zero"},
+      {-std::ldexp(1.0f, -26), 0x8000, "underflow to negative zero"},
+      {1e-45f, 0x0000, "float subnormal"},
+      {-1e-45f, 0x8000, "negative float subnormal"},
+      {BitsFloat(0x7FC00000), 0x7E00, "quiet NaN"},
+      {BitsFloat(0x7F800001), 0x7E00, "signalling NaN, payload below half precision"},
+      {BitsFloat(0xFF800001), 0xFE00, "negative signalling NaN"},
+      {BitsFloat(0x7FC02000), 0x7E01, "NaN payload kept"},
+      {BitsFloat(0x7FFFFFFF), 0x7FFF, "NaN, all payload bits"},
+  };
+  struct ToFloatCase {
+    std::uint16_t in;
+    std::uint32_t out;
+  };
+  const ToFloatCase back[] = {
+      {0x0000, 0x00000000}, {0x8000, 0x80000000}, {0x3C00, 0x3F800000}, {0x7BFF, 0x477FE000},
+      {0x0400, 0x38800000}, {0x03FF, 0x387FC000}, {0x0001, 0x33800000}, {0x8001, 0xB3800000},
+      {0x7C00, 0x7F800000}, {0xFC00, 0xFF800000}, {0x7C01, 0x7FC02000}, {0xFC01, 0xFFC02000},
+      {0x7DFF, 0x7FFFE000}, {0x7E00, 0x7FC00000}, {0x7FFF, 0x7FFFE000}, {0x3555, 0x3EAAA000},
+  };
+  for (const Kernels* k : AvailableTables()) {
+    SCOPED_TRACE(k->name);
+    for (const auto& c : cases) EXPECT_EQ(ToHalf(*k, c.in), c.out) << c.what << " (" << c.in << ")";
+    for (const auto& c : back) EXPECT_EQ(FloatBits(ToFloat(*k, c.in)), c.out) << std::hex << c.in;
+  }
+}
+
+// Every half widens exactly and narrows back to itself (a NaN comes back
+// quiet), at every level and in every position of a batch.
+TEST(KernelHalf, EveryHalfRoundTripsAllLevels) {
+  std::vector<std::uint16_t> all(65536), back(65536);
+  std::vector<float> wide(65536), ref(65536);
+  for (std::size_t i = 0; i < all.size(); i++) all[i] = static_cast<std::uint16_t>(i);
+  for (std::size_t i = 0; i < all.size(); i++) {
+    std::uint16_t h = all[i];
+    bool nan = (h & 0x7C00) == 0x7C00 && (h & 0x3FF) != 0;
+    if (!nan) ref[i] = static_cast<float>(HalfValue(h));
+  }
+  for (const Kernels* k : AvailableTables()) {
+    SCOPED_TRACE(k->name);
+    // Odd lengths and offsets: whole batches and tails both see every value.
+    for (std::size_t off : {0, 1, 7}) {
+      std::size_t n = all.size() - off;
+      k->f16_to_f32(all.data() + off, wide.data(), n);
+      k->f32_to_f16(wide.data(), back.data(), n);
+      std::size_t bad = 0;
+      for (std::size_t j = 0; j < n && bad < 10; j++) {
+        std::uint16_t h = all[off + j];
+        bool nan = (h & 0x7C00) == 0x7C00 && (h & 0x3FF) != 0;
+        if (nan) {
+          bool ok = std::isnan(wide[j]) && back[j] == (h | 0x0200);
+          if (!ok) ADD_FAILURE() << "NaN " << std::hex << h << " came back as " << back[j], bad++;
+        } else if (FloatBits(wide[j]) != FloatBits(ref[off + j]) || back[j] != h) {
+          ADD_FAILURE() << std::hex << h << " -> " << wide[j] << " -> " << back[j];
+          bad++;
+        }
+      }
+    }
+  }
+}
+
+// Float to half against the search-based reference (scalar) and every level
+// against scalar: floats spread over the whole bit space, and for every half
+// the floats around it and around the midpoints next to it.
+TEST(KernelHalf, RoundingMatchesReferenceAllLevels) {
+  std::vector<float> in;
+  for (std::uint64_t u = 0; u <= 0xFFFFFFFFull; u += 4093)
+    in.push_back(BitsFloat(static_cast<std::uint32_t>(u)));
+  for (std::uint32_t h = 0; h < 0x7C00; h++) {
+    double v = HalfValue(static_cast<std::uint16_t>(h));
+    double next = h + 1 == 0x7C00 ? 65536.0 : HalfValue(static_cast<std::uint16_t>(h + 1));
+    for (double x : {v, (v + next) / 2}) {
+      float f = static_cast<float>(x);  // exact: a half midpoint needs 12 bits
+      for (float g : {f, std::nextafter(f, 0.0f), std::nextafter(f, HUGE_VALF)}) {
+        in.push_back(g);
+        in.push_back(-g);
+      }
+    }
+  }
+  const Kernels* scalar = for_level(Level::Scalar);
+  std::vector<std::uint16_t> want(in.size()), got(in.size());
+  scalar->f32_to_f16(in.data(), want.data(), in.size());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < in.size() && bad < 10; i++) {
+    if (std::isnan(in[i])) continue;  // NaNs: the edge-case test
+    if (want[i] != ReferenceFloatToHalf(in[i])) {
+      ADD_FAILURE() << "scalar: " << in[i] << " (" << std::hex << FloatBits(in[i]) << ") -> "
+                    << want[i] << ", want " << ReferenceFloatToHalf(in[i]);
+      bad++;
+    }
+  }
+  for (const Kernels* k : AvailableTables()) {
+    k->f32_to_f16(in.data(), got.data(), in.size());
+    for (std::size_t i = 0; i < in.size() && bad < 10; i++) {
+      if (got[i] != want[i]) {
+        ADD_FAILURE() << k->name << ": " << std::hex << FloatBits(in[i]) << " -> " << got[i]
+                      << ", scalar " << want[i];
+        bad++;
+      }
+    }
+  }
+}
+
+std::vector<std::uint16_t> RandomHalves(std::size_t n, std::mt19937& rng, float lo = -1.0f,
+                                        float hi = 1.0f) {
+  std::vector<float> f = RandomFloats(n, rng, lo, hi);
+  std::vector<std::uint16_t> h(n);
+  for_level(Level::Scalar)->f32_to_f16(f.data(), h.data(), n);
+  return h;
+}
+
+FloatRef ReferenceHalf(const std::uint16_t* a, const std::uint16_t* b, std::size_t n) {
+  std::vector<float> fa(n), fb(n);
+  for (std::size_t i = 0; i < n; i++) {
+    fa[i] = static_cast<float>(HalfValue(a[i]));
+    fb[i] = static_cast<float>(HalfValue(b[i]));
+  }
+  return ReferenceFloat(fa.data(), fb.data(), n);
+}
+
+void CheckHalfKernels(const Kernels& k, const std::uint16_t* a, const std::uint16_t* b,
+                      std::size_t n, std::size_t offset, const FloatRef& r, Checker& c) {
+  c.Close(k.f16_l2sq(a, b, n), r.l2, r.l2, "f16_l2sq", k, n, offset);
+  c.Close(k.f16_dot(a, b, n), r.dot, r.abs_dot, "f16_dot", k, n, offset);
+  c.Close(k.f16_l1(a, b, n), r.l1, r.l1, "f16_l1", k, n, offset);
+  float out[3] = {-1, -1, -1};
+  k.f16_dot_norms(a, b, n, out);
+  c.Close(out[0], r.dot, r.abs_dot, "f16_dot_norms.dot", k, n, offset);
+  c.Close(out[1], r.na, r.na, "f16_dot_norms.a", k, n, offset);
+  c.Close(out[2], r.nb, r.nb, "f16_dot_norms.b", k, n, offset);
+}
+
+TEST(KernelHalf, DistancesAllLevelsAlignedAndUnaligned) {
+  std::mt19937 rng(16);
+  const std::size_t max_n = 16000;
+  AlignedBuf<std::uint16_t> a(max_n + 1), b(max_n + 1);
+  std::vector<std::uint16_t> va = RandomHalves(max_n, rng), vb = RandomHalves(max_n, rng);
+  const std::size_t offsets[][2] = {{0, 0}, {1, 1}, {0, 1}};
+  Checker c;
+  for (const auto& off : offsets) {
+    std::uint16_t* pa = a.at(off[0]);
+    std::uint16_t* pb = b.at(off[1]);
+    std::memcpy(pa, va.data(), max_n * sizeof(std::uint16_t));
+    std::memcpy(pb, vb.data(), max_n * sizeof(std::uint16_t));
+    for (std::size_t n : QuantDims()) {
+      FloatRef r = ReferenceHalf(pa, pb, n);
+      for (const Kernels* k : AvailableTables())
+        CheckHalfKernels(*k, pa, pb, n, off[0] * 10 + off[1], r, c);
+    }
+  }
+  EXPECT_GT(c.checks(), 0u);
+}
+
+// The whole half range, subnormals included, and identical inputs.
+TEST(KernelHalf, DistancesWideRangeAndSpecialValues) {
+  std::mt19937 rng(61);
+  std::uniform_int_distribution<int> pattern(0, 0x7BFF);
+  std::uniform_int_distribution<int> sub(0, 0x03FF);
+  Checker c;
+  for (std::size_t n : {1, 5, 16, 33, 100, 768, 1025}) {
+    std::vector<std::uint16_t> a(n), b(n);
+    for (std::size_t i = 0; i < n; i++) {
+      // Magnitudes up to 2^8 keep float sums well inside range.
+      a[i] = static_cast<std::uint16_t>(std::min(pattern(rng), 0x5BFF) | ((i & 1) ? 0x8000 : 0));
+      b[i] = static_cast<std::uint16_t>((i % 3 == 0) ? sub(rng) : std::min(pattern(rng), 0x5BFF));
+    }
+    FloatRef r = ReferenceHalf(a.data(), b.data(), n);
+    FloatRef same = ReferenceHalf(a.data(), a.data(), n);
+    for (const Kernels* k : AvailableTables()) {
+      CheckHalfKernels(*k, a.data(), b.data(), n, 0, r, c);
+      CheckHalfKernels(*k, a.data(), a.data(), n, 0, same, c);
+      EXPECT_EQ(k->f16_l2sq(a.data(), a.data(), n), 0.0f) << k->name;
+      EXPECT_EQ(k->f16_l1(a.data(), a.data(), n), 0.0f) << k->name;
+    }
+  }
+  for (const Kernels* k : AvailableTables()) {
+    EXPECT_EQ(k->f16_l2sq(nullptr, nullptr, 0), 0.0f) << k->name;
+    EXPECT_EQ(k->f16_dot(nullptr, nullptr, 0), 0.0f) << k->name;
+    // An infinity or a NaN in the input shows in the result.
+    const std::uint16_t x[3] = {0x3C00, 0x7C00, 0x3C00}, y[3] = {0x3C00, 0x3C00, 0x7E00};
+    EXPECT_TRUE(std::isinf(k->f16_l1(x, x + 1, 1))) << k->name;
+    EXPECT_TRUE(std::isnan(k->f16_dot(x, y, 3))) << k->name;
+  }
+}
+
 // ---------------------------------------------------------------- bounds
 
 // Memory whose last byte is followed by an inaccessible page: a kernel that
@@ -388,7 +662,11 @@ TEST(KernelBounds, NoReadPastTheEnd) {
   std::vector<float> lut = RandomFloats(max_n * 256, rng, 0.0f, 1.0f);
   std::vector<std::uint64_t> words(max_n, 0x0123456789ABCDEFULL);
   // One guarded region per input, so every input ends at a guard page.
+  std::vector<std::uint16_t> ha = RandomHalves(max_n, rng), hb = RandomHalves(max_n, rng);
+  std::vector<float> wide(max_n);
+  std::vector<std::uint16_t> narrow(max_n);
   GuardedPage ga, gb, gq, gbase, gstep, gcode, gw1, gw2, glut(max_n * 256 * sizeof(float));
+  GuardedPage gh1, gh2, gout;
   volatile float sink = 0;
   for (const Kernels* k : AvailableTables()) {
     SCOPED_TRACE(k->name);
@@ -424,6 +702,13 @@ TEST(KernelBounds, NoReadPastTheEnd) {
       sink = sink + k->pq_adc(pq, pl, n);
       sink = sink + static_cast<float>(
                         k->hamming(gw1.AtEnd(words.data(), n), gw2.AtEnd(words.data(), n), n));
+      // Half kernels read n halves and the conversions write n values, no more.
+      const std::uint16_t* h1 = gh1.AtEnd(ha.data(), n);
+      const std::uint16_t* h2 = gh2.AtEnd(hb.data(), n);
+      sink = sink + k->f16_l2sq(h1, h2, n) + k->f16_dot(h1, h2, n) + k->f16_l1(h1, h2, n);
+      k->f16_dot_norms(h1, h2, n, out);
+      k->f16_to_f32(h1, gout.AtEnd(wide.data(), n), n);
+      k->f32_to_f16(gout.AtEnd(wide.data(), n), gh2.AtEnd(narrow.data(), n), n);
     }
   }
   SUCCEED();
@@ -462,6 +747,8 @@ TEST(SimdDispatch, TablesAreCompleteAndSelfDescribing) {
     EXPECT_TRUE(k->sq8_l2sq && k->sq8_dot && k->sq8_l1 && k->sq8_wsum);
     EXPECT_TRUE(k->int4_l2sq && k->int4_dot && k->int4_l1 && k->int4_s8_dot_batch);
     EXPECT_TRUE(k->pq_adc && k->hamming);
+    EXPECT_TRUE(k->f16_to_f32 && k->f32_to_f16);
+    EXPECT_TRUE(k->f16_l2sq && k->f16_dot && k->f16_l1 && k->f16_dot_norms);
   }
 }
 

@@ -1,5 +1,5 @@
-// AVX2 + FMA kernels (8 floats per register). Compiled with
-// -mavx2 -mfma -mpopcnt; only dispatch.cpp decides to call it.
+// AVX2 + FMA kernels (8 floats per register; F16C for half precision).
+// Compiled with -mavx2 -mfma -mf16c -mpopcnt; only dispatch.cpp decides to call it.
 #include "kernels_impl.h"
 
 namespace vecgo::simd {

@@ -1,5 +1,5 @@
-// AVX-512 kernels (16 floats per register; F, BW, DQ, VL). Compiled with the
-// AVX-512 flags; only dispatch.cpp decides to call it.
+// AVX-512 kernels (16 floats per register; F, BW, DQ, VL, and F16C). Compiled
+// with the AVX-512 flags; only dispatch.cpp decides to call it.
 #include "kernels_impl.h"
 
 namespace vecgo::simd {

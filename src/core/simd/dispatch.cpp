@@ -34,7 +34,8 @@ CpuFeatures DetectCpu() {
   bool osxsave = (c >> 27) & 1;
   bool avx = (c >> 28) & 1;
   bool fma = (c >> 12) & 1;
-  if (!f.sse42 || !osxsave || !avx || !fma) return f;
+  bool f16c = (c >> 29) & 1;  // the AVX2 and AVX-512 tables convert halves with it
+  if (!f.sse42 || !osxsave || !avx || !fma || !f16c) return f;
   std::uint64_t xcr0 = Xgetbv();
   if ((xcr0 & 0x6) != 0x6) return f;  // XMM and YMM state saved by the OS
   unsigned a7, b7, c7, d7;

@@ -16,6 +16,7 @@
 
 #include <cstring>
 
+#include "half_bits.h"
 #include "vecgo/simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -70,6 +71,111 @@ FloatBatch<A> LoadPartial(const float* p, std::size_t r, xsimd::avx512f) {
   return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << r) - 1u), p);
 }
 #endif
+
+// ---------------------------------------------------------------- half loads
+// Batch-size halves (IEEE binary16 bit patterns) at p, widened to float, and
+// batch-size floats narrowed to halves (round to nearest even). Every form
+// gives the bits of the F16C instructions, so the levels agree exactly.
+
+template <class A>
+FloatBatch<A> HalfToFloat(const std::uint16_t* p, xsimd::generic) {
+  alignas(A::alignment()) float buf[FloatBatch<A>::size];
+  for (std::size_t k = 0; k < FloatBatch<A>::size; k++) buf[k] = HalfBitsToFloat(p[k]);
+  return FloatBatch<A>::load_aligned(buf);
+}
+
+template <class A>
+void FloatToHalf(const FloatBatch<A>& x, std::uint16_t* out, xsimd::generic) {
+  alignas(A::alignment()) float buf[FloatBatch<A>::size];
+  x.store_aligned(buf);
+  for (std::size_t k = 0; k < FloatBatch<A>::size; k++) out[k] = FloatToHalfBits(buf[k]);
+}
+
+#if XSIMD_WITH_SSE4_1
+// No F16C at this level. A half's exponent and mantissa shifted into a
+// float's places read as that value times 2^-112 (subnormal halves become
+// float subnormals), so one exact multiply by 2^112 widens normal and
+// subnormal halves alike; the all-ones exponent (infinity, NaN) is
+// rebuilt with the float's all-ones exponent instead, NaNs made quiet.
+template <class A>
+FloatBatch<A> HalfToFloat(const std::uint16_t* p, xsimd::sse4_1) {
+  const __m128i h = _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  const __m128i sign = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16);
+  const __m128i em = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x7FFF)), 13);
+  const __m128 scaled =
+      _mm_mul_ps(_mm_castsi128_ps(em), _mm_castsi128_ps(_mm_set1_epi32(0x77800000)));  // 2^112
+  const __m128i inf_or_nan = _mm_cmpgt_epi32(em, _mm_set1_epi32(0x0F7FFFFF));
+  const __m128i nan = _mm_cmpgt_epi32(em, _mm_set1_epi32(0x0F800000));
+  const __m128i special = _mm_or_si128(_mm_or_si128(em, _mm_set1_epi32(0x70000000)),
+                                       _mm_and_si128(nan, _mm_set1_epi32(0x00400000)));
+  const __m128 v =
+      _mm_blendv_ps(scaled, _mm_castsi128_ps(special), _mm_castsi128_ps(inf_or_nan));
+  return _mm_or_ps(v, _mm_castsi128_ps(sign));
+}
+#endif
+
+#if XSIMD_WITH_AVX2 && defined(__F16C__)
+template <class A>
+FloatBatch<A> HalfToFloat(const std::uint16_t* p, xsimd::avx2) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+template <class A>
+void FloatToHalf(const FloatBatch<A>& x, std::uint16_t* out, xsimd::avx2) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+}
+#endif
+
+#if XSIMD_WITH_AVX512F
+// Masked forms with every lane kept, for the GCC 12 warning noted below.
+template <class A>
+FloatBatch<A> HalfToFloat(const std::uint16_t* p, xsimd::avx512f) {
+  return _mm512_maskz_cvtph_ps(0xFFFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+template <class A>
+void FloatToHalf(const FloatBatch<A>& x, std::uint16_t* out, xsimd::avx512f) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                      _mm512_maskz_cvtps_ph(0xFFFF, x, _MM_FROUND_TO_NEAREST_INT));
+}
+#endif
+
+#if XSIMD_WITH_NEON64
+template <class A>
+FloatBatch<A> HalfToFloat(const std::uint16_t* p, xsimd::neon64) {
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+
+template <class A>
+void FloatToHalf(const FloatBatch<A>& x, std::uint16_t* out, xsimd::neon64) {
+  vst1_u16(out, vreinterpret_u16_f16(vcvt_f16_f32(x)));
+}
+#endif
+
+// Whole-batch and last-partial-batch loads of either element type, for the
+// loops that accept both.
+template <class A>
+VECGO_INLINE FloatBatch<A> LoadBatch(const float* p) {
+  return FloatBatch<A>::load_unaligned(p);
+}
+
+template <class A>
+VECGO_INLINE FloatBatch<A> LoadBatch(const std::uint16_t* p) {
+  return HalfToFloat<A>(p, A{});
+}
+
+template <class A>
+FloatBatch<A> LoadTail(const float* p, std::size_t r) {
+  return LoadPartial<A>(p, r, A{});
+}
+
+// First r halves of p, zeros (+0.0) after; reads nothing past p + r.
+template <class A>
+FloatBatch<A> LoadTail(const std::uint16_t* p, std::size_t r) {
+  std::uint16_t buf[FloatBatch<A>::size] = {};
+  for (std::size_t k = 0; k < r; k++) buf[k] = p[k];
+  return HalfToFloat<A>(buf, A{});
+}
 
 // Batch-size bytes at p, widened to float.
 #if XSIMD_WITH_SSE4_1
@@ -230,9 +336,10 @@ struct DotNormsOp {
 
 // ---------------------------------------------------------------- float
 
-// Runs Op over two float arrays of n elements; out[k] receives sum k.
-template <class A, class Op>
-VECGO_INLINE void FloatLoop(const float* a, const float* b, std::size_t n, float* out) {
+// Runs Op over two arrays of n floats, or of n halves widened to float;
+// out[k] receives sum k.
+template <class A, class Op, class T>
+VECGO_INLINE void FloatLoop(const T* a, const T* b, std::size_t n, float* out) {
   using B = FloatBatch<A>;
   constexpr std::size_t W = B::size, K = Op::kSums, U = Op::kUnroll;
   static_assert(kBlock % (U * W) == 0, "blocks must hold whole steps");
@@ -251,13 +358,11 @@ VECGO_INLINE void FloatLoop(const float* a, const float* b, std::size_t n, float
     for (; i + U * W <= end; i += U * W) {
       VECGO_UNROLL
       for (std::size_t u = 0; u < U; u++)
-        Op::Step(acc[u], B::load_unaligned(a + i + u * W), B::load_unaligned(b + i + u * W));
+        Op::Step(acc[u], LoadBatch<A>(a + i + u * W), LoadBatch<A>(b + i + u * W));
     }
-    for (; i + W <= end; i += W)
-      Op::Step(acc[0], B::load_unaligned(a + i), B::load_unaligned(b + i));
+    for (; i + W <= end; i += W) Op::Step(acc[0], LoadBatch<A>(a + i), LoadBatch<A>(b + i));
     if (i < end) {  // only in the last block: fewer than W elements left
-      Op::Step(acc[U - 1], LoadPartial<A>(a + i, end - i, A{}),
-               LoadPartial<A>(b + i, end - i, A{}));
+      Op::Step(acc[U - 1], LoadTail<A>(a + i, end - i), LoadTail<A>(b + i, end - i));
       i = end;
     }
     VECGO_UNROLL
@@ -295,6 +400,51 @@ float L1(const float* a, const float* b, std::size_t n) {
 
 template <class A>
 void DotNorms(const float* a, const float* b, std::size_t n, float out[3]) {
+  FloatLoop<A, DotNormsOp>(a, b, n, out);
+}
+
+// ---------------------------------------------------------------- half
+
+template <class A>
+void F16ToF32(const std::uint16_t* in, float* out, std::size_t n) {
+  constexpr std::size_t W = FloatBatch<A>::size;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) HalfToFloat<A>(in + i, A{}).store_unaligned(out + i);
+  for (; i < n; i++) out[i] = HalfBitsToFloat(in[i]);
+}
+
+template <class A>
+void F32ToF16(const float* in, std::uint16_t* out, std::size_t n) {
+  using B = FloatBatch<A>;
+  constexpr std::size_t W = B::size;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) FloatToHalf<A>(B::load_unaligned(in + i), out + i, A{});
+  for (; i < n; i++) out[i] = FloatToHalfBits(in[i]);
+}
+
+template <class A>
+float F16L2sq(const std::uint16_t* a, const std::uint16_t* b, std::size_t n) {
+  float s;
+  FloatLoop<A, L2Op>(a, b, n, &s);
+  return s;
+}
+
+template <class A>
+float F16Dot(const std::uint16_t* a, const std::uint16_t* b, std::size_t n) {
+  float s;
+  FloatLoop<A, DotOp>(a, b, n, &s);
+  return s;
+}
+
+template <class A>
+float F16L1(const std::uint16_t* a, const std::uint16_t* b, std::size_t n) {
+  float s;
+  FloatLoop<A, L1Op>(a, b, n, &s);
+  return s;
+}
+
+template <class A>
+void F16DotNorms(const std::uint16_t* a, const std::uint16_t* b, std::size_t n, float out[3]) {
   FloatLoop<A, DotNormsOp>(a, b, n, out);
 }
 
@@ -656,7 +806,8 @@ template <class A>
 constexpr Kernels MakeKernels(Level level, const char* name) {
   return Kernels{level,        name,        &L2sq<A>,   &Dot<A>,    &L1<A>,
                  &DotNorms<A>, &Sq8L2sq<A>, &Sq8Dot<A>, &Sq8L1<A>,  &Sq8WSum<A>,
-                 &Int4L2sq<A>, &Int4Dot<A>, &Int4L1<A>, &Int4S8DotBatch<A>, &PqAdc<A>,  &Hamming<A>};
+                 &Int4L2sq<A>, &Int4Dot<A>, &Int4L1<A>, &Int4S8DotBatch<A>, &PqAdc<A>,  &Hamming<A>,
+                 &F16ToF32<A>, &F32ToF16<A>, &F16L2sq<A>, &F16Dot<A>, &F16L1<A>, &F16DotNorms<A>};
 }
 
 }  // namespace

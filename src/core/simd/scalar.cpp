@@ -10,6 +10,7 @@
 // kernel GCC would otherwise pack is marked below).
 #include <cmath>
 
+#include "half_bits.h"
 #include "vecgo/simd.h"
 
 namespace vecgo::simd {
@@ -155,9 +156,58 @@ std::uint32_t Hamming(const std::uint64_t* a, const std::uint64_t* b, std::size_
   return c;
 }
 
+// ---- half precision: the bit-manipulation conversions of half_bits.h
+
+void F16ToF32(const std::uint16_t* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; i++) out[i] = HalfBitsToFloat(in[i]);
+}
+
+void F32ToF16(const float* in, std::uint16_t* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; i++) out[i] = FloatToHalfBits(in[i]);
+}
+
+float F16L2sq(const std::uint16_t* a, const std::uint16_t* b, std::size_t n) {
+  return BlockedSum(n, [=](std::size_t i) {
+    float d = HalfBitsToFloat(a[i]) - HalfBitsToFloat(b[i]);
+    return d * d;
+  });
+}
+
+float F16Dot(const std::uint16_t* a, const std::uint16_t* b, std::size_t n) {
+  return BlockedSum(n,
+                    [=](std::size_t i) { return HalfBitsToFloat(a[i]) * HalfBitsToFloat(b[i]); });
+}
+
+float F16L1(const std::uint16_t* a, const std::uint16_t* b, std::size_t n) {
+  return BlockedSum(
+      n, [=](std::size_t i) { return std::fabs(HalfBitsToFloat(a[i]) - HalfBitsToFloat(b[i])); });
+}
+
+VECGO_SCALAR_ONLY void F16DotNorms(const std::uint16_t* a, const std::uint16_t* b, std::size_t n,
+                                   float out[3]) {
+  float d = 0.0f, na = 0.0f, nb = 0.0f;
+  for (std::size_t start = 0; start < n; start += kBlock) {
+    std::size_t end = (n - start > kBlock) ? start + kBlock : n;
+    float sd = 0.0f, sa = 0.0f, sb = 0.0f;
+    for (std::size_t i = start; i < end; i++) {
+      float x = HalfBitsToFloat(a[i]), y = HalfBitsToFloat(b[i]);
+      sd += x * y;
+      sa += x * x;
+      sb += y * y;
+    }
+    d += sd;
+    na += sa;
+    nb += sb;
+  }
+  out[0] = d;
+  out[1] = na;
+  out[2] = nb;
+}
+
 constexpr Kernels kTable = {Level::Scalar, "scalar", L2sq,    Dot,      L1,      DotNorms,
                             Sq8L2sq,       Sq8Dot,   Sq8L1,   Sq8WSum,
-                            Int4L2sq,      Int4Dot,  Int4L1,  Int4S8DotBatch, PqAdc, Hamming};
+                            Int4L2sq,      Int4Dot,  Int4L1,  Int4S8DotBatch, PqAdc, Hamming,
+                            F16ToF32,      F32ToF16, F16L2sq, F16Dot,  F16L1,   F16DotNorms};
 
 }  // namespace
 
