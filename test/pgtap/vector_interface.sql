@@ -87,7 +87,7 @@ JOIN pg_proc AS p ON p.oid = to_regprocedure(format('%s(%s)', f.name, array_to_s
 -- operators
 SELECT has_operator('vector'::name, name::name, 'vector'::name, ret::name) FROM op;
 SELECT is(
-  (SELECT format('%s|%s|%s', o.oprcode::text,
+  (SELECT format('%s|%s|%s', (SELECT p.proname FROM pg_proc p WHERE p.oid = o.oprcode),
                  (SELECT c.oprname FROM pg_operator c WHERE c.oid = o.oprcom),
                  (SELECT n.oprname FROM pg_operator n WHERE n.oid = o.oprnegate))
    FROM pg_operator o
