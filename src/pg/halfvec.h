@@ -31,9 +31,7 @@ inline std::size_t HalfVecSize(int dim) {
 }
 
 // The value of a datum, detoasted (a copy when it was toasted or short).
-inline HalfVec* DatumGetHalfVec(Datum d) {
-  return reinterpret_cast<HalfVec*>(PG_DETOAST_DATUM(d));
-}
+inline HalfVec* DatumGetHalfVec(Datum d) { return reinterpret_cast<HalfVec*>(PG_DETOAST_DATUM(d)); }
 
 // Bit-pattern tests on one element.
 inline bool HalfIsNan(half_bits h) { return (h & 0x7C00) == 0x7C00 && (h & 0x03FF) != 0; }
