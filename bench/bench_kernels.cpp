@@ -21,6 +21,7 @@
 #include <random>
 #include <string>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "vecgo/simd.h"
@@ -268,6 +269,68 @@ int main(int argc, char** argv) {
         return acc;
       }));
     rows.push_back(row);
+  }
+
+  {
+    // Half precision (halfvec): distances over two half arrays, and the
+    // conversions per vector (ns per 768-element vector).
+    auto hq = std::make_shared<std::vector<std::uint16_t>>(dim);
+    auto hs = std::make_shared<std::vector<std::uint16_t>>(kSet * dim);
+    auto fs = std::make_shared<std::vector<float>>(RandomFloats(kSet * dim, rng));
+    auto fout = std::make_shared<std::vector<float>>(dim);
+    auto hout = std::make_shared<std::vector<std::uint16_t>>(dim);
+    const Kernels* scalar = tables[0];
+    scalar->f32_to_f16(query.data(), hq->data(), dim);
+    scalar->f32_to_f16(fs->data(), hs->data(), kSet * dim);
+    using HalfFn = float (*)(const std::uint16_t*, const std::uint16_t*, std::size_t);
+    const std::pair<const char*, HalfFn Kernels::*> half[] = {{"f16_l2sq", &Kernels::f16_l2sq},
+                                                              {"f16_dot", &Kernels::f16_dot},
+                                                              {"f16_l1", &Kernels::f16_l1}};
+    for (const auto& h : half) {
+      Row row{h.first, dim, {}};
+      for (const Kernels* k : tables) {
+        HalfFn fn = k->*h.second;
+        row.cells.push_back(AddCell([=] {
+          float acc = 0;
+          for (std::size_t v = 0; v < kSet; v++) acc += fn(hq->data(), hs->data() + v * dim, dim);
+          return acc;
+        }));
+      }
+      rows.push_back(row);
+    }
+    Row cos{"f16_cosine", dim, {}};
+    for (const Kernels* k : tables)
+      cos.cells.push_back(AddCell([=] {
+        float acc = 0, out[3];
+        for (std::size_t v = 0; v < kSet; v++) {
+          k->f16_dot_norms(hq->data(), hs->data() + v * dim, dim, out);
+          acc += out[0] / std::sqrt(out[1] * out[2]);
+        }
+        return acc;
+      }));
+    rows.push_back(cos);
+    Row widen{"f16_to_f32", dim, {}};
+    for (const Kernels* k : tables)
+      widen.cells.push_back(AddCell([=] {
+        float acc = 0;
+        for (std::size_t v = 0; v < kSet; v++) {
+          k->f16_to_f32(hs->data() + v * dim, fout->data(), dim);
+          acc += (*fout)[v];
+        }
+        return acc;
+      }));
+    rows.push_back(widen);
+    Row narrow{"f32_to_f16", dim, {}};
+    for (const Kernels* k : tables)
+      narrow.cells.push_back(AddCell([=] {
+        float acc = 0;
+        for (std::size_t v = 0; v < kSet; v++) {
+          k->f32_to_f16(fs->data() + v * dim, hout->data(), dim);
+          acc += static_cast<float>((*hout)[v]);
+        }
+        return acc;
+      }));
+    rows.push_back(narrow);
   }
 
   RunAll();

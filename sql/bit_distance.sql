@@ -33,9 +33,9 @@ FROM s;
 -- Binary quantization, then rerank by the full vector.
 CREATE TABLE bq (id int, v vector(4));
 INSERT INTO bq VALUES (1, '[1,1,1,1]'), (2, '[1,1,-1,-1]'), (3, '[-1,-1,-1,-1]'), (4, '[2,2,2,-1]');
-SELECT id, binary_quantize(v) <~> binary_quantize('[1,1,1,1]') AS hamming
+SELECT id, binary_quantize(v) <~> binary_quantize('[1,1,1,1]'::vector) AS hamming
 FROM bq ORDER BY hamming, id;
 SELECT id FROM (
-  SELECT id, v FROM bq ORDER BY binary_quantize(v)::bit(4) <~> binary_quantize('[1,1,1,0.5]') LIMIT 2
+  SELECT id, v FROM bq ORDER BY binary_quantize(v)::bit(4) <~> binary_quantize('[1,1,1,0.5]'::vector) LIMIT 2
 ) coarse ORDER BY v <=> '[1,1,1,0.5]' LIMIT 1;
 DROP TABLE bq;

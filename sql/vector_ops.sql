@@ -52,25 +52,25 @@ SELECT array_fill(1, ARRAY[8000])::vector || array_fill(1, ARRAY[8001])::vector;
 SELECT vector_add('[1]', '[2]'), vector_sub('[1]', '[2]'), vector_mul('[3]', '[2]'), vector_concat('[1]', '[2]');
 
 -- functions
-SELECT vector_dims('[1,2,3]'), vector_dims('[0]');
+SELECT vector_dims('[1,2,3]'::vector), vector_dims('[0]'::vector);
 SELECT vector_norm('[3,4]'), vector_norm('[0,0,0]'), vector_norm('[1,1,1,1]');
 SELECT vector_norm('[3e37,4e37]')::real AS norm_in_double, vector_norm('[3e38,3e38]') AS beyond_float_range;
 SELECT l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector) AS zero_stays_zero, l2_normalize('[-2]'::vector);
 SELECT l2_normalize('[3e38,3e38]'::vector) AS no_overflow, l2_normalize('[1e-40,0]'::vector) AS denormal_input;
 SELECT vector_norm(l2_normalize('[1,2,3,4,5]'::vector)) BETWEEN 0.9999999 AND 1.0000001 AS unit;
-SELECT binary_quantize('[1,-1,0,0.5]'), binary_quantize('[-1]'), binary_quantize('[1,2,3,4,5,6,7,8,9]');
-SELECT binary_quantize('[0.1,-0.2,0.3,-0.4,0,0,1,1,-1,1,-1,1,-1,1,-1,1,2]') AS seventeen_bits;
-SELECT pg_typeof(binary_quantize('[1]')), length(binary_quantize(array_fill(1, ARRAY[16000])::vector));
-SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 1, 5), subvector('[1,2,3,4,5]', 5, 1);
-SELECT subvector('[1,2,3,4,5]', 4, 10) AS clipped_end, subvector('[1,2,3,4,5]', 0, 3) AS clipped_start;
-SELECT subvector('[1,2,3,4,5]', -2147483644, 2147483647) AS huge_negative_start;
-SELECT subvector('[1,2,3,4,5]', -2147483647, 2147483647) AS ends_before_first;
-SELECT subvector('[1,2,3,4,5]', 3, 2147483647) AS huge_count;
-SELECT subvector('[1,2,3]', 1, 0);
-SELECT subvector('[1,2,3]', 1, -1);
-SELECT subvector('[1,2,3]', 4, 1);
-SELECT subvector('[1,2,3]', -5, 3);
-SELECT subvector('[1,2,3]', 2147483647, 2147483647);
+SELECT binary_quantize('[1,-1,0,0.5]'::vector), binary_quantize('[-1]'::vector), binary_quantize('[1,2,3,4,5,6,7,8,9]'::vector);
+SELECT binary_quantize('[0.1,-0.2,0.3,-0.4,0,0,1,1,-1,1,-1,1,-1,1,-1,1,2]'::vector) AS seventeen_bits;
+SELECT pg_typeof(binary_quantize('[1]'::vector)), length(binary_quantize(array_fill(1, ARRAY[16000])::vector));
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 3), subvector('[1,2,3,4,5]'::vector, 1, 5), subvector('[1,2,3,4,5]'::vector, 5, 1);
+SELECT subvector('[1,2,3,4,5]'::vector, 4, 10) AS clipped_end, subvector('[1,2,3,4,5]'::vector, 0, 3) AS clipped_start;
+SELECT subvector('[1,2,3,4,5]'::vector, -2147483644, 2147483647) AS huge_negative_start;
+SELECT subvector('[1,2,3,4,5]'::vector, -2147483647, 2147483647) AS ends_before_first;
+SELECT subvector('[1,2,3,4,5]'::vector, 3, 2147483647) AS huge_count;
+SELECT subvector('[1,2,3]'::vector, 1, 0);
+SELECT subvector('[1,2,3]'::vector, 1, -1);
+SELECT subvector('[1,2,3]'::vector, 4, 1);
+SELECT subvector('[1,2,3]'::vector, -5, 3);
+SELECT subvector('[1,2,3]'::vector, 2147483647, 2147483647);
 
 -- comparison
 SELECT '[1,2]'::vector = '[1,2]', '[1,2]'::vector = '[1,2,0]', '[1,2]'::vector <> '[2,1]',

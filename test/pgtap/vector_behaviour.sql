@@ -19,12 +19,12 @@ SELECT is(vector_l2_squared_distance('[0,0]', '[3,4]'), 25::float8, 'vector_l2_s
 SELECT is(cosine_distance('[0,0]'::vector, '[1,1]')::text, 'NaN', 'cosine distance with a zero vector is NaN');
 SELECT is(cosine_distance('[1,1]'::vector, '[-2,-2]'), 2::float8, 'cosine distance of opposite vectors is 2');
 SELECT is(vector_spherical_distance('[1,0]', '[0,1]'), 0.5::float8, 'spherical distance of orthogonal unit vectors');
-SELECT is(vector_dims('[1,2,3]'), 3, 'vector_dims');
+SELECT is(vector_dims('[1,2,3]'::vector), 3, 'vector_dims');
 SELECT is(vector_norm('[3,4]'), 5::float8, 'vector_norm');
 SELECT is(l2_normalize('[3,4]'::vector)::text, '[0.6,0.8]', 'l2_normalize');
 SELECT is(l2_normalize('[0,0]'::vector)::text, '[0,0]', 'l2_normalize keeps a zero vector');
-SELECT is(binary_quantize('[1,-2,0,3]'), B'1001', 'binary_quantize');
-SELECT is(subvector('[1,2,3,4]', 2, 2)::text, '[2,3]', 'subvector');
+SELECT is(binary_quantize('[1,-2,0,3]'::vector), B'1001', 'binary_quantize');
+SELECT is(subvector('[1,2,3,4]'::vector, 2, 2)::text, '[2,3]', 'subvector');
 SELECT is(('[1,2]'::vector + '[3,4]')::text, '[4,6]', '+');
 SELECT is(('[1,2]'::vector - '[3,4]')::text, '[-2,-2]', '-');
 SELECT is(('[1,2]'::vector * '[3,4]')::text, '[3,8]', '*');
@@ -57,7 +57,7 @@ SELECT throws_ok($$SELECT '[3e38]'::vector + '[3e38]'$$, '22003', 'value out of 
 SELECT throws_ok($$SELECT '[1e-30]'::vector * '[1e-30]'$$, '22003', 'value out of range: underflow', 'underflow');
 SELECT throws_ok($$SELECT '{{1}}'::real[]::vector$$, '22000', 'array must be 1-D', 'multi-dimensional array');
 SELECT throws_ok($$SELECT '{1,NULL}'::real[]::vector$$, '22004', 'array must not contain nulls', 'array with NULL');
-SELECT throws_ok($$SELECT subvector('[1,2]', 3, 1)$$, '22000', 'vector must have at least 1 dimension', 'subvector past the end');
+SELECT throws_ok($$SELECT subvector('[1,2]'::vector, 3, 1)$$, '22000', 'vector must have at least 1 dimension', 'subvector past the end');
 SELECT throws_ok($$SELECT vector_avg('{}')$$, 'XX000', 'vector_avg: expected state array', 'bad aggregate state');
 
 -- ---------------------------------------------------------------- typmod on assignment
