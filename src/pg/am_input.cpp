@@ -2,7 +2,8 @@
 // float32 vector, so the tiers, graphs and kernels are the same for all.
 //
 //   vector     the floats themselves (no copy)
-//   halfvec    each half widened to float (exact)
+//   halfvec    each half widened to float (exact); a DiskANN segment stores
+//              its node vectors as halves again (VamanaParams::half_vectors)
 //   sparsevec  the dense vector (zeros where no element is stored)
 //   bit        one float per bit, 1 or 0: squared L2 between two such
 //              vectors is the Hamming distance, and the dot products give
@@ -14,6 +15,7 @@
 
 #include "am.h"
 #include "guard.h"
+#include "halfvec.h"
 #include "sparsevec.h"
 #include "vector.h"
 #include "vecgo/core.h"
@@ -83,6 +85,14 @@ const float* BitInput(Datum value, int* dims) {
   return out;
 }
 
+const float* HalfInput(Datum value, int* dims) {
+  const HalfVec* v = DatumGetHalfVec(value);
+  float* out = static_cast<float*>(palloc(sizeof(float) * std::max<int>(v->dim, 1)));
+  HalfVecToFloats(v, out);
+  *dims = v->dim;
+  return out;
+}
+
 const float* SparseInput(Datum value, int* dims) {
   const SparseVec* v = DatumGetSparseVec(value);
   CheckIndexableDims(kElemSparsevec, v->dim);
@@ -103,10 +113,8 @@ const float* IndexInput(IndexElem elem, Datum value, int* dims) {
     }
     case kElemBit: return BitInput(value, dims);
     case kElemSparsevec: return SparseInput(value, dims);
-    case kElemHalfvec: break;
+    case kElemHalfvec: return HalfInput(value, dims);
   }
-  ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                  errmsg("vecgo cannot index %s values", ElemTypeName(elem))));
   return nullptr;
 }
 
