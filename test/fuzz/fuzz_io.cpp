@@ -1,14 +1,15 @@
-// Fuzz-style test of the vector and sparsevec types' input functions, run as
-// a libpq client.
+// Fuzz-style test of the vector, sparsevec and halfvec types' input
+// functions, run as a libpq client.
 //
-// Feeds random and malformed text to vector_in and sparsevec_in (SELECT
-// $1::vector) and random and malformed byte strings to vector_recv and
-// sparsevec_recv (a binary parameter of the type). Every case must either
-// produce a value that round-trips exactly
-// (text output reparses to the same bits; binary output equals the input) or
-// fail with a clean ERROR whose SQLSTATE is in class 22 (data exception) or
-// 54 (program limit exceeded). A lost connection, any other SQLSTATE, or a
-// well-formed input that is rejected is a failure.
+// Feeds random and malformed text to vector_in, sparsevec_in and halfvec_in
+// (SELECT $1::vector) and random and malformed byte strings to vector_recv,
+// sparsevec_recv and halfvec_recv (a binary parameter of the type). Every
+// case must either produce a value that round-trips exactly (text output
+// reparses to the same bits; binary output equals the input) or fail with a
+// clean ERROR whose SQLSTATE is in class 22 (data exception) or 54 (program
+// limit exceeded: more dimensions or elements than the type allows). A lost
+// connection, any other SQLSTATE, or a well-formed input that is rejected is
+// a failure.
 //
 //   fuzz_io [--host H] [--port P] [--dbname D] [--user U] [--seed N]
 //           [--text-cases N] [--binary-cases N] [--verbose]
@@ -520,6 +521,130 @@ class Fuzzer {
     return s;
   }
 
+  // -------------------------------------------------- halfvec generators
+
+  // The float value of a binary16 bit pattern (finite patterns only).
+  static float HalfBitsToFloat(std::uint16_t h) {
+    int exponent = (h >> 10) & 0x1f;
+    int mantissa = h & 0x3ff;
+    float magnitude = exponent == 0
+                          ? std::ldexp(static_cast<float>(mantissa), -24)
+                          : std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+    return (h & 0x8000) ? -magnitude : magnitude;
+  }
+
+  // A finite binary16 bit pattern (any sign, subnormals and zeros included).
+  std::uint16_t FiniteHalfBits() {
+    for (;;) {
+      std::uint16_t h = static_cast<std::uint16_t>(U32());
+      if ((h & 0x7c00) != 0x7c00) return h;
+    }
+  }
+
+  // A float whose nearest half is finite (|f| < 65520): an exact half, a
+  // "nice" number, or one that rounds (to a neighbour, to a subnormal, to
+  // zero, or down to 65504).
+  float HalfRangeFloat() {
+    switch (Int(0, 4)) {
+      case 0:
+        return HalfBitsToFloat(FiniteHalfBits());
+      case 1:
+        return static_cast<float>(Int(-1000, 1000));
+      case 2:
+        return std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng_);
+      case 3:
+        return std::ldexp(static_cast<float>(Int(1, 1 << 10)), Int(-40, 5));
+      default:
+        return std::uniform_real_distribution<float>(-65519.0f, 65519.0f)(rng_);
+    }
+  }
+
+  std::string ValidHalfText(int dim) {
+    std::string s = Space() + "[";
+    for (int i = 0; i < dim; i++) {
+      if (i > 0) s += ",";
+      s += Space() + FormatFloat(HalfRangeFloat()) + Space();
+    }
+    return s + "]" + Space();
+  }
+
+  // A valid literal with one to three random edits.
+  std::string MutatedHalfText() {
+    return Mutate(ValidHalfText(Int(1, 8)), "[],.-+eE0123456789 naifxpNAIFXP\t\n;{}()'\"\\");
+  }
+
+  // uint16 dim, uint16 unused, dim binary16 bit patterns (network order).
+  std::string ValidHalfBinary(int dim) {
+    std::string s;
+    PutU16(&s, static_cast<std::uint16_t>(dim));
+    PutU16(&s, 0);
+    for (int i = 0; i < dim; i++) PutU16(&s, FiniteHalfBits());
+    return s;
+  }
+
+  static void SetU16(std::string* s, std::size_t at, std::uint16_t v) {
+    (*s)[at] = static_cast<char>(v >> 8);
+    (*s)[at + 1] = static_cast<char>(v & 0xff);
+  }
+
+  // A structurally plausible payload with one thing wrong (or nothing).
+  std::string MalformedHalfBinary() {
+    int dim = Int(1, 20);
+    std::string s = ValidHalfBinary(dim);
+    switch (Int(0, 8)) {
+      case 0: {  // bad dimension field
+        static const std::uint16_t kDims[] = {0, 16001, 32767, 32768, 65535, 40000};
+        SetU16(&s, 0, kDims[Int(0, 5)]);
+        break;
+      }
+      case 1:  // non-zero unused field
+        SetU16(&s, 2, static_cast<std::uint16_t>(Int(1, 65535)));
+        break;
+      case 2:  // truncated payload
+        s.resize(static_cast<std::size_t>(Int(0, static_cast<int>(s.size()) - 1)));
+        break;
+      case 3:  // trailing bytes
+        for (int i = Int(1, 9); i > 0; i--) s.push_back(static_cast<char>(Int(0, 255)));
+        break;
+      case 4: {  // NaN or infinity bit patterns
+        static const std::uint16_t kBad[] = {0x7c00, 0xfc00, 0x7e00, 0xfe00,
+                                             0x7c01, 0x7fff, 0xffff};
+        SetU16(&s, 4 + 2 * static_cast<std::size_t>(Int(0, dim - 1)), kBad[Int(0, 6)]);
+        break;
+      }
+      case 5:  // dimension larger than the payload
+        SetU16(&s, 0, static_cast<std::uint16_t>(dim + Int(1, 100)));
+        break;
+      case 6:  // dimension smaller than the payload
+        if (dim > 1) SetU16(&s, 0, static_cast<std::uint16_t>(Int(1, dim - 1)));
+        break;
+      case 7:  // a random byte flipped anywhere
+        s[static_cast<std::size_t>(Int(0, static_cast<int>(s.size()) - 1))] ^=
+            static_cast<char>(1 << Int(0, 7));
+        break;
+      default:  // subnormals and signed zeros: valid
+        for (int i = 0; i < dim; i++) {
+          std::uint16_t h = Chance(50) ? static_cast<std::uint16_t>(U32() & 0x83ffu)
+                                       : (Chance(50) ? 0x8000 : 0x0000);
+          SetU16(&s, 4 + 2 * static_cast<std::size_t>(i), h);
+        }
+        break;
+    }
+    return s;
+  }
+
+  std::string RandomHalfBytes() {
+    std::string s;
+    int len = Int(0, Chance(10) ? 300 : 24);
+    for (int i = 0; i < len; i++) s.push_back(static_cast<char>(Int(0, 255)));
+    // Often make the header plausible so the payload gets parsed.
+    if (s.size() >= 4 && Chance(50)) {
+      SetU16(&s, 0, static_cast<std::uint16_t>((s.size() - 4) / 2));
+      SetU16(&s, 2, 0);
+    }
+    return s;
+  }
+
   static std::string Hex(const std::string& b) {
     static const char* kDigits = "0123456789abcdef";
     std::string out;
@@ -681,10 +806,11 @@ int main(int argc, char** argv) {
   PQclear(PQexec(conn, "CREATE EXTENSION IF NOT EXISTS vecgo"));
   Oid vector_oid = TypeOid(conn, "vector");
   Oid sparsevec_oid = TypeOid(conn, "sparsevec");
-  if (vector_oid == 0 || sparsevec_oid == 0) return 2;
+  Oid halfvec_oid = TypeOid(conn, "halfvec");
+  if (vector_oid == 0 || sparsevec_oid == 0 || halfvec_oid == 0) return 2;
 
-  std::printf("fuzz_io: seed %" PRIu64 ", vector oid %u, sparsevec oid %u\n", opt.seed, vector_oid,
-              sparsevec_oid);
+  std::printf("fuzz_io: seed %" PRIu64 ", vector oid %u, sparsevec oid %u, halfvec oid %u\n",
+              opt.seed, vector_oid, sparsevec_oid, halfvec_oid);
   Fuzzer f(conn, opt.seed, opt.verbose);
   f.UseType("vector", vector_oid);
 
@@ -936,6 +1062,122 @@ int main(int argc, char** argv) {
     } else {
       f.BinaryCase(f.RandomSparseBytes(), Expect::Either);
     }
+  }
+
+  // ---- halfvec: fixed edge cases, text
+  f.UseType("halfvec", halfvec_oid);
+  TextEdge half_text_edges[] = {
+      {"[1,2,3]", Expect::Value},
+      {" [ 1 , 2 ] ", Expect::Value},
+      {"[0.1,-0.1]", Expect::Value},
+      {"[-0]", Expect::Value},
+      {"[65504,-65504]", Expect::Value},
+      {"[65519.996]", Expect::Value},      // rounds down to 65504
+      {"[0x1.ffdffep15]", Expect::Value},  // the largest float below 65520
+      {"[0x1p-24]", Expect::Value},        // the smallest subnormal
+      {"[0x1p-25]", Expect::Value},        // a tie: rounds to even, zero
+      {"[6e-8,-6e-8]", Expect::Value},
+      {"[1e-8,-1e-8]", Expect::Value},  // zero and minus zero
+      {"[1e-46]", Expect::Value},
+      {"[2049,4097]", Expect::Value},  // rounded to even
+      {ones16000, Expect::Value},
+      {ones16001, Expect::Error},
+      {"[65520]", Expect::Error},
+      {"[-65520]", Expect::Error},
+      {"[0x1.ffep15]", Expect::Error},
+      {"[1,1e5]", Expect::Error},
+      {"[3.4028235e38]", Expect::Error},
+      {"[3.5e38]", Expect::Error},
+      {"[-1e39]", Expect::Error},
+      {"[1e999999999]", Expect::Error},
+      {"[nan]", Expect::Error},
+      {"[NaN]", Expect::Error},
+      {"[inf]", Expect::Error},
+      {"[-Infinity]", Expect::Error},
+      {"", Expect::Error},
+      {"[", Expect::Error},
+      {"]", Expect::Error},
+      {"[]", Expect::Error},
+      {"[ ]", Expect::Error},
+      {"[,]", Expect::Error},
+      {"[1,]", Expect::Error},
+      {"[,1]", Expect::Error},
+      {"[1,,2]", Expect::Error},
+      {"[1 2]", Expect::Error},
+      {"[1]x", Expect::Error},
+      {"[[1]]", Expect::Error},
+      {"[" + std::string(100000, '9') + "]", Expect::Error},
+      {"[" + std::string(20000, ' ') + "]", Expect::Error},
+      {"[" + Repeat("", 20000, ",") + "]", Expect::Error},
+      {"[1" + std::string(50000, '0') + "e-50000]", Expect::Either},
+      {"[0." + std::string(5000, '0') + "1]", Expect::Value},
+      {"{1,2}", Expect::Error},
+      {"{1:1}/1", Expect::Error},
+      {"(1,2)", Expect::Error},
+      {"[\xff\xfe]", Expect::Error},
+      {"[1,2]\xc3", Expect::Error},
+  };
+  for (const auto& e : half_text_edges) f.TextCase(e.input, e.expect);
+
+  // ---- halfvec: random text
+  for (int i = 0; i < opt.text_cases && f.Alive(); i++) {
+    int kind = f.Int(0, 9);
+    if (kind < 3)
+      f.TextCase(f.ValidHalfText(f.RandomDim()), Expect::Value);
+    else if (kind < 7)
+      f.TextCase(f.MutatedHalfText(), Expect::Either);
+    else
+      f.TextCase(f.RandomText(), Expect::Either);
+  }
+
+  // ---- halfvec: fixed edge cases, binary
+  std::vector<std::pair<std::string, Expect>> half_bin_edges;
+  half_bin_edges.push_back({std::string(), Expect::Error});
+  half_bin_edges.push_back({std::string("\x00", 1), Expect::Error});
+  half_bin_edges.push_back({std::string("\x00\x01\x00", 3), Expect::Error});
+  half_bin_edges.push_back({std::string("\x00\x00\x00\x00", 4), Expect::Error});  // dim 0
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00", 4), Expect::Error});  // no payload
+  half_bin_edges.push_back({std::string("\xff\xff\x00\x00", 4), Expect::Error});  // dim 65535
+  half_bin_edges.push_back({std::string("\x80\x00\x00\x00", 4), Expect::Error});  // dim 32768
+  half_bin_edges.push_back({std::string("\x3e\x81\x00\x00", 4), Expect::Error});  // 16001
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x01\x3c\x00", 6), Expect::Error});
+  half_bin_edges.push_back({std::string("\x00\x01\x80\x00\x3c\x00", 6), Expect::Error});
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00\x7e\x00", 6), Expect::Error});  // NaN
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00\x7c\x01", 6), Expect::Error});  // NaN
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00\xff\xff", 6), Expect::Error});  // NaN
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00\x7c\x00", 6), Expect::Error});  // +Inf
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00\xfc\x00", 6), Expect::Error});  // -Inf
+  half_bin_edges.push_back(
+      {std::string("\x00\x01\x00\x00\x00\x01", 6), Expect::Value});  // subnormal
+  half_bin_edges.push_back(
+      {std::string("\x00\x01\x00\x00\x83\xff", 6), Expect::Value});  // subnormal
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00\x80\x00", 6), Expect::Value});  // -0
+  half_bin_edges.push_back({std::string("\x00\x02\x00\x00\x7b\xff\xfb\xff", 8), Expect::Value});
+  half_bin_edges.push_back({std::string("\x00\x01\x00\x00\x3c\x00\x00", 7), Expect::Error});
+  half_bin_edges.push_back({std::string("\x00\x02\x00\x00\x3c\x00", 6), Expect::Error});
+  {
+    std::string max_dim;
+    Fuzzer::PutU16(&max_dim, 16000);
+    Fuzzer::PutU16(&max_dim, 0);
+    for (int i = 0; i < 16000; i++) Fuzzer::PutU16(&max_dim, 0x3c00);
+    half_bin_edges.push_back({max_dim, Expect::Value});
+    std::string over = max_dim;
+    over[0] = 0x3e, over[1] = static_cast<char>(0x81);  // claims 16001
+    half_bin_edges.push_back({over, Expect::Error});
+    Fuzzer::PutU16(&over, 0x3c00);  // and sends them
+    half_bin_edges.push_back({over, Expect::Error});
+  }
+  for (const auto& e : half_bin_edges) f.BinaryCase(e.first, e.second);
+
+  // ---- halfvec: random binary
+  for (int i = 0; i < opt.binary_cases && f.Alive(); i++) {
+    int kind = f.Int(0, 9);
+    if (kind < 3)
+      f.BinaryCase(f.ValidHalfBinary(f.RandomDim()), Expect::Value);
+    else if (kind < 7)
+      f.BinaryCase(f.MalformedHalfBinary(), Expect::Either);
+    else
+      f.BinaryCase(f.RandomHalfBytes(), Expect::Either);
   }
 
   bool alive = f.Alive();

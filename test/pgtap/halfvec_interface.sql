@@ -47,7 +47,9 @@ INSERT INTO fn VALUES
   ('array_to_halfvec', '{real[],integer,boolean}', 'halfvec'),
   ('array_to_halfvec', '{"double precision[]",integer,boolean}', 'halfvec'),
   ('array_to_halfvec', '{numeric[],integer,boolean}', 'halfvec'),
-  ('halfvec_to_float4', '{halfvec,integer,boolean}', 'real[]');
+  ('halfvec_to_float4', '{halfvec,integer,boolean}', 'real[]'),
+  ('halfvec_to_sparsevec', '{halfvec,integer,boolean}', 'sparsevec'),
+  ('sparsevec_to_halfvec', '{sparsevec,integer,boolean}', 'halfvec');
 
 CREATE TEMP TABLE op (name text, fn text, commutator text, negator text, ret text);
 INSERT INTO op VALUES
@@ -75,9 +77,11 @@ INSERT INTO ca VALUES
   ('integer[]', 'halfvec', 'array_to_halfvec', 'assignment'),
   ('real[]', 'halfvec', 'array_to_halfvec', 'assignment'),
   ('double precision[]', 'halfvec', 'array_to_halfvec', 'assignment'),
-  ('numeric[]', 'halfvec', 'array_to_halfvec', 'assignment');
+  ('numeric[]', 'halfvec', 'array_to_halfvec', 'assignment'),
+  ('halfvec', 'sparsevec', 'halfvec_to_sparsevec', 'implicit'),
+  ('sparsevec', 'halfvec', 'sparsevec_to_halfvec', 'assignment');
 
-SELECT plan(6 + 39 * 5 + 14 * 2 + 8 * 2 + 1 + 9 + 1);
+SELECT plan(6 + 41 * 5 + 14 * 2 + 10 * 2 + 1 + 9 + 1);
 
 -- type
 SELECT has_type('halfvec');
