@@ -16,5 +16,5 @@ for t in "${tests[@]}"; do cp "$t" "$work/t/"; done
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$work"
 run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cd "$work"
-run env PATH="$bindir:$PATH" TESTDIR="$work" PG_REGRESS="$pgxs/src/test/regress/pg_regress" VECGO_DATA="$root/data" \
+run env PATH="$bindir:$PATH" TESTDIR="$work" PG_REGRESS="$pgxs/src/test/regress/pg_regress" VECGO_DATA="$root/data" VECGO_ROOT="$root" \
   prove -I "$perl_lib" -I "$root/test/perl" ${PROVE_FLAGS:-} t/*.pl
