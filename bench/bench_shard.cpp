@@ -13,7 +13,10 @@
 // shard builds its own index, all shards at once.
 //
 // Sweep per vecgo.ef_search (on the shards: the servers' `options '-c
-// vecgo.ef_search=N'`, which postgres_fdw passes to its shard sessions):
+// vecgo.ef_search=N -c jit=off'`, which postgres_fdw passes to its shard
+// sessions; without jit=off the plain query's cursor, planned for every row,
+// is costed past jit_above_cost and each shard JIT-compiles it, about 3 ms a
+// query at 170k rows):
 //   single    SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 10
 //   plain     the same query on the coordinator (a Merge Append over the
 //             foreign partitions; postgres_fdw's default fetch_size, 100)
@@ -180,7 +183,7 @@ class Bench {
         coord_.Exec("CREATE SERVER " + srv + " FOREIGN DATA WRAPPER postgres_fdw OPTIONS (" +
                     o_.shard_addr[i] +
                     ", dbname 'postgres', extensions 'vecgo', async_capable 'true', "
-                    "batch_size '1000', fetch_size '100', options '-c vecgo.ef_search=200')");
+                    "batch_size '1000', fetch_size '100', options '-c vecgo.ef_search=200 -c jit=off')");
         coord_.Exec("CREATE USER MAPPING FOR CURRENT_USER SERVER " + srv +
                     " OPTIONS (user 'postgres')");
         coord_.Exec("CREATE FOREIGN TABLE items_" + std::to_string(i) +
@@ -282,7 +285,7 @@ Point Bench::Sweep(const std::string& setup, int ef) {
     // opens new ones with the new setting at the next query.
     for (std::size_t i = 0; i < shards_.size(); i++)
       c.Exec("ALTER SERVER shard" + std::to_string(i + 1) + " OPTIONS (SET options '-c vecgo.ef_search=" +
-             std::to_string(ef) + "', SET fetch_size '" + (setup == "plain10" ? "10" : "100") + "')");
+             std::to_string(ef) + " -c jit=off', SET fetch_size '" + (setup == "plain10" ? "10" : "100") + "')");
   } else {
     c.Exec("SET vecgo.ef_search = " + std::to_string(ef));
   }

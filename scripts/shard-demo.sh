@@ -64,8 +64,8 @@ conn() { echo "host=localhost port=$1 user=postgres dbname=postgres"; }
 echo
 echo "== what each shard receives (one held-out query, ef_search 40 on the shards)"
 psql -X -h localhost -p "$coord" -U postgres postgres 2>&1 <<'SQL' | tee -a bench/results/shard_summary.txt
-ALTER SERVER shard1 OPTIONS (SET options '-c vecgo.ef_search=40');
-ALTER SERVER shard2 OPTIONS (SET options '-c vecgo.ef_search=40');
+ALTER SERVER shard1 OPTIONS (SET options '-c vecgo.ef_search=40 -c jit=off');
+ALTER SERVER shard2 OPTIONS (SET options '-c vecgo.ef_search=40 -c jit=off');
 SELECT embedding AS q FROM items WHERE id = 1 \gset
 \echo '-- the plain query: SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 10'
 EXPLAIN (VERBOSE, ANALYZE, COSTS OFF) SELECT id FROM items ORDER BY embedding <=> :'q' LIMIT 10;
