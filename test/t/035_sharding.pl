@@ -64,7 +64,7 @@ sub foreign_servers {
 		$sql .= qq{
 		CREATE SERVER $server FOREIGN DATA WRAPPER postgres_fdw
 		  OPTIONS (host '$host', port '$port', dbname 'postgres', extensions 'vecgo', async_capable 'true',
-		           options '-c vecgo.ef_search=$ef');
+		           options '-c vecgo.ef_search=$ef -c jit=off');
 		CREATE USER MAPPING FOR CURRENT_USER SERVER $server;
 		CREATE FOREIGN TABLE ${table}_$i PARTITION OF $table FOR VALUES WITH (MODULUS 2, REMAINDER $i)
 		  SERVER $server OPTIONS (table_name 'items');
@@ -131,7 +131,7 @@ sub topk {
 	  ($o{exact} ? "SET enable_indexscan = off;\n" : "SET enable_seqscan = off;\n");
 	if ($node == $coord) {
 		for my $server (@servers) {
-			$sql .= "ALTER SERVER $server OPTIONS (SET options '-c vecgo.ef_search=$ef -c vecgo.iterative_scan=$order');\n";
+			$sql .= "ALTER SERVER $server OPTIONS (SET options '-c vecgo.ef_search=$ef -c vecgo.iterative_scan=$order -c jit=off');\n";
 		}
 	}
 	for my $q (@queries) {
