@@ -9,6 +9,7 @@
 #   make bench           end-to-end GloVe-100 benchmark, vecgo vs pgvector (bench-stream, bench-wide)
 #   make bench-mixed     sustained mixed load (inserts, searches, deletes), vecgo vs pgvector
 #   make bench-halfvec   halfvec against vector columns on GloVe-100 (size, build, q/s), both engines
+#   make bench-shard     one server against a coordinator + 2 postgres_fdw shards (scripts/shard-demo.sh)
 #   make installcheck    pg_regress against a running server
 #   make format          clang-format every source file
 
@@ -141,6 +142,8 @@ bench/bench_index: bench/bench_index.cpp bench/bench_common.h $(CORE_OBJS)
 	$(CXX) $(TEST_CXXFLAGS) -o $@ $(filter-out %.h,$^) $(LIBPQ_FLAGS)
 bench/bench_mixed: bench/bench_mixed.cpp bench/bench_common.h $(CORE_OBJS)
 	$(CXX) $(TEST_CXXFLAGS) -o $@ $(filter-out %.h,$^) $(LIBPQ_FLAGS)
+bench/bench_shard: bench/bench_shard.cpp bench/bench_common.h $(CORE_OBJS)
+	$(CXX) $(TEST_CXXFLAGS) -o $@ $(filter-out %.h,$^) $(LIBPQ_FLAGS)
 
 .PHONY: bench bench-stream bench-wide bench-mixed bench-halfvec
 bench: bench/bench_index
@@ -166,6 +169,13 @@ bench-wide: bench/bench_index
 bench-mixed: bench/bench_mixed
 	bash bench/run_bench.sh --mode mixed $(BENCH_ARGS)
 
+# One server with every GloVe-100 row against a coordinator whose table is
+# hash-partitioned over 2 postgres_fdw shards, all throwaway clusters on this
+# machine (ports 5520-5523): q/s, latency, rows per shard (needs `make install`).
+.PHONY: bench-shard
+bench-shard: bench/bench_shard
+	bash scripts/shard-demo.sh $(BENCH_ARGS)
+
 # The distance operators through SQL, per instruction set (needs `make install`).
 .PHONY: bench-sql-kernels
 bench-sql-kernels:
@@ -174,4 +184,4 @@ bench-sql-kernels:
 format:
 	clang-format -i $(wildcard include/vecgo/*.h src/core/*.cpp src/core/simd/*.cpp src/pg/*.cpp src/pg/*.h test/core/*.cpp test/core/*.h bench/*.cpp)
 
-EXTRA_CLEAN = test/fuzz/fuzz_io test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels bench/bench_index bench/bench_mixed bench/bench_core results regression.diffs regression.out
+EXTRA_CLEAN = test/fuzz/fuzz_io test/core/*.o test/core/vecgo_core_tests build bench/bench_kernels bench/bench_index bench/bench_mixed bench/bench_shard bench/bench_core results regression.diffs regression.out
