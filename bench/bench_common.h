@@ -12,9 +12,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <numeric>
+#include <queue>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "vecgo/distance.h"
 
 namespace bench {
 
@@ -136,8 +140,9 @@ inline Data LoadFvecs(const std::string& path, std::size_t queries, std::size_t 
 // The p-th percentile of sorted values (p in 0..100).
 // COPY rows [from, to) into items (id, `column`): row i has id i + 1 and the
 // vector of base row i (modulo the base size), in text form.
-inline void CopyBaseRows(Conn& c, const Data& d, std::size_t from, std::size_t to, const std::string& column) {
-  PGresult* start = PQexec(c.get(), ("COPY items (id, " + column + ") FROM STDIN").c_str());
+inline void CopyBaseRows(Conn& c, const Data& d, std::size_t from, std::size_t to, const std::string& column,
+                         const std::string& table = "items") {
+  PGresult* start = PQexec(c.get(), ("COPY " + table + " (id, " + column + ") FROM STDIN").c_str());
   if (PQresultStatus(start) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
   PQclear(start);
   std::string buf;
@@ -162,6 +167,37 @@ inline void CopyBaseRows(Conn& c, const Data& d, std::size_t from, std::size_t t
 inline double Percentile(const std::vector<double>& sorted, std::size_t p) {
   if (sorted.empty()) return 0;
   return sorted[std::min(sorted.size() - 1, sorted.size() * p / 100)];
+}
+
+// Exact top-k ids (1-based, as stored) per query under cosine distance.
+inline std::vector<std::vector<int>> GroundTruth(const Data& d, std::size_t k) {
+  std::vector<std::vector<int>> gt(d.nq());
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; t++) {
+    pool.emplace_back([&, t] {
+      for (std::size_t q = t; q < d.nq(); q += threads) {
+        std::priority_queue<std::pair<float, int>> heap;
+        const float* qv = d.queries.data() + q * d.dim;
+        for (std::size_t i = 0; i < d.n(); i++) {
+          float dist = vecgo::Distance(vecgo::Metric::Cosine, qv, d.base.data() + i * d.dim, d.dim);
+          if (heap.size() < k) {
+            heap.push({dist, static_cast<int>(i + 1)});
+          } else if (dist < heap.top().first) {
+            heap.pop();
+            heap.push({dist, static_cast<int>(i + 1)});
+          }
+        }
+        gt[q].resize(heap.size());
+        for (std::size_t j = heap.size(); j-- > 0;) {
+          gt[q][j] = heap.top().second;
+          heap.pop();
+        }
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  return gt;
 }
 
 }  // namespace bench

@@ -161,36 +161,6 @@ Data Generate(const Options& o) {
   return d;
 }
 
-// Exact top-10 ids (1-based, as stored) per query under cosine distance.
-std::vector<std::vector<int>> GroundTruth(const Data& d, std::size_t k) {
-  std::vector<std::vector<int>> gt(d.nq());
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; t++) {
-    pool.emplace_back([&, t] {
-      for (std::size_t q = t; q < d.nq(); q += threads) {
-        std::priority_queue<std::pair<float, int>> heap;
-        const float* qv = d.queries.data() + q * d.dim;
-        for (std::size_t i = 0; i < d.n(); i++) {
-          float dist = vecgo::Distance(vecgo::Metric::Cosine, qv, d.base.data() + i * d.dim, d.dim);
-          if (heap.size() < k) {
-            heap.push({dist, static_cast<int>(i + 1)});
-          } else if (dist < heap.top().first) {
-            heap.pop();
-            heap.push({dist, static_cast<int>(i + 1)});
-          }
-        }
-        gt[q].resize(heap.size());
-        for (std::size_t j = heap.size(); j-- > 0;) {
-          gt[q][j] = heap.top().second;
-          heap.pop();
-        }
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  return gt;
-}
 using GroundTruthIds = std::vector<std::vector<int>>;
 
 struct Point {

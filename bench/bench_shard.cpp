@@ -76,33 +76,6 @@ std::vector<std::string> Split(const std::string& s, char sep) {
   return out;
 }
 
-// Exact top-k ids (1-based, as stored) per query under cosine distance.
-std::vector<std::vector<int>> GroundTruth(const Data& d, std::size_t k) {
-  std::vector<std::vector<int>> gt(d.nq());
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; t++) {
-    pool.emplace_back([&, t] {
-      for (std::size_t q = t; q < d.nq(); q += threads) {
-        std::priority_queue<std::pair<float, int>> heap;
-        const float* qv = d.queries.data() + q * d.dim;
-        for (std::size_t i = 0; i < d.n(); i++) {
-          float dist = vecgo::Distance(vecgo::Metric::Cosine, qv, d.base.data() + i * d.dim, d.dim);
-          if (heap.size() < k) {
-            heap.push({dist, static_cast<int>(i + 1)});
-          } else if (dist < heap.top().first) {
-            heap.pop();
-            heap.push({dist, static_cast<int>(i + 1)});
-          }
-        }
-        for (; !heap.empty(); heap.pop()) gt[q].push_back(heap.top().second);
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  return gt;
-}
-
 // CPU seconds (user + system) a process has used, from /proc.
 double CpuSeconds(const std::string& pid) {
   std::ifstream f("/proc/" + pid + "/stat");
@@ -258,23 +231,7 @@ class Bench {
 };
 
 void Bench::CopyInto(Conn& c, const std::string& table) {
-  PGresult* start = PQexec(c.get(), ("COPY " + table + " (id, embedding) FROM STDIN").c_str());
-  if (PQresultStatus(start) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-  PQclear(start);
-  std::string buf;
-  for (std::size_t i = 0; i < d_.n(); i++) {
-    buf += std::to_string(i + 1) + '\t' + VectorText(d_.base.data() + i * d_.dim, d_.dim) + '\n';
-    if (buf.size() > (1 << 20) || i + 1 == d_.n()) {
-      if (PQputCopyData(c.get(), buf.data(), static_cast<int>(buf.size())) != 1)
-        Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-      buf.clear();
-    }
-  }
-  if (PQputCopyEnd(c.get(), nullptr) != 1) Die(std::string("COPY end: ") + PQerrorMessage(c.get()));
-  PGresult* r = PQgetResult(c.get());
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("COPY: ") + PQerrorMessage(c.get()));
-  PQclear(r);
-  while ((r = PQgetResult(c.get())) != nullptr) PQclear(r);
+  CopyBaseRows(c, d_, 0, d_.n(), "embedding", table);
 }
 
 Point Bench::Sweep(const std::string& setup, int ef) {
