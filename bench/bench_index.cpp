@@ -73,7 +73,6 @@ struct Options {
   bool vecgo = true;
   bool pgvector = true;
   bool reuse = false;        // build: keep an existing table and index (query sweep only)
-  std::vector<std::string> types{"vector"};  // column types, each run per engine
   std::size_t batch = 1000;  // stream: rows per COPY transaction
   int settle = 60;           // stream: idle seconds between the fresh and settled sweeps
   double min_recall = 0;     // 0 = the mode's default
@@ -83,6 +82,8 @@ struct Options {
   double spread = 1.2;  // within-cluster / between-cluster standard deviation
   double noise = 0.25;  // share of the energy in isotropic noise
   std::uint64_t seed = 42;
+  // Column types (--types), each engine run once per type.
+  std::vector<std::string> types{"vector"};
 };
 
 std::vector<int> ParseList(const char* s) {

@@ -46,10 +46,14 @@ IndexElem ElemOfIndex(Relation index) {
 
 const char* ElemTypeName(IndexElem elem) {
   switch (elem) {
-    case kElemVector: return "vector";
-    case kElemHalfvec: return "halfvec";
-    case kElemSparsevec: return "sparsevec";
-    case kElemBit: return "bit";
+    case kElemVector:
+      return "vector";
+    case kElemHalfvec:
+      return "halfvec";
+    case kElemSparsevec:
+      return "sparsevec";
+    case kElemBit:
+      return "bit";
   }
   return "vector";
 }
@@ -57,11 +61,12 @@ const char* ElemTypeName(IndexElem elem) {
 void CheckIndexableDims(IndexElem elem, int64 dims) {
   if (dims <= static_cast<int64>(vecgo::kMaxDim)) return;
   if (elem == kElemSparsevec)
-    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                    errmsg("vecgo indexes sparsevec values of at most %d dimensions, not " INT64_FORMAT,
-                           static_cast<int>(vecgo::kMaxDim), dims),
-                    errdetail("The index holds each sparse vector in its dense form."),
-                    errhint("Search such a column without an index, or reduce its dimensions.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+             errmsg("vecgo indexes sparsevec values of at most %d dimensions, not " INT64_FORMAT,
+                    static_cast<int>(vecgo::kMaxDim), dims),
+             errdetail("The index holds each sparse vector in its dense form."),
+             errhint("Search such a column without an index, or reduce its dimensions.")));
   if (elem == kElemBit)
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("vecgo indexes bit strings of at most %d bits, not " INT64_FORMAT,
@@ -111,9 +116,12 @@ const float* IndexInput(IndexElem elem, Datum value, int* dims) {
       *dims = v->dim;
       return v->x;
     }
-    case kElemBit: return BitInput(value, dims);
-    case kElemSparsevec: return SparseInput(value, dims);
-    case kElemHalfvec: return HalfInput(value, dims);
+    case kElemBit:
+      return BitInput(value, dims);
+    case kElemSparsevec:
+      return SparseInput(value, dims);
+    case kElemHalfvec:
+      return HalfInput(value, dims);
   }
   return nullptr;
 }
