@@ -98,9 +98,9 @@ void StartScan(IndexScanDesc scan, ScanState* so) {
   const MetaData* m = so->meta;
   so->query = nullptr;
   if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL)) {
-    // The index's kind, not the metapage's: an index built before the
-    // metapage kept it says 0 (vector), which it is.
-    const IndexElem elem = ElemOfIndex(index);
+    // The metapage keeps the column's kind (0, vector, in an index built
+    // before it did, which is what such an index holds).
+    const IndexElem elem = static_cast<IndexElem>(m->elem);
     int dim = 0;
     const float* q = IndexInput(elem, scan->orderByData[0].sk_argument, &dim);
     if (m->dims > 0 && dim != m->dims) {
